@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Strict reports whether missing components fail tests instead of skipping
@@ -42,4 +44,55 @@ func Root(t testing.TB) {
 	if os.Geteuid() != 0 {
 		Missing(t, "this test loads BPF programs into the kernel and must run as root")
 	}
+}
+
+// PinDir returns a fresh, uniquely named directory on the BPF filesystem at
+// /sys/fs/bpf for the test's pins; it is removed, with everything pinned in
+// it, when the test ends. It skips or fails t when bpffs is not mounted.
+func PinDir(t testing.TB) string {
+	t.Helper()
+	Root(t)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/bpf", &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
+		Missing(t, "bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)")
+	}
+	dir, err := os.MkdirTemp("/sys/fs/bpf", "bpfstar-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("cleaning up pins: %v", err)
+		}
+	})
+	return dir
+}
+
+// Cgroup creates a fresh, uniquely named cgroup v2 under
+// /sys/fs/cgroup/unified (or /sys/fs/cgroup when that is the v2 root) and
+// removes it when the test ends.
+func Cgroup(t testing.TB) string {
+	t.Helper()
+	Root(t)
+	var root string
+	for _, dir := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			root = dir
+			break
+		}
+	}
+	if root == "" {
+		Missing(t, "no cgroup v2 hierarchy at /sys/fs/cgroup/unified or /sys/fs/cgroup")
+	}
+	dir, err := os.MkdirTemp(root, "bpfstar-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("removing cgroup: %v", err)
+		}
+	})
+	return dir
 }

@@ -1,0 +1,231 @@
+// Package asm assembles programs: it lays out a list of instructions and
+// labels, resolves symbolic jump targets into the offsets the encoding
+// carries, checks every instruction against the ISA and the rules the kernel
+// imposes on a whole program (a jump must land on an instruction inside the
+// program, the last instruction must not fall through), and encodes the
+// result.
+//
+// Every item carries the source position it came from, so that each error
+// names the FILE:LINE:COL of the instruction at fault.
+package asm
+
+import (
+	"fmt"
+
+	"github.com/bpfstar/bpfstar/isa"
+)
+
+// MaxInstructions is the most instructions a program may have, the kernel's
+// own limit (BPF_COMPLEXITY_LIMIT_INSNS).
+const MaxInstructions = 1_000_000
+
+// Pos is a source position: file name, 1-based line and column.
+type Pos struct {
+	File      string
+	Line, Col int32
+}
+
+func (p Pos) String() string {
+	if p.File == "" {
+		return "<unknown>"
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Item is one element of a program: an instruction, or a label marking the
+// position of the next instruction (when Label is not empty).
+type Item struct {
+	Label string
+
+	Insn isa.Instruction
+	// Target, if not empty, names the label a jump goes to; the assembler
+	// fills in the offset (Off, or Imm for gotol).
+	Target string
+	// Ref, if set, names a symbol the instruction refers to: the linker
+	// turns it into a relocation.
+	Ref Ref
+
+	Pos Pos
+}
+
+// RefKind says what kind of symbol a reference names.
+type RefKind uint8
+
+// Reference kinds.
+const (
+	RefNone   RefKind = iota
+	RefMap            // a 64-bit load of a map's file descriptor
+	RefGlobal         // a 64-bit load of the address of a global variable, plus Addend bytes
+	RefFunc           // a call of a BPF function
+)
+
+// Ref is a symbolic reference from an instruction to a map, a global
+// variable or a function, resolved when the object is linked.
+type Ref struct {
+	Kind   RefKind
+	Name   string
+	Addend int64
+}
+
+// Reloc is a reference at a byte offset of the assembled code.
+type Reloc struct {
+	Offset uint64
+	Ref    Ref
+	Pos    Pos
+}
+
+// Result is an assembled program.
+type Result struct {
+	Code   []byte
+	Relocs []Reloc
+	Insns  int // number of instructions (a 64-bit load counts once)
+}
+
+// IsLabel reports whether the item is a label.
+func (it *Item) IsLabel() bool { return it.Label != "" }
+
+// Program is one BPF program: the instructions of one entry point.
+type Program struct {
+	Section string // ELF section, e.g. "cgroup/dev"
+	Symbol  string // entry point symbol name
+	Items   []Item
+	Pos     Pos // where the program was declared
+}
+
+// Error is an assembly error at a source position.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+func errorf(pos Pos, format string, args ...any) *Error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Assemble lays out and checks p and returns its encoding.
+func Assemble(p *Program) (*Result, error) {
+	// Pass 1: slot offsets of instructions and labels.
+	labels := make(map[string]int)
+	labelPos := make(map[string]Pos)
+	slot, n := 0, 0
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.IsLabel() {
+			if prev, dup := labelPos[it.Label]; dup {
+				return nil, errorf(it.Pos, "label %q defined twice (first at %v)", it.Label, prev)
+			}
+			labels[it.Label], labelPos[it.Label] = slot, it.Pos
+			continue
+		}
+		slot += it.Insn.Slots()
+		n++
+	}
+	if n == 0 {
+		return nil, errorf(p.Pos, "program %q is empty: it needs at least an exit instruction", p.Symbol)
+	}
+	if n > MaxInstructions {
+		return nil, errorf(p.Pos, "program %q has %d instructions, more than the kernel's limit of %d", p.Symbol, n, MaxInstructions)
+	}
+	total := slot
+
+	// Pass 2: resolve targets, check, encode.
+	code := make([]byte, 0, total*isa.SlotSize)
+	var second []bool // lazily: slots that are the second half of a 64-bit load
+	slot = 0
+	var last *Item
+	var relocs []Reloc
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.IsLabel() {
+			continue
+		}
+		ins := it.Insn
+		if it.Target != "" {
+			dest, ok := labels[it.Target]
+			if !ok {
+				return nil, errorf(it.Pos, "undefined label %q", it.Target)
+			}
+			delta := int64(dest - slot - 1)
+			if isGotol(ins) {
+				ins.Imm = delta
+			} else {
+				if !isa.FitsInt16(delta) {
+					return nil, errorf(it.Pos, "jump to label %q is %d instructions away, too far for a 16-bit offset: use insn.gotol", it.Target, delta)
+				}
+				ins.Off = int16(delta)
+			}
+		}
+		if err := ins.Validate(); err != nil {
+			return nil, errorf(it.Pos, "%v", err)
+		}
+		if delta, ok := jumpDelta(ins); ok {
+			dest := int64(slot) + 1 + delta
+			if dest < 0 || dest >= int64(total) {
+				return nil, errorf(it.Pos, "jump target %+d lands outside the program (instruction %d of %d)", delta, dest, total)
+			}
+			if second == nil {
+				second = secondSlots(p.Items, total)
+			}
+			if second[dest] {
+				return nil, errorf(it.Pos, "jump target %+d lands in the middle of a 64-bit immediate load", delta)
+			}
+		}
+		if it.Ref.Kind != RefNone {
+			relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: it.Ref, Pos: it.Pos})
+		}
+		code = ins.Append(code)
+		slot += ins.Slots()
+		last = it
+	}
+	if !terminates(last.Insn) {
+		return nil, errorf(last.Pos, "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
+	}
+	return &Result{Code: code, Relocs: relocs, Insns: n}, nil
+}
+
+func isGotol(ins isa.Instruction) bool {
+	return !ins.Raw && ins.Op.Class() == isa.ClassJMP32 && ins.Op.JumpOp() == isa.JumpJA
+}
+
+// jumpDelta returns the relative target of a jump instruction, in slots.
+func jumpDelta(ins isa.Instruction) (int64, bool) {
+	if ins.Raw {
+		return 0, false
+	}
+	c := ins.Op.Class()
+	if c != isa.ClassJMP && c != isa.ClassJMP32 {
+		return 0, false
+	}
+	switch ins.Op.JumpOp() {
+	case isa.JumpCall, isa.JumpExit:
+		return 0, false
+	case isa.JumpJA:
+		if c == isa.ClassJMP32 {
+			return ins.Imm, true
+		}
+	}
+	return int64(ins.Off), true
+}
+
+func terminates(ins isa.Instruction) bool {
+	c := ins.Op.Class()
+	return (c == isa.ClassJMP || c == isa.ClassJMP32) &&
+		(ins.Op.JumpOp() == isa.JumpJA || (c == isa.ClassJMP && ins.Op.JumpOp() == isa.JumpExit))
+}
+
+func secondSlots(items []Item, total int) []bool {
+	s := make([]bool, total)
+	slot := 0
+	for i := range items {
+		if items[i].IsLabel() {
+			continue
+		}
+		if items[i].Insn.Slots() == 2 {
+			s[slot+1] = true
+		}
+		slot += items[i].Insn.Slots()
+	}
+	return s
+}

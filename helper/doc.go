@@ -1,0 +1,88 @@
+// Package helper is the table of BPF helper functions: the kernel UAPI name
+// (bpf_map_lookup_elem), the number the call instruction carries (1), and the
+// C prototype, as libbpf's bpf_helper_defs.h declares them.
+//
+// The table in table.go is generated: `go generate ./helper` rewrites it from
+// /usr/include/bpf/bpf_helper_defs.h (Debian's libbpf-dev), and a test checks
+// that the committed table still matches that header.
+package helper
+
+//go:generate go run gen.go -o table.go /usr/include/bpf/bpf_helper_defs.h
+
+import (
+	"sort"
+	"strings"
+)
+
+// Helper describes one BPF helper function.
+type Helper struct {
+	Name  string // UAPI name with the bpf_ prefix, e.g. "bpf_map_lookup_elem"
+	ID    int32  // the helper number, the immediate of the call instruction
+	Proto string // the C prototype, e.g. "void *bpf_map_lookup_elem(void *map, const void *key)"
+}
+
+var byName = func() map[string]*Helper {
+	m := make(map[string]*Helper, len(table))
+	for i := range table {
+		m[table[i].Name] = &table[i]
+	}
+	return m
+}()
+
+// Lookup finds a helper by its UAPI name, with or without the "bpf_" prefix.
+func Lookup(name string) (Helper, bool) {
+	h, ok := byName[name]
+	if !ok {
+		h, ok = byName["bpf_"+name]
+	}
+	if !ok {
+		return Helper{}, false
+	}
+	return *h, true
+}
+
+// ByID finds a helper by its number.
+func ByID(id int32) (Helper, bool) {
+	i := sort.Search(len(table), func(i int) bool { return table[i].ID >= id })
+	if i < len(table) && table[i].ID == id {
+		return table[i], true
+	}
+	return Helper{}, false
+}
+
+// All returns every helper, ordered by number.
+func All() []Helper { return append([]Helper(nil), table...) }
+
+// Suggest returns the helper name closest to name (by edit distance), or ""
+// when none is close enough to be a plausible typo.
+func Suggest(name string) string {
+	name = strings.TrimPrefix(name, "bpf_")
+	best, bestD := "", len(name)/2+1
+	for _, h := range table {
+		if d := distance(name, strings.TrimPrefix(h.Name, "bpf_")); d < bestD {
+			best, bestD = h.Name, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

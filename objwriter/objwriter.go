@@ -1,0 +1,329 @@
+// Package objwriter writes BPF ELF relocatable objects: 64-bit,
+// little-endian, ET_REL, EM_BPF, with the sections, symbols and relocations
+// that the loaders (libbpf, cilium/ebpf) read.
+//
+// The output is a pure function of the Object: sections appear in the order
+// they were added, each followed by its relocation section; symbols are
+// ordered locals first, then globals in section and insertion order; every
+// padding byte is zero. No time, host or map iteration order reaches it.
+//
+// A minimal object holds one program and a license:
+//
+//	obj := objwriter.New()
+//	obj.AddProgram("socket", "accept_all", code)
+//	obj.SetLicense("GPL")
+//	b, err := obj.Bytes()
+package objwriter
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+)
+
+// Section is one ELF section with its symbols and relocations.
+type Section struct {
+	Name  string
+	Type  elf.SectionType // elf.SHT_PROGBITS or elf.SHT_NOBITS
+	Flags elf.SectionFlag
+	Align uint64
+	Data  []byte // contents; nil for SHT_NOBITS
+	Size  uint64 // size of an SHT_NOBITS section
+
+	Symbols []Symbol
+	Relocs  []Reloc
+}
+
+// Symbol is a symbol defined in a section.
+type Symbol struct {
+	Name  string
+	Value uint64 // offset in the section
+	Size  uint64
+	Type  elf.SymType // elf.STT_FUNC, elf.STT_OBJECT, elf.STT_NOTYPE
+	Bind  elf.SymBind // elf.STB_GLOBAL or elf.STB_LOCAL
+}
+
+// Reloc is a relocation entry (SHT_REL, no addend) in a section.
+type Reloc struct {
+	Offset uint64 // byte offset of the instruction or data word
+	// Symbol names the symbol the entry refers to; when ToSection is set it
+	// names a section instead, and the entry refers to that section's
+	// STT_SECTION symbol.
+	Symbol    string
+	ToSection bool
+	Type      RelocType
+}
+
+// RelocType is the type of a BPF relocation entry.
+type RelocType uint32
+
+// BPF relocation types, as LLVM emits them.
+const (
+	R_BPF_NONE        RelocType = 0
+	R_BPF_64_64       RelocType = 1  // 64-bit immediate load (ld_imm64)
+	R_BPF_64_ABS64    RelocType = 2  // 8-byte data word
+	R_BPF_64_ABS32    RelocType = 3  // 4-byte data word
+	R_BPF_64_NODYLD32 RelocType = 4  // 4-byte word in .BTF/.BTF.ext
+	R_BPF_64_32       RelocType = 10 // call instruction
+)
+
+// Object is an ELF relocatable object under construction.
+type Object struct {
+	sections []*Section
+}
+
+// New returns an empty object.
+func New() *Object { return &Object{} }
+
+// Section returns the section with the given name, or nil.
+func (o *Object) Section(name string) *Section {
+	for _, s := range o.sections {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Sections returns the sections in output order.
+func (o *Object) Sections() []*Section { return o.sections }
+
+// AddSection adds a section. Section names must be unique.
+func (o *Object) AddSection(s *Section) error {
+	if o.Section(s.Name) != nil {
+		return fmt.Errorf("duplicate section %q", s.Name)
+	}
+	o.sections = append(o.sections, s)
+	return nil
+}
+
+// AddProgram appends code to the executable section sec (creating it if
+// needed) under a global function symbol, and returns the symbol's offset.
+// Programs that share a section are laid out back to back.
+func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
+	s := o.Section(sec)
+	if s == nil {
+		s = &Section{Name: sec, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
+		o.sections = append(o.sections, s)
+	} else if s.Flags&elf.SHF_EXECINSTR == 0 {
+		return 0, fmt.Errorf("section %q holds data, not code", sec)
+	}
+	off := uint64(len(s.Data))
+	s.Data = append(s.Data, code...)
+	s.Symbols = append(s.Symbols, Symbol{Name: symbol, Value: off, Size: uint64(len(code)), Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL})
+	return off, nil
+}
+
+// SetLicense adds the "license" section: the text and a terminating NUL.
+func (o *Object) SetLicense(text string) error {
+	return o.AddSection(&Section{Name: "license", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 1, Data: append([]byte(text), 0)})
+}
+
+func (s *Section) size() uint64 {
+	if s.Type == elf.SHT_NOBITS {
+		return s.Size
+	}
+	return uint64(len(s.Data))
+}
+
+// strtab builds a string table in insertion order, without duplicates.
+type strtab struct {
+	b   []byte
+	off map[string]uint32
+}
+
+func (t *strtab) add(s string) uint32 {
+	if t.off == nil {
+		t.b, t.off = []byte{0}, map[string]uint32{"": 0}
+	}
+	if o, ok := t.off[s]; ok {
+		return o
+	}
+	o := uint32(len(t.b))
+	t.b = append(append(t.b, s...), 0)
+	t.off[s] = o
+	return o
+}
+
+type shdr struct {
+	name           uint32
+	typ            elf.SectionType
+	flags          elf.SectionFlag
+	off, size      uint64
+	link, info     uint32
+	align, entsize uint64
+	data           []byte // nil for NOBITS
+}
+
+// Bytes lays out and encodes the object.
+func (o *Object) Bytes() ([]byte, error) {
+	const (
+		ehdrSize = 64
+		shdrSize = 64
+		symSize  = 24
+		relSize  = 16
+	)
+	var str strtab
+	// Section indexes: 0 null, 1 .strtab, then each section and its .rel
+	// section, then .symtab.
+	headers := []shdr{{}, {name: str.add(".strtab"), typ: elf.SHT_STRTAB, align: 1}}
+	secIndex := make(map[string]int, len(o.sections))
+	relOf := make(map[int]int) // header index of a section -> its .rel header index
+	for _, s := range o.sections {
+		if s.Name == "" {
+			return nil, fmt.Errorf("section without a name")
+		}
+		if s.Type == elf.SHT_PROGBITS && len(s.Data) == 0 {
+			return nil, fmt.Errorf("section %q is empty", s.Name)
+		}
+		secIndex[s.Name] = len(headers)
+		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data})
+		if len(s.Relocs) > 0 {
+			relOf[secIndex[s.Name]] = len(headers)
+			headers = append(headers, shdr{name: str.add(".rel" + s.Name), typ: elf.SHT_REL, info: uint32(secIndex[s.Name]), align: 8, entsize: relSize})
+		}
+	}
+	symtabIndex := len(headers)
+	headers = append(headers, shdr{name: str.add(".symtab"), typ: elf.SHT_SYMTAB, link: 1, align: 8, entsize: symSize})
+	for i := range headers {
+		if headers[i].typ == elf.SHT_REL {
+			headers[i].link = uint32(symtabIndex)
+			headers[i].flags = elf.SHF_INFO_LINK
+		}
+	}
+
+	// Symbols: null, STT_SECTION locals for sections that relocations
+	// refer to, other locals, then globals.
+	type sym struct {
+		name        uint32
+		info        byte
+		shndx       uint16
+		value, size uint64
+	}
+	syms := []sym{{}}
+	symIndex := make(map[string]int)
+	sectionSym := make(map[string]int)
+	for _, s := range o.sections {
+		for _, r := range s.Relocs {
+			if !r.ToSection {
+				continue
+			}
+			if _, ok := secIndex[r.Symbol]; !ok {
+				return nil, fmt.Errorf("relocation in %q refers to unknown section %q", s.Name, r.Symbol)
+			}
+			sectionSym[r.Symbol] = -1
+		}
+	}
+	for _, s := range o.sections {
+		if _, ok := sectionSym[s.Name]; ok {
+			sectionSym[s.Name] = len(syms)
+			syms = append(syms, sym{info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), shndx: uint16(secIndex[s.Name])})
+		}
+	}
+	for _, bind := range []elf.SymBind{elf.STB_LOCAL, elf.STB_GLOBAL} {
+		if bind == elf.STB_GLOBAL {
+			headers[symtabIndex].info = uint32(len(syms)) // first non-local
+		}
+		for _, s := range o.sections {
+			for _, y := range s.Symbols {
+				if y.Bind != bind {
+					continue
+				}
+				if y.Name == "" {
+					return nil, fmt.Errorf("unnamed symbol in section %q", s.Name)
+				}
+				if _, dup := symIndex[y.Name]; dup {
+					return nil, fmt.Errorf("duplicate symbol %q", y.Name)
+				}
+				if y.Value+y.Size > s.size() {
+					return nil, fmt.Errorf("symbol %q extends past the end of section %q", y.Name, s.Name)
+				}
+				symIndex[y.Name] = len(syms)
+				syms = append(syms, sym{name: str.add(y.Name), info: byte(bind)<<4 | byte(y.Type), shndx: uint16(secIndex[s.Name]), value: y.Value, size: y.Size})
+			}
+		}
+	}
+	le := binary.LittleEndian
+	symtab := make([]byte, 0, len(syms)*symSize)
+	for _, y := range syms {
+		symtab = le.AppendUint32(symtab, y.name)
+		symtab = append(symtab, y.info, 0)
+		symtab = le.AppendUint16(symtab, y.shndx)
+		symtab = le.AppendUint64(symtab, y.value)
+		symtab = le.AppendUint64(symtab, y.size)
+	}
+	headers[symtabIndex].data = symtab
+	headers[symtabIndex].size = uint64(len(symtab))
+
+	for _, s := range o.sections {
+		if len(s.Relocs) == 0 {
+			continue
+		}
+		var rel []byte
+		for _, r := range s.Relocs {
+			idx, ok := symIndex[r.Symbol]
+			if r.ToSection {
+				idx, ok = sectionSym[r.Symbol], true
+			}
+			if !ok {
+				return nil, fmt.Errorf("relocation in %q refers to undefined symbol %q", s.Name, r.Symbol)
+			}
+			if r.Offset+8 > s.size() {
+				return nil, fmt.Errorf("relocation at %#x lies outside section %q", r.Offset, s.Name)
+			}
+			rel = le.AppendUint64(rel, r.Offset)
+			rel = le.AppendUint64(rel, uint64(idx)<<32|uint64(r.Type))
+		}
+		h := &headers[relOf[secIndex[s.Name]]]
+		h.data, h.size = rel, uint64(len(rel))
+	}
+	headers[1].data = str.b
+	headers[1].size = uint64(len(str.b))
+
+	// Layout: ELF header, section contents in header order, header table.
+	off := uint64(ehdrSize)
+	for i := 1; i < len(headers); i++ {
+		h := &headers[i]
+		off = alignUp(off, h.align)
+		h.off = off
+		if h.typ != elf.SHT_NOBITS {
+			off += h.size
+		}
+	}
+	shoff := alignUp(off, 8)
+	out := make([]byte, shoff, shoff+uint64(len(headers))*shdrSize)
+	copy(out, []byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT), byte(elf.ELFOSABI_NONE)})
+	le.PutUint16(out[16:], uint16(elf.ET_REL))
+	le.PutUint16(out[18:], uint16(elf.EM_BPF))
+	le.PutUint32(out[20:], uint32(elf.EV_CURRENT))
+	le.PutUint64(out[40:], shoff)
+	le.PutUint16(out[52:], ehdrSize)
+	le.PutUint16(out[58:], shdrSize)
+	le.PutUint16(out[60:], uint16(len(headers)))
+	le.PutUint16(out[62:], 1) // .strtab doubles as the section name table
+	for _, h := range headers {
+		if h.typ != elf.SHT_NOBITS {
+			copy(out[h.off:], h.data)
+		}
+	}
+	for _, h := range headers {
+		out = le.AppendUint32(out, h.name)
+		out = le.AppendUint32(out, uint32(h.typ))
+		out = le.AppendUint64(out, uint64(h.flags))
+		out = le.AppendUint64(out, 0) // sh_addr
+		out = le.AppendUint64(out, h.off)
+		out = le.AppendUint64(out, h.size)
+		out = le.AppendUint32(out, h.link)
+		out = le.AppendUint32(out, h.info)
+		out = le.AppendUint64(out, h.align)
+		out = le.AppendUint64(out, h.entsize)
+	}
+	return out, nil
+}
+
+func alignUp(v, a uint64) uint64 {
+	if a <= 1 {
+		return v
+	}
+	return (v + a - 1) / a * a
+}
