@@ -1,0 +1,185 @@
+package objwriter
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+var (
+	exit   = []byte{0x95, 0, 0, 0, 0, 0, 0, 0}
+	ldimm  = []byte{0x18, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	callfn = []byte{0x85, 0x10, 0, 0, 0xff, 0xff, 0xff, 0xff}
+)
+
+func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+
+// sample is an object with two programs in one section, a subprogram, a
+// map, data and bss, and relocations to a global symbol and a section.
+func sample(t *testing.T) *Object {
+	o := New()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := o.AddProgram("xdp", "first", cat(ldimm, exit))
+	must(err)
+	_, err = o.AddProgram("xdp", "second", cat(callfn, exit))
+	must(err)
+	must(o.AddSection(&Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8, Data: exit,
+		Symbols: []Symbol{{Name: "helper_fn", Size: 8, Type: elf.STT_FUNC, Bind: elf.STB_LOCAL}}}))
+	must(o.AddSection(&Section{Name: ".maps", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8, Data: make([]byte, 40),
+		Symbols: []Symbol{{Name: "counts", Size: 40, Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL}}}))
+	must(o.AddSection(&Section{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8, Size: 16,
+		Symbols: []Symbol{{Name: "zeroes", Size: 16, Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL}}}))
+	s := o.Section("xdp")
+	s.Relocs = []Reloc{{Offset: 0, Symbol: "counts", Type: R_BPF_64_64}, {Offset: 24, Symbol: ".text", ToSection: true, Type: R_BPF_64_32}}
+	must(o.SetLicense("GPL"))
+	return o
+}
+
+func TestLayout(t *testing.T) {
+	b, err := sample(t).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sec struct {
+		Name        string
+		Type        elf.SectionType
+		Flags       elf.SectionFlag
+		Size        uint64
+		Link, Info  uint32
+		Align, Ents uint64
+	}
+	var got []sec
+	for _, s := range f.Sections {
+		got = append(got, sec{s.Name, s.Type, s.Flags, s.Size, s.Link, s.Info, s.Addralign, s.Entsize})
+		if s.Type != elf.SHT_NOBITS && s.Addralign > 1 && s.Offset%s.Addralign != 0 {
+			t.Errorf("section %s at %#x is not aligned to %d", s.Name, s.Offset, s.Addralign)
+		}
+	}
+	AX, WA := elf.SHF_ALLOC|elf.SHF_EXECINSTR, elf.SHF_ALLOC|elf.SHF_WRITE
+	want := []sec{
+		{"", elf.SHT_NULL, 0, 0, 0, 0, 0, 0},
+		{".strtab", elf.SHT_STRTAB, 0, f.Sections[1].Size, 0, 0, 1, 0},
+		{"xdp", elf.SHT_PROGBITS, AX, 40, 0, 0, 8, 0},
+		{".relxdp", elf.SHT_REL, elf.SHF_INFO_LINK, 32, 8, 2, 8, 16},
+		{".text", elf.SHT_PROGBITS, AX, 8, 0, 0, 8, 0},
+		{".maps", elf.SHT_PROGBITS, WA, 40, 0, 0, 8, 0},
+		{".bss", elf.SHT_NOBITS, WA, 16, 0, 0, 8, 0},
+		{"license", elf.SHT_PROGBITS, WA, 4, 0, 0, 1, 0},
+		{".symtab", elf.SHT_SYMTAB, 0, 7 * 24, 1, 3, 8, 24},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sections (-want +got):\n%s", diff)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range syms {
+		names = append(names, s.Name+"/"+elf.ST_BIND(s.Info).String()+"/"+elf.ST_TYPE(s.Info).String())
+	}
+	wantSyms := "/STB_LOCAL/STT_SECTION helper_fn/STB_LOCAL/STT_FUNC first/STB_GLOBAL/STT_FUNC second/STB_GLOBAL/STT_FUNC counts/STB_GLOBAL/STT_OBJECT zeroes/STB_GLOBAL/STT_OBJECT"
+	if got := strings.Join(names, " "); got != wantSyms {
+		t.Errorf("symbols\n got %s\nwant %s", got, wantSyms)
+	}
+	rel, _ := f.Sections[3].Data()
+	wantRel := cat(
+		[]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0},  // offset 0, R_BPF_64_64, symbol 5 (counts)
+		[]byte{24, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0}) // offset 24, R_BPF_64_32, symbol 1 (.text section)
+	if !bytes.Equal(rel, wantRel) {
+		t.Errorf(".relxdp = % x\nwant     % x", rel, wantRel)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, err := sample(t).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		b, _ := sample(t).Bytes()
+		if !bytes.Equal(a, b) {
+			t.Fatal("two encodings of the same object differ")
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(o *Object)
+		want string
+	}{
+		{"dup symbol", func(o *Object) { o.AddProgram("xdp", "a", exit); o.AddProgram("socket", "a", exit) }, `duplicate symbol "a"`},
+		{"undefined reloc", func(o *Object) {
+			o.AddProgram("xdp", "a", ldimm)
+			o.Section("xdp").Relocs = []Reloc{{Symbol: "nope"}}
+		}, `refers to undefined symbol "nope"`},
+		{"empty section", func(o *Object) { o.AddSection(&Section{Name: ".data", Type: elf.SHT_PROGBITS}) }, `section ".data" is empty`},
+		{"reloc outside", func(o *Object) {
+			o.AddProgram("xdp", "a", exit)
+			o.Section("xdp").Relocs = []Reloc{{Offset: 8, Symbol: "a"}}
+		}, "lies outside section"},
+	} {
+		o := New()
+		tc.f(o)
+		if _, err := o.Bytes(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	o := New()
+	o.SetLicense("GPL")
+	if err := o.SetLicense("MIT"); err == nil {
+		t.Error("second license accepted")
+	}
+	if _, err := o.AddProgram("license", "p", exit); err == nil {
+		t.Error("code added to the license section")
+	}
+}
+
+// llvm-readelf reads the object without a warning.
+func TestReadelf(t *testing.T) {
+	readelf := testenv.Tool(t, "llvm-readelf-19")
+	b, err := sample(t).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "o.o")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(readelf, "-a", path)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() != 0 {
+		t.Fatalf("llvm-readelf-19: %v\n%s", err, stderr.Bytes())
+	}
+	for _, want := range []string{
+		"Relocation section '.relxdp' at offset",
+		"0000000000000000  0000000500000001 R_BPF_64_64            0000000000000000 counts",
+		"0000000000000018  000000010000000a R_BPF_64_32            0000000000000000 .text",
+		"FUNC    GLOBAL DEFAULT     2 second",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("readelf output lacks %q:\n%s", want, out)
+		}
+	}
+}
