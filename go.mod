@@ -5,10 +5,9 @@ go 1.26.8
 require (
 	github.com/cilium/ebpf v0.22.0
 	github.com/google/go-cmp v0.7.0
+	github.com/rogpeppe/go-internal v1.16.0
+	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
+	golang.org/x/sys v0.43.0
 )
 
-require (
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
-	go.starlark.net v0.0.0-20260908191801-89a6a09411d5 // indirect
-	golang.org/x/sys v0.43.0 // indirect
-)
+require golang.org/x/tools v0.40.1-0.20260108161641-ca281cf95054 // indirect

@@ -57,7 +57,18 @@ func All() []Helper { return append([]Helper(nil), table...) }
 // when none is close enough to be a plausible typo.
 func Suggest(name string) string {
 	name = strings.TrimPrefix(name, "bpf_")
-	best, bestD := "", len(name)/2+1
+	// A prefix of a helper's name ("map_lookup") suggests the shortest
+	// helper it begins.
+	best := ""
+	for _, h := range table {
+		if short := strings.TrimPrefix(h.Name, "bpf_"); len(name) >= 3 && strings.HasPrefix(short, name) && (best == "" || len(h.Name) < len(best)) {
+			best = h.Name
+		}
+	}
+	if best != "" {
+		return best
+	}
+	bestD := len(name)/2 + 1
 	for _, h := range table {
 		if d := distance(name, strings.TrimPrefix(h.Name, "bpf_")); d < bestD {
 			best, bestD = h.Name, d

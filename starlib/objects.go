@@ -1,0 +1,407 @@
+package starlib
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/isa"
+)
+
+// Map is a map definition: a BTF-defined map in the .maps section.
+type Map struct {
+	Name       string
+	Type       string // the kernel's name without BPF_MAP_TYPE_, lower case: "hash"
+	TypeID     uint32 // enum bpf_map_type
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	Pos        asm.Pos
+}
+
+// Global is a global variable in .rodata, .data or .bss.
+type Global struct {
+	Name    string
+	Section string // ".rodata", ".data" or ".bss"
+	Size    uint32
+	Align   uint32
+	Data    []byte // initial value, Size bytes; nil in .bss
+	IsInt   bool   // the value was an int (BTF: an integer type), not bytes
+	Pos     asm.Pos
+}
+
+// MapTypes maps the kernel's map type names (enum bpf_map_type without the
+// BPF_MAP_TYPE_ prefix, lower case) to their numbers.
+var MapTypes = map[string]uint32{
+	"hash": 1, "array": 2, "prog_array": 3, "perf_event_array": 4,
+	"percpu_hash": 5, "percpu_array": 6, "stack_trace": 7, "cgroup_array": 8,
+	"lru_hash": 9, "lru_percpu_hash": 10, "lpm_trie": 11, "array_of_maps": 12,
+	"hash_of_maps": 13, "devmap": 14, "sockmap": 15, "cpumap": 16, "xskmap": 17,
+	"sockhash": 18, "cgroup_storage": 19, "reuseport_sockarray": 20,
+	"percpu_cgroup_storage": 21, "queue": 22, "stack": 23, "sk_storage": 24,
+	"devmap_hash": 25, "struct_ops": 26, "ringbuf": 27, "inode_storage": 28,
+	"task_storage": 29, "bloom_filter": 30, "user_ringbuf": 31, "cgrp_storage": 32,
+	"arena": 33,
+}
+
+// Map flags the rules below refer to.
+const (
+	flagNoPrealloc = 1 << 0  // BPF_F_NO_PREALLOC
+	flagMmapable   = 1 << 10 // BPF_F_MMAPABLE
+)
+
+// checkMap applies the kernel's rules for the map type to a definition.
+func checkMap(m *Map) error {
+	must := func(what string, got, want uint32) error {
+		if got != want {
+			return fmt.Errorf("%s maps need %s = %d, not %d", m.Type, what, want, got)
+		}
+		return nil
+	}
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch m.Type {
+	case "struct_ops", "arena", "array_of_maps", "hash_of_maps":
+		return fmt.Errorf("%s maps are not supported yet", m.Type)
+	case "ringbuf", "user_ringbuf":
+		add(must("key_size", m.KeySize, 0))
+		add(must("value_size", m.ValueSize, 0))
+		if n := m.MaxEntries; n == 0 || n&(n-1) != 0 || n%4096 != 0 {
+			add(fmt.Errorf("%s maps need max_entries to be a power of 2 and a multiple of the page size (4096), not %d", m.Type, n))
+		}
+	case "array", "percpu_array":
+		add(must("key_size", m.KeySize, 4))
+	case "prog_array", "perf_event_array", "cgroup_array", "devmap", "cpumap", "xskmap", "sockmap", "reuseport_sockarray":
+		add(must("key_size", m.KeySize, 4))
+		if m.Type == "prog_array" || m.Type == "cgroup_array" || m.Type == "xskmap" {
+			add(must("value_size", m.ValueSize, 4))
+		}
+	case "queue", "stack", "bloom_filter":
+		add(must("key_size", m.KeySize, 0))
+	case "lpm_trie":
+		if m.Flags&flagNoPrealloc == 0 {
+			add(fmt.Errorf("lpm_trie maps need flags to include BPF_F_NO_PREALLOC (1)"))
+		}
+	case "sk_storage", "inode_storage", "task_storage", "cgrp_storage":
+		add(must("key_size", m.KeySize, 4))
+		add(must("max_entries", m.MaxEntries, 0))
+		if m.Flags&flagNoPrealloc == 0 {
+			add(fmt.Errorf("%s maps need flags to include BPF_F_NO_PREALLOC (1)", m.Type))
+		}
+	case "cgroup_storage", "percpu_cgroup_storage":
+		add(must("max_entries", m.MaxEntries, 0))
+	}
+	switch m.Type {
+	case "ringbuf", "user_ringbuf", "perf_event_array", "sk_storage", "inode_storage", "task_storage", "cgrp_storage", "cgroup_storage", "percpu_cgroup_storage":
+	default:
+		if m.MaxEntries == 0 {
+			add(fmt.Errorf("max_entries must be greater than 0"))
+		}
+	}
+	switch m.Type {
+	case "ringbuf", "user_ringbuf", "queue", "stack", "bloom_filter", "perf_event_array", "prog_array", "cgroup_array":
+	default:
+		if m.ValueSize == 0 {
+			add(fmt.Errorf("value_size must be greater than 0"))
+		}
+		if m.KeySize == 0 && m.Type != "cgroup_storage" && m.Type != "percpu_cgroup_storage" {
+			add(fmt.Errorf("key_size must be greater than 0"))
+		}
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// MapHandle is the Starlark value bpf_map() returns.
+type MapHandle struct{ m *Map }
+
+func (h *MapHandle) String() string        { return fmt.Sprintf("bpf_map(%q, %q)", h.m.Name, h.m.Type) }
+func (h *MapHandle) Type() string          { return "bpf_map" }
+func (h *MapHandle) Freeze()               {}
+func (h *MapHandle) Truth() starlark.Bool  { return true }
+func (h *MapHandle) Hash() (uint32, error) { return starlark.String(h.m.Name).Hash() }
+
+// Attr exposes the definition: h.name, h.key_size, ...
+func (h *MapHandle) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "name":
+		return starlark.String(h.m.Name), nil
+	case "type":
+		return starlark.String(h.m.Type), nil
+	case "key_size":
+		return starlark.MakeUint(uint(h.m.KeySize)), nil
+	case "value_size":
+		return starlark.MakeUint(uint(h.m.ValueSize)), nil
+	case "max_entries":
+		return starlark.MakeUint(uint(h.m.MaxEntries)), nil
+	case "flags":
+		return starlark.MakeUint(uint(h.m.Flags)), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes of a map handle.
+func (h *MapHandle) AttrNames() []string {
+	return []string{"flags", "key_size", "max_entries", "name", "type", "value_size"}
+}
+
+// GlobalHandle is the Starlark value rodata(), data() and bss() return.
+type GlobalHandle struct{ g *Global }
+
+func (h *GlobalHandle) String() string {
+	return fmt.Sprintf("%s(%q)", strings.TrimPrefix(h.g.Section, "."), h.g.Name)
+}
+func (h *GlobalHandle) Type() string          { return "global" }
+func (h *GlobalHandle) Freeze()               {}
+func (h *GlobalHandle) Truth() starlark.Bool  { return true }
+func (h *GlobalHandle) Hash() (uint32, error) { return starlark.String(h.g.Name).Hash() }
+
+// Attr exposes the variable: h.name, h.section, h.size.
+func (h *GlobalHandle) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "name":
+		return starlark.String(h.g.Name), nil
+	case "section":
+		return starlark.String(h.g.Section), nil
+	case "size":
+		return starlark.MakeUint(uint(h.g.Size)), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes of a global handle.
+func (h *GlobalHandle) AttrNames() []string { return []string{"name", "section", "size"} }
+
+// FuncHandle is the Starlark value function() returns.
+type FuncHandle struct{ name string }
+
+func (h *FuncHandle) String() string        { return fmt.Sprintf("function(%q)", h.name) }
+func (h *FuncHandle) Type() string          { return "function" }
+func (h *FuncHandle) Freeze()               {}
+func (h *FuncHandle) Truth() starlark.Bool  { return true }
+func (h *FuncHandle) Hash() (uint32, error) { return starlark.String(h.name).Hash() }
+
+// claim reserves an ELF symbol name for a program, function, map or global.
+func (u *unit) claim(b *starlark.Builtin, name, what string, pos asm.Pos) error {
+	if !identRE.MatchString(name) || strings.Contains(name, ".") {
+		return errorf(b, "%s name %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", what, name)
+	}
+	if prev, dup := u.symbols[name]; dup {
+		return errorf(b, "duplicate symbol %q (first defined at %v)", name, prev)
+	}
+	u.symbols[name] = pos
+	return nil
+}
+
+func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name, typ string
+	var key, value, max, flags intArg
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size", &key, "value_size", &value, "max_entries", &max, "flags?", &flags); err != nil {
+		return nil, err
+	}
+	id, ok := MapTypes[typ]
+	if !ok {
+		names := make([]string, 0, len(MapTypes))
+		for n := range MapTypes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, errorf(b, "unknown map type %q (want one of %s)", typ, strings.Join(names, " "))
+	}
+	m := &Map{Name: name, Type: typ, TypeID: id, Pos: callerPos(thread)}
+	for _, f := range []struct {
+		name string
+		v    intArg
+		dst  *uint32
+	}{{"key_size", key, &m.KeySize}, {"value_size", value, &m.ValueSize}, {"max_entries", max, &m.MaxEntries}, {"flags", flags, &m.Flags}} {
+		if !f.v.in(0, math.MaxUint32) {
+			return nil, errorf(b, "%s %s out of range (0-4294967295)", f.name, f.v.String())
+		}
+		*f.dst = uint32(f.v.u)
+	}
+	if err := checkMap(m); err != nil {
+		return nil, errorf(b, "map %q: %v", name, err)
+	}
+	u := getUnit(thread)
+	if err := u.claim(b, name, "map", m.Pos); err != nil {
+		return nil, err
+	}
+	u.Maps = append(u.Maps, m)
+	return &MapHandle{m}, nil
+}
+
+// global implements rodata(), data() and bss().
+func global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		g := &Global{Section: sec, Pos: callerPos(thread)}
+		var size starlark.Value = starlark.None
+		var value starlark.Value
+		if sec == ".bss" {
+			var n intArg
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "size", &n); err != nil {
+				return nil, err
+			}
+			if !n.in(1, 1<<28) {
+				return nil, errorf(b, "size %s out of range (1-%d)", n.String(), 1<<28)
+			}
+			g.Size = uint32(n.u)
+		} else {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "value", &value, "size?", &size); err != nil {
+				return nil, err
+			}
+			if err := g.setValue(value, size); err != nil {
+				return nil, errorf(b, "%s %q: %v", strings.TrimPrefix(sec, "."), g.Name, err)
+			}
+		}
+		g.Align = 8
+		for _, a := range []uint32{1, 2, 4} {
+			if g.Size <= a {
+				g.Align = a
+				break
+			}
+		}
+		u := getUnit(thread)
+		if err := u.claim(b, g.Name, "global", g.Pos); err != nil {
+			return nil, err
+		}
+		u.Globals = append(u.Globals, g)
+		return &GlobalHandle{g}, nil
+	}
+}
+
+func (g *Global) setValue(value, size starlark.Value) error {
+	var n int64 = -1
+	if size != starlark.None {
+		i, ok := size.(starlark.Int)
+		if !ok {
+			return fmt.Errorf("for parameter size: got %s, want int", size.Type())
+		}
+		n, ok = i.Int64()
+		if !ok || n <= 0 || n > 1<<28 {
+			return fmt.Errorf("size %v out of range (1-%d)", i, 1<<28)
+		}
+	}
+	switch v := value.(type) {
+	case starlark.Int:
+		if n == -1 {
+			n = 8
+		}
+		if n != 1 && n != 2 && n != 4 && n != 8 {
+			return fmt.Errorf("an int value needs size 1, 2, 4 or 8, not %d", n)
+		}
+		var a intArg
+		if err := a.Unpack(v); err != nil {
+			return err
+		}
+		bits := uint(8 * n)
+		if !a.in(-1<<(bits-1), math.MaxUint64>>(64-bits)) {
+			return fmt.Errorf("value %s does not fit in %d bytes", a.String(), n)
+		}
+		g.Data = binary.LittleEndian.AppendUint64(nil, a.u)[:n]
+		g.IsInt = true
+	case starlark.Bytes:
+		if len(v) == 0 {
+			return fmt.Errorf("empty bytes value")
+		}
+		if n == -1 {
+			n = int64(len(v))
+		}
+		if int64(len(v)) > n {
+			return fmt.Errorf("value of %d bytes does not fit in size %d", len(v), n)
+		}
+		g.Data = make([]byte, n)
+		copy(g.Data, v)
+	default:
+		return fmt.Errorf("for parameter value: got %s, want int or bytes", value.Type())
+	}
+	g.Size = uint32(n)
+	return nil
+}
+
+func function(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	var insns starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "insns", &insns); err != nil {
+		return nil, err
+	}
+	u := getUnit(thread)
+	pos := callerPos(thread)
+	if err := u.claim(b, name, "function", pos); err != nil {
+		return nil, err
+	}
+	p := asm.Program{Section: ".text", Symbol: name, Pos: pos}
+	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
+		return nil, errorf(b, "insns%s: %s", path, msg)
+	}
+	u.Functions = append(u.Functions, p)
+	return &FuncHandle{name}, nil
+}
+
+func ldMapFD(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+	var dst regArg
+	var m *MapHandle
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "map", &m); err != nil {
+		return asm.Item{}, err
+	}
+	return asm.Item{
+		Insn: isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r},
+		Ref:  asm.Ref{Kind: asm.RefMap, Name: m.m.Name},
+	}, nil
+}
+
+func ldMapValue(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+	var dst regArg
+	var v starlark.Value
+	var off intArg
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "global", &v, "off?", &off); err != nil {
+		return asm.Item{}, err
+	}
+	var g *Global
+	switch v := v.(type) {
+	case *GlobalHandle:
+		g = v.g
+	case *MapHandle:
+		return asm.Item{}, errorf(b, "for parameter global: got bpf_map %q, want global: a map's value is reached through insn.ld_map_fd and the map_lookup_elem helper (the loaders do not relocate direct map-value loads of .maps maps)", v.m.Name)
+	default:
+		return asm.Item{}, errorf(b, "for parameter global: got %s, want global (from rodata, data or bss)", v.Type())
+	}
+	if !off.in(0, uint64(g.Size)-1) {
+		return asm.Item{}, errorf(b, "offset %s lies outside %q (%d bytes)", off.String(), g.Name, g.Size)
+	}
+	return asm.Item{
+		Insn: isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r},
+		Ref:  asm.Ref{Kind: asm.RefGlobal, Name: g.Name, Addend: off.v},
+	}, nil
+}
+
+func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+	var fn starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "function", &fn); err != nil {
+		return asm.Item{}, err
+	}
+	var name string
+	switch fn := fn.(type) {
+	case starlark.String:
+		name = string(fn)
+	case *FuncHandle:
+		name = fn.name
+	default:
+		return asm.Item{}, errorf(b, "for parameter function: got %s, want function name (string) or function", fn.Type())
+	}
+	return asm.Item{
+		Insn: isa.Instruction{Op: isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK), Src: isa.CallPseudo, Imm: -1},
+		Ref:  asm.Ref{Kind: asm.RefFunc, Name: name},
+	}, nil
+}

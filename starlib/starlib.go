@@ -1,0 +1,304 @@
+// Package starlib is the Starlark side of bpfstar: the builtins a program
+// file (prog.star) calls to describe BPF programs, and the evaluator that
+// runs such a file in a locked-down dialect.
+//
+// A program file sees these predeclared names:
+//
+//	r0 .. r10, fp      registers (fp is r10, the frame pointer)
+//	insn               the instruction module: insn.mov64_imm(r0, 0), ...
+//	label(name)        a jump target inside an instruction list
+//	exit()             the exit instruction (also insn.exit())
+//	section(name, symbol, insns)
+//	                   one program: symbol `symbol` in ELF section `name`
+//	license(text)      the license section
+//	fail(msg)          stop the build with an error at the call
+//
+// Files run with no `while`, no recursion, no clock, environment or file
+// access, and a limit on execution steps. The result of evaluating a file is
+// a Unit: its programs, in the order they were declared, ready for the
+// assembler.
+package starlib
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/isa"
+)
+
+// DefaultMaxSteps is the default limit on Starlark execution steps for one
+// build: enough for a program of a million instructions built by loops,
+// small enough that a runaway loop stops in seconds.
+const DefaultMaxSteps = 200_000_000
+
+// Options control evaluation.
+type Options struct {
+	// MaxSteps limits Starlark execution steps; 0 means DefaultMaxSteps.
+	MaxSteps uint64
+	// Print receives the output of print(); nil discards it.
+	Print io.Writer
+	// DebugName is the file name recorded in the object's line info: a
+	// workspace-relative path, never an absolute one, so that the object
+	// does not depend on where the file was built. Default: the file's base
+	// name.
+	DebugName string
+}
+
+// Unit is what a program file declares.
+type Unit struct {
+	File       string        // the file name, as given to Exec
+	Programs   []asm.Program // entry points, in declaration order
+	Functions  []asm.Program // subprograms for .text, in declaration order
+	Maps       []*Map
+	Globals    []*Global
+	License    string
+	HasLicense bool
+	// Sources holds every file evaluated, by the name positions use.
+	Sources map[string]Source
+}
+
+// Source is a file evaluated for a unit.
+type Source struct {
+	Name string // the name recorded in the object's debug info (BTF)
+	Text []byte
+}
+
+// FileOptions is the Starlark dialect of program files: no while loops, no
+// recursion, no sets; top-level if and for are allowed, as is reassigning a
+// global.
+var FileOptions = &syntax.FileOptions{
+	Set:             false,
+	While:           false,
+	TopLevelControl: true,
+	GlobalReassign:  true,
+	Recursion:       false,
+}
+
+const localKey = "bpfstar.unit"
+
+// unit is the build state kept in the thread while a file runs.
+type unit struct {
+	Unit
+	symbols    map[string]asm.Pos
+	licensePos asm.Pos
+}
+
+// Predeclared returns the names every program file sees.
+func Predeclared() starlark.StringDict {
+	d := starlark.StringDict{
+		"insn":     insnModule,
+		"label":    starlark.NewBuiltin("label", label),
+		"exit":     starlark.NewBuiltin("exit", exitBuiltin),
+		"section":  starlark.NewBuiltin("section", section),
+		"license":  starlark.NewBuiltin("license", license),
+		"fail":     starlark.NewBuiltin("fail", failBuiltin),
+		"bpf_map":  starlark.NewBuiltin("bpf_map", bpfMap),
+		"rodata":   starlark.NewBuiltin("rodata", global(".rodata")),
+		"data":     starlark.NewBuiltin("data", global(".data")),
+		"bss":      starlark.NewBuiltin("bss", global(".bss")),
+		"function": starlark.NewBuiltin("function", function),
+		"fp":       Register(isa.R10),
+	}
+	for r := isa.R0; r <= isa.R10; r++ {
+		d[r.String()] = Register(r)
+	}
+	return d
+}
+
+// Exec evaluates the program file filename with contents src.
+func Exec(filename string, src []byte, opts Options) (*Unit, error) {
+	name := opts.DebugName
+	if name == "" {
+		name = path.Base(filepath.ToSlash(filename))
+	}
+	u := &unit{Unit: Unit{File: filename, Sources: map[string]Source{filename: {Name: name, Text: src}}}, symbols: make(map[string]asm.Pos)}
+	thread := &starlark.Thread{
+		Name: "bpfstar",
+		Print: func(_ *starlark.Thread, msg string) {
+			if opts.Print != nil {
+				fmt.Fprintln(opts.Print, msg)
+			}
+		},
+		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
+			return nil, errors.New("load() is not available in a single-file build")
+		},
+	}
+	thread.SetLocal(localKey, u)
+	steps := opts.MaxSteps
+	if steps == 0 {
+		steps = DefaultMaxSteps
+	}
+	thread.SetMaxExecutionSteps(steps)
+	if _, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, Predeclared()); err != nil {
+		return nil, convertError(err, steps)
+	}
+	return &u.Unit, nil
+}
+
+// convertError turns a Starlark error into an *asm.Error naming the
+// position of the fault: the innermost call in the file, followed by the
+// calls that led there.
+func convertError(err error, steps uint64) error {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return &asm.Error{Pos: toPos(se.Pos), Msg: se.Msg}
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) && len(rl) > 0 {
+		msg := rl[0].Msg
+		if name, ok := strings.CutPrefix(msg, "undefined: "); ok {
+			var names []string
+			for n := range Predeclared() {
+				names = append(names, n)
+			}
+			for n := range starlark.Universe {
+				names = append(names, n)
+			}
+			if n := nearest(name, names); n != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", n)
+			}
+		}
+		return &asm.Error{Pos: toPos(rl[0].Pos), Msg: msg}
+	}
+	var ee *starlark.EvalError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	// A build error raised by a builtin carries its own position.
+	var ae *asm.Error
+	if errors.As(ee.Unwrap(), &ae) {
+		return ae
+	}
+	msg := ee.Msg
+	if strings.Contains(msg, "too many steps") {
+		msg = fmt.Sprintf("the program file ran more than %d Starlark steps (raise the limit with --max-steps)", steps)
+	}
+	stack := ee.CallStack
+	if n := len(stack); n > 0 && (stack[n-1].Pos.Filename() == "<builtin>" || strings.Contains(msg, "called recursively")) {
+		stack = stack[:n-1] // report the call, not the callee
+	}
+	if len(stack) == 0 {
+		return &asm.Error{Msg: msg}
+	}
+	var b strings.Builder
+	b.WriteString(msg)
+	for i := len(stack) - 2; i >= 0; i-- {
+		fmt.Fprintf(&b, "\n\tcalled from %s in %s", toPos(stack[i].Pos), stack[i].Name)
+		if i == 0 {
+			break
+		}
+	}
+	return &asm.Error{Pos: toPos(stack[len(stack)-1].Pos), Msg: b.String()}
+}
+
+func getUnit(thread *starlark.Thread) *unit { return thread.Local(localKey).(*unit) }
+
+func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+		return nil, err
+	}
+	if !identRE.MatchString(name) {
+		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
+	}
+	return &Label{name: name, pos: callerPos(thread)}, nil
+}
+
+func exitBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	return &Insn{item: asm.Item{Insn: exitInsn, Pos: callerPos(thread)}}, nil
+}
+
+func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var msg string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "msg", &msg); err != nil {
+		return nil, err
+	}
+	return nil, errors.New(msg)
+}
+
+var (
+	identRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
+	sectionRE = regexp.MustCompile(`^[A-Za-z0-9_.?/+:-]+$`)
+)
+
+func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name, symbol string
+	var insns starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "symbol", &symbol, "insns", &insns); err != nil {
+		return nil, err
+	}
+	if !sectionRE.MatchString(name) {
+		return nil, errorf(b, "section name %q: want letters, digits and _ . ? / + : - only", name)
+	}
+	if strings.HasPrefix(name, ".rel") || name == ".strtab" || name == ".symtab" || name == "license" || name == ".text" {
+		return nil, errorf(b, "section name %q is reserved", name)
+	}
+	u := getUnit(thread)
+	pos := callerPos(thread)
+	p := asm.Program{Section: name, Symbol: symbol, Pos: pos}
+	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
+		return nil, errorf(b, "insns%s: %s", path, msg)
+	}
+	if err := u.claim(b, symbol, "symbol", pos); err != nil {
+		return nil, err
+	}
+	u.Programs = append(u.Programs, p)
+	return starlark.None, nil
+}
+
+const maxNesting = 64
+
+// flatten appends the instructions and labels of v, a list or tuple that
+// may nest further lists and tuples, to items. On a bad element it returns
+// the index path to it, e.g. "[3][0]", and a description of the fault.
+func flatten(items *[]asm.Item, v starlark.Value, depth int) (string, string) {
+	switch v := v.(type) {
+	case *Insn:
+		*items = append(*items, v.item)
+		return "", ""
+	case *Label:
+		*items = append(*items, asm.Item{Label: v.name, Pos: v.pos})
+		return "", ""
+	case *starlark.List, starlark.Tuple:
+		if depth >= maxNesting {
+			return "", fmt.Sprintf("lists nested more than %d deep (does a list contain itself?)", maxNesting)
+		}
+		seq := v.(starlark.Indexable)
+		for i := 0; i < seq.Len(); i++ {
+			if path, msg := flatten(items, seq.Index(i), depth+1); msg != "" {
+				return fmt.Sprintf("[%d]%s", i, path), msg
+			}
+		}
+		return "", ""
+	}
+	return "", fmt.Sprintf("got %s, want insn, label or list of them", v.Type())
+}
+
+func license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var text string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text); err != nil {
+		return nil, err
+	}
+	u := getUnit(thread)
+	if u.HasLicense {
+		return nil, errorf(b, "license already set at %v", u.licensePos)
+	}
+	if text == "" || strings.IndexByte(text, 0) >= 0 {
+		return nil, errorf(b, "license must be a non-empty string without NUL bytes")
+	}
+	u.License, u.HasLicense, u.licensePos = text, true, callerPos(thread)
+	return starlark.None, nil
+}
