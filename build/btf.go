@@ -1,0 +1,162 @@
+package build
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
+	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/objwriter"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// btf describes the object in BTF: a FUNC for every program (global) and
+// function (static), the BTF-defined maps as libbpf and cilium/ebpf parse
+// them, a DATASEC with a VAR for every global, and in .BTF.ext a func_info
+// record for every function and a line_info record for every instruction,
+// pointing at the Starlark line that made it.
+func (l *linker) btf() error {
+	b := btf.NewBuilder()
+	intT := b.Int("int", 4, true)
+	sizeT := b.Int("__ARRAY_SIZE_TYPE__", 4, false)
+	ctxT := b.Ptr(0) // void *
+	progProto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctxT}})
+	funcProto := b.FuncProto(intT, nil)
+
+	funcID := make(map[string]btf.TypeID)
+	for _, pc := range l.placed {
+		if pc.section == ".text" {
+			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, funcProto, btf.FuncStatic)
+		} else {
+			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, progProto, btf.FuncGlobal)
+		}
+	}
+
+	if len(l.u.Maps) > 0 {
+		var vars []btf.VarSecinfo
+		for i, m := range l.u.Maps {
+			var members []btf.Member
+			for j, f := range mapFields(m) {
+				arr := b.Array(intT, sizeT, f.value)
+				members = append(members, btf.Member{Name: f.name, Type: b.Ptr(arr), BitOffset: uint32(64 * j)})
+			}
+			st := b.Struct("", l.mapSize[i], members)
+			v := b.Var(m.Name, st, btf.VarGlobalAllocated)
+			vars = append(vars, btf.VarSecinfo{Type: v, Offset: l.mapOff[i], Size: l.mapSize[i]})
+		}
+		b.Datasec(".maps", uint32(len(l.obj.Section(".maps").Data)), vars)
+	}
+
+	intByBytes := map[uint32]btf.TypeID{}
+	var byteT btf.TypeID
+	for _, name := range dataSections {
+		s := l.obj.Section(name)
+		if s == nil {
+			continue
+		}
+		var vars []btf.VarSecinfo
+		for _, g := range l.u.Globals {
+			if g.Section != name {
+				continue
+			}
+			var t btf.TypeID
+			if g.IsInt {
+				if t = intByBytes[g.Size]; t == 0 {
+					t = b.Int(fmt.Sprintf("__u%d", 8*g.Size), g.Size, false)
+					intByBytes[g.Size] = t
+				}
+			} else {
+				if byteT == 0 {
+					byteT = b.Int("unsigned char", 1, false)
+				}
+				t = b.Array(byteT, sizeT, g.Size)
+			}
+			v := b.Var(g.Name, t, btf.VarGlobalAllocated)
+			vars = append(vars, btf.VarSecinfo{Type: v, Offset: l.globals[g.Name].off, Size: g.Size})
+		}
+		size := uint32(len(s.Data))
+		if s.Type == elf.SHT_NOBITS {
+			size = uint32(s.Size)
+		}
+		b.Datasec(name, size, vars)
+	}
+
+	// .BTF.ext: sections in object order, functions in offset order.
+	var ext []btf.ExtSection
+	lines := newLineTable(l.u, b)
+	for _, s := range l.obj.Sections() {
+		if s.Flags&elf.SHF_EXECINSTR == 0 {
+			continue
+		}
+		es := btf.ExtSection{Name: s.Name}
+		for _, pc := range l.placed {
+			if pc.section != s.Name {
+				continue
+			}
+			es.Funcs = append(es.Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
+			off := uint32(pc.off)
+			for i := range pc.prog.Items {
+				it := &pc.prog.Items[i]
+				if it.IsLabel() {
+					continue
+				}
+				file, text := lines.lookup(it.Pos)
+				es.Lines = append(es.Lines, btf.LineInfo{InsnOff: off, FileNameOff: file, LineOff: text, Line: uint32(it.Pos.Line), Col: uint32(it.Pos.Col)})
+				off += uint32(it.Insn.Slots() * isa.SlotSize)
+			}
+		}
+		ext = append(ext, es)
+	}
+	btfData, extData, err := b.Finish(ext)
+	if err != nil {
+		return fmt.Errorf("encoding BTF: %v", err)
+	}
+	if err := l.obj.AddSection(&objwriter.Section{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 4, Data: btfData}); err != nil {
+		return err
+	}
+	return l.obj.AddSection(&objwriter.Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: extData})
+}
+
+// lineTable finds the BTF strings of source positions: the file's name as
+// recorded in the object and the text of the line.
+type lineTable struct {
+	u     *starlib.Unit
+	b     *btf.Builder
+	files map[string]*fileLines
+}
+
+type fileLines struct {
+	name  uint32
+	lines [][]byte
+	offs  map[int32]uint32
+}
+
+func newLineTable(u *starlib.Unit, b *btf.Builder) *lineTable {
+	return &lineTable{u: u, b: b, files: make(map[string]*fileLines)}
+}
+
+func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
+	f := t.files[pos.File]
+	if f == nil {
+		f = &fileLines{offs: make(map[int32]uint32)}
+		if src, ok := t.u.Sources[pos.File]; ok {
+			f.name = t.b.String(src.Name)
+			f.lines = bytes.Split(src.Text, []byte("\n"))
+		} else {
+			f.name = t.b.String(pos.File)
+		}
+		t.files[pos.File] = f
+	}
+	off, ok := f.offs[pos.Line]
+	if !ok {
+		var text []byte
+		if i := int(pos.Line) - 1; i >= 0 && i < len(f.lines) {
+			text = bytes.TrimRight(f.lines[i], "\r")
+		}
+		off = t.b.String(string(text))
+		f.offs[pos.Line] = off
+	}
+	return f.name, off
+}

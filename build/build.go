@@ -1,0 +1,73 @@
+// Package build runs the pipeline that turns a program file into a BPF
+// object: evaluate the Starlark (starlib), assemble each program (asm) and
+// lay out the ELF file (objwriter). It also writes outputs atomically, so a
+// failed build never leaves a half-written or clobbered file behind.
+package build
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// Options control a build.
+type Options = starlib.Options
+
+// File builds the program file at path and returns the object's bytes. The
+// file name in error messages is path as given.
+func File(path string, opts Options) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Source(path, src, opts)
+}
+
+// Source builds a program file from its contents.
+func Source(filename string, src []byte, opts Options) ([]byte, error) {
+	u, err := starlib.Exec(filename, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := Link(u)
+	if err != nil {
+		return nil, err
+	}
+	return obj.Bytes()
+}
+
+// WriteFile writes data to path atomically: into a temporary file in the
+// same directory, then renamed over path. On failure path is untouched.
+func WriteFile(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	return nil
+}

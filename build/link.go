@@ -1,0 +1,212 @@
+package build
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/objwriter"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// Link assembles the programs and functions of a unit and lays out the
+// object: code sections, .text for functions, license, .maps, global data,
+// relocations, and the BTF (.BTF, .BTF.ext) that describes all of it.
+//
+// Sections come in a fixed order (programs in first-declared order, .text,
+// license, .maps, .rodata, .data, .bss, .BTF, .BTF.ext), so the object is a
+// function of the unit alone.
+func Link(u *starlib.Unit) (*objwriter.Object, error) {
+	if len(u.Programs) == 0 {
+		return nil, &asm.Error{Pos: asm.Pos{File: u.File, Line: 1, Col: 1}, Msg: "no programs: call section(name, symbol, insns) at least once"}
+	}
+	l := &linker{u: u, obj: objwriter.New(), funcOff: map[string]uint64{}, globals: map[string]*placed{}}
+	if err := l.code(); err != nil {
+		return nil, err
+	}
+	if u.HasLicense {
+		if err := l.obj.SetLicense(u.License); err != nil {
+			return nil, err
+		}
+	}
+	l.mapsSection()
+	l.dataSections()
+	if err := l.relocate(); err != nil {
+		return nil, err
+	}
+	if err := l.btf(); err != nil {
+		return nil, err
+	}
+	return l.obj, nil
+}
+
+type linker struct {
+	u   *starlib.Unit
+	obj *objwriter.Object
+
+	// code placed in sections, in order
+	placed  []placedCode
+	funcOff map[string]uint64 // offset of each function in .text
+
+	mapOff  []uint32 // offset of each map in .maps
+	mapSize []uint32
+	globals map[string]*placed
+}
+
+type placedCode struct {
+	prog    *asm.Program
+	res     *asm.Result
+	section string
+	off     uint64 // offset in the section
+}
+
+type placed struct {
+	g   *starlib.Global
+	off uint32
+}
+
+// code assembles every program and function into its section.
+func (l *linker) code() error {
+	for i := range l.u.Programs {
+		p := &l.u.Programs[i]
+		res, err := asm.Assemble(p)
+		if err != nil {
+			return err
+		}
+		off, err := l.obj.AddProgram(p.Section, p.Symbol, res.Code)
+		if err != nil {
+			return &asm.Error{Pos: p.Pos, Msg: err.Error()}
+		}
+		l.placed = append(l.placed, placedCode{p, res, p.Section, off})
+	}
+	if len(l.u.Functions) == 0 {
+		return nil
+	}
+	text := &objwriter.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
+	for i := range l.u.Functions {
+		f := &l.u.Functions[i]
+		res, err := asm.Assemble(f)
+		if err != nil {
+			return err
+		}
+		off := uint64(len(text.Data))
+		text.Data = append(text.Data, res.Code...)
+		text.Symbols = append(text.Symbols, objwriter.Symbol{Name: f.Symbol, Value: off, Size: uint64(len(res.Code)), Type: elf.STT_FUNC, Bind: elf.STB_LOCAL})
+		l.funcOff[f.Symbol] = off
+		l.placed = append(l.placed, placedCode{f, res, ".text", off})
+	}
+	return l.obj.AddSection(text)
+}
+
+// mapFields lists the members of a map's BTF definition, in order: only
+// the ones that are set, as clang emits them for __uint(...) fields.
+func mapFields(m *starlib.Map) []mapField {
+	fs := []mapField{{"type", m.TypeID}}
+	if m.KeySize != 0 {
+		fs = append(fs, mapField{"key_size", m.KeySize})
+	}
+	if m.ValueSize != 0 {
+		fs = append(fs, mapField{"value_size", m.ValueSize})
+	}
+	fs = append(fs, mapField{"max_entries", m.MaxEntries})
+	if m.Flags != 0 {
+		fs = append(fs, mapField{"map_flags", m.Flags})
+	}
+	return fs
+}
+
+type mapField struct {
+	name  string
+	value uint32
+}
+
+func (l *linker) mapsSection() {
+	if len(l.u.Maps) == 0 {
+		return
+	}
+	s := &objwriter.Section{Name: ".maps", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8}
+	for _, m := range l.u.Maps {
+		off, size := uint32(len(s.Data)), uint32(8*len(mapFields(m)))
+		s.Data = append(s.Data, make([]byte, size)...)
+		s.Symbols = append(s.Symbols, objwriter.Symbol{Name: m.Name, Value: uint64(off), Size: uint64(size), Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL})
+		l.mapOff, l.mapSize = append(l.mapOff, off), append(l.mapSize, size)
+	}
+	l.obj.AddSection(s)
+}
+
+var dataSections = []string{".rodata", ".data", ".bss"}
+
+func (l *linker) dataSections() {
+	for _, name := range dataSections {
+		s := &objwriter.Section{Name: name, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 1}
+		switch name {
+		case ".rodata":
+			s.Flags = elf.SHF_ALLOC
+		case ".bss":
+			s.Type = elf.SHT_NOBITS
+		}
+		var size uint32
+		for _, g := range l.u.Globals {
+			if g.Section != name {
+				continue
+			}
+			size = (size + g.Align - 1) / g.Align * g.Align
+			s.Align = max(s.Align, uint64(g.Align))
+			if s.Type == elf.SHT_PROGBITS {
+				s.Data = append(s.Data, make([]byte, int(size)-len(s.Data))...)
+				s.Data = append(s.Data, g.Data...)
+			}
+			s.Symbols = append(s.Symbols, objwriter.Symbol{Name: g.Name, Value: uint64(size), Size: uint64(g.Size), Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL})
+			l.globals[g.Name] = &placed{g, size}
+			size += g.Size
+		}
+		if size == 0 {
+			continue // never emit empty data sections
+		}
+		s.Size = uint64(size)
+		l.obj.AddSection(s)
+	}
+}
+
+// relocate turns the references of every instruction into relocation
+// entries, and fills in the immediates they carry.
+func (l *linker) relocate() error {
+	for _, pc := range l.placed {
+		sec := l.obj.Section(pc.section)
+		for _, r := range pc.res.Relocs {
+			off := pc.off + r.Offset
+			imm := sec.Data[off+4 : off+8]
+			switch r.Ref.Kind {
+			case asm.RefMap:
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: r.Ref.Name, Type: objwriter.R_BPF_64_64})
+			case asm.RefGlobal:
+				g := l.globals[r.Ref.Name]
+				binary.LittleEndian.PutUint32(imm, g.off+uint32(r.Ref.Addend))
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: g.g.Section, ToSection: true, Type: objwriter.R_BPF_64_64})
+			case asm.RefFunc:
+				foff, ok := l.funcOff[r.Ref.Name]
+				if !ok {
+					return &asm.Error{Pos: r.Pos, Msg: fmt.Sprintf("insn.call_func: call to unknown function %q%s", r.Ref.Name, l.suggestFunc(r.Ref.Name))}
+				}
+				binary.LittleEndian.PutUint32(imm, uint32(int32(foff/isa.SlotSize)-1))
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_32})
+			}
+		}
+	}
+	return nil
+}
+
+func (l *linker) suggestFunc(name string) string {
+	if len(l.u.Functions) == 0 {
+		return " (declare it with function(name, insns))"
+	}
+	names := make([]string, 0, len(l.funcOff))
+	for n := range l.funcOff {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf(" (functions: %v)", names)
+}
