@@ -1,0 +1,187 @@
+// Command bpfstar builds eBPF object files from Starlark program files.
+//
+// Usage:
+//
+//	bpfstar build [-o OUT] [--max-steps N] FILE.star
+//	bpfstar disasm OBJ
+//	bpfstar verify OBJ|FILE.star
+//	bpfstar version
+//
+// See README.md for the Starlark reference.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/disasm"
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/verify"
+)
+
+// Version is the bpfstar version; release builds set it with -ldflags.
+var Version = "0.1.0-dev"
+
+const usage = `bpfstar builds eBPF object files from Starlark program files.
+
+Usage:
+  bpfstar build [-o OUT] [--max-steps N] FILE.star   build one program file
+  bpfstar disasm OBJ                                 print the instructions of an object
+  bpfstar verify OBJ|FILE.star                       load every program into the kernel verifier
+  bpfstar version                                    print the version
+
+Run 'bpfstar COMMAND -h' for the flags of a command.
+`
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+// Main runs the command line args and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "build":
+		err = buildCmd(args[1:], stderr)
+	case "disasm":
+		err = disasmCmd(args[1:], stdout, stderr)
+	case "verify":
+		err = verifyCmd(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "bpfstar", Version)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "bpfstar: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+}
+
+func newFlags(name, args string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: bpfstar %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the arguments (as in "build prog.star
+// -o prog.o"); after "--" everything is positional. It returns the
+// positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func buildCmd(args []string, stderr io.Writer) error {
+	fs := newFlags("build", "[-o OUT] [--max-steps N] FILE.star", stderr)
+	out := fs.String("o", "", "output object `file` (default: the input's stem + .o, in the current directory)")
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps`")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	in := pos[0]
+	if *out == "" {
+		*out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
+	}
+	obj, err := build.File(in, build.Options{MaxSteps: *steps, Print: stderr})
+	if err != nil {
+		return err
+	}
+	return build.WriteFile(*out, obj)
+}
+
+func disasmCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("disasm", "OBJ", stderr)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	return disasm.Object(stdout, pos[0], data)
+}
+
+// errRejected reports that the verifier rejected a program; the verdicts
+// are already printed.
+var errRejected = errors.New("the verifier rejected a program")
+
+func verifyCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", "[--max-steps N] OBJ|FILE.star", stderr)
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for FILE.star)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	in := pos[0]
+	var obj []byte
+	if strings.HasSuffix(in, ".star") {
+		obj, err = build.File(in, build.Options{MaxSteps: *steps, Print: stderr})
+	} else {
+		obj, err = os.ReadFile(in)
+	}
+	if err != nil {
+		return err
+	}
+	vs, err := verify.Object(obj)
+	if err != nil {
+		return err
+	}
+	verify.Print(stdout, vs)
+	for _, v := range vs {
+		if !v.Accepted {
+			return errRejected
+		}
+	}
+	return nil
+}

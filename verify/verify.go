@@ -1,0 +1,178 @@
+// Package verify loads the programs of an object into the kernel verifier,
+// through cilium/ebpf, and reports a verdict for each: accepted, with the
+// number of instructions the verifier processed, or rejected, with the
+// verifier's log, each instruction annotated with the FILE.star:LINE it came
+// from (read from the object's BTF line info).
+package verify
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// Verdict is the outcome of loading one program.
+type Verdict struct {
+	Section   string
+	Program   string
+	Accepted  bool
+	Processed int    // instructions the verifier processed (when known)
+	Log       string // the annotated verifier log of a rejected program
+	Err       error  // why it was rejected or could not be loaded
+}
+
+// ErrPermission is returned when the process may not load BPF programs.
+var ErrPermission = errors.New("loading BPF programs needs root (or CAP_BPF with CAP_PERFMON, CAP_NET_ADMIN or CAP_SYS_ADMIN as the program type requires)")
+
+// Object loads each program of the ELF object obj, one at a time (with the
+// maps it needs), and returns the verdicts in the object's symbol order.
+func Object(obj []byte) ([]Verdict, error) {
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		return nil, fmt.Errorf("reading object: %w", err)
+	}
+	order, err := programOrder(obj)
+	if err != nil {
+		return nil, err
+	}
+	var out []Verdict
+	for _, name := range order {
+		ps, ok := spec.Programs[name]
+		if !ok {
+			continue // a function in .text, linked into its callers
+		}
+		v := Verdict{Section: ps.SectionName, Program: name}
+		one := spec.Copy()
+		for other := range one.Programs {
+			if other != name {
+				delete(one.Programs, other)
+			}
+		}
+		coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats}})
+		if err == nil {
+			v.Accepted = true
+			v.Processed = processed(coll.Programs[name].VerifierLog)
+			coll.Close()
+			out = append(out, v)
+			continue
+		}
+		if errors.Is(err, unix.EPERM) && !hasVerifierLog(err) {
+			return out, ErrPermission
+		}
+		// Load again with the full log, for the record of what failed.
+		coll, err2 := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelBranch | ebpf.LogLevelStats}})
+		if err2 == nil { // should not happen; keep the first error
+			coll.Close()
+		} else {
+			err = err2
+		}
+		v.Err = err
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			v.Log = Annotate(ve.Log)
+			v.Processed = processed(strings.Join(ve.Log, "\n"))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func hasVerifierLog(err error) bool {
+	var ve *ebpf.VerifierError
+	return errors.As(err, &ve) && len(ve.Log) > 0
+}
+
+// programOrder lists the function symbols of the object in symbol table
+// order, which is the order the programs were declared in.
+func programOrder(obj []byte) ([]string, error) {
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		return nil, err
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && elf.ST_BIND(s.Info) == elf.STB_GLOBAL {
+			names = append(names, s.Name)
+		}
+	}
+	return names, nil
+}
+
+var processedRE = regexp.MustCompile(`processed (\d+) insns`)
+
+func processed(log string) int {
+	m := processedRE.FindStringSubmatch(log)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// The kernel prints "; <source line> @ <file>:<line>" before the first
+// instruction of each source line (from the program's BTF line info), and
+// "<index>: (<opcode>) <text>" for each instruction.
+var (
+	lineInfoRE = regexp.MustCompile(`^; .* @ (\S+:\d+)$`)
+	insnRE     = regexp.MustCompile(`^\d+: \([0-9a-f]{2}\) `)
+)
+
+// Annotate returns the verifier log with each instruction line followed by
+// the FILE:LINE of the source line it belongs to.
+func Annotate(log []string) string {
+	var b strings.Builder
+	cur := ""
+	for _, line := range log {
+		if m := lineInfoRE.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+		}
+		b.WriteString(line)
+		if cur != "" && insnRE.MatchString(line) {
+			b.WriteString("\t// " + cur)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Print writes one line per verdict, and the log of each rejected program.
+func Print(w io.Writer, vs []Verdict) {
+	for _, v := range vs {
+		if v.Accepted {
+			fmt.Fprintf(w, "ok       %s (section %s): accepted, %d instructions processed\n", v.Program, v.Section, v.Processed)
+			continue
+		}
+		fmt.Fprintf(w, "REJECTED %s (section %s): %v\n", v.Program, v.Section, summary(v.Err))
+	}
+	for _, v := range vs {
+		if !v.Accepted && v.Log != "" {
+			fmt.Fprintf(w, "\n--- verifier log of %s ---\n%s", v.Program, v.Log)
+		}
+	}
+}
+
+func summary(err error) string {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) && len(ve.Log) > 0 {
+		// The last non-stats line says what went wrong.
+		for i := len(ve.Log) - 1; i >= 0; i-- {
+			l := strings.TrimSpace(ve.Log[i])
+			if l != "" && !strings.HasPrefix(l, "processed ") && !strings.HasPrefix(l, "verification time") && !strings.HasPrefix(l, "stack depth") {
+				return l
+			}
+		}
+	}
+	return err.Error()
+}
