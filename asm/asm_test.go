@@ -22,9 +22,9 @@ func at(line int32) Pos { return Pos{File: "t.star", Line: line, Col: 1} }
 func TestLabels(t *testing.T) {
 	p := &Program{Symbol: "p", Items: []Item{
 		{Label: "top", Pos: at(1)},
-		{Insn: jeq, Target: "out", Pos: at(2)},   // slot 0 -> 4: off +3
-		{Insn: ld64, Pos: at(3)},                 // slots 1-2
-		{Insn: ja, Target: "top", Pos: at(4)},    // slot 3 -> 0: off -4
+		{Insn: jeq, Target: "out", Pos: at(2)}, // slot 0 -> 4: off +3
+		{Insn: ld64, Pos: at(3)},               // slots 1-2
+		{Insn: ja, Target: "top", Pos: at(4)},  // slot 3 -> 0: off -4
 		{Label: "out", Pos: at(5)},
 		{Insn: gotol, Target: "end", Pos: at(6)}, // slot 4 -> 6: imm +1
 		{Insn: mov0, Pos: at(7)},

@@ -101,7 +101,7 @@ func TestLayout(t *testing.T) {
 	}
 	rel, _ := f.Sections[3].Data()
 	wantRel := cat(
-		[]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0},  // offset 0, R_BPF_64_64, symbol 5 (counts)
+		[]byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0},   // offset 0, R_BPF_64_64, symbol 5 (counts)
 		[]byte{24, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0}) // offset 24, R_BPF_64_32, symbol 1 (.text section)
 	if !bytes.Equal(rel, wantRel) {
 		t.Errorf(".relxdp = % x\nwant     % x", rel, wantRel)
