@@ -26,6 +26,7 @@ type Verdict struct {
 	Accepted  bool
 	Processed int    // instructions the verifier processed (when known)
 	Log       string // the annotated verifier log of a rejected program
+	At        string // FILE:LINE of the instruction the verifier stopped at
 	Err       error  // why it was rejected or could not be loaded
 }
 
@@ -78,6 +79,7 @@ func Object(obj []byte) ([]Verdict, error) {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			v.Log = Annotate(ve.Log)
+			v.At = lastSource(ve.Log)
 			v.Processed = processed(strings.Join(ve.Log, "\n"))
 		}
 		out = append(out, v)
@@ -147,6 +149,21 @@ func Annotate(log []string) string {
 	return b.String()
 }
 
+// lastSource returns the FILE:LINE of the last instruction in the log:
+// the one the verifier rejected.
+func lastSource(log []string) string {
+	cur, at := "", ""
+	for _, line := range log {
+		if m := lineInfoRE.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+		}
+		if insnRE.MatchString(line) {
+			at = cur
+		}
+	}
+	return at
+}
+
 // Print writes one line per verdict, and the log of each rejected program.
 func Print(w io.Writer, vs []Verdict) {
 	for _, v := range vs {
@@ -154,7 +171,11 @@ func Print(w io.Writer, vs []Verdict) {
 			fmt.Fprintf(w, "ok       %s (section %s): accepted, %d instructions processed\n", v.Program, v.Section, v.Processed)
 			continue
 		}
-		fmt.Fprintf(w, "REJECTED %s (section %s): %v\n", v.Program, v.Section, summary(v.Err))
+		at := ""
+		if v.At != "" {
+			at = " at " + v.At
+		}
+		fmt.Fprintf(w, "REJECTED %s (section %s)%s: %v\n", v.Program, v.Section, at, summary(v.Err))
 	}
 	for _, v := range vs {
 		if !v.Accepted && v.Log != "" {

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+// Without the privileges to load programs, bpfstar verify says so in one
+// sentence and exits 1. The test runs the real binary as user nobody, so it
+// needs root to switch users and a kernel that keeps BPF from unprivileged
+// users (unprivileged_bpf_disabled != 0, the default).
+func TestVerifyUnprivileged(t *testing.T) {
+	testenv.Root(t)
+	if b, _ := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled"); strings.TrimSpace(string(b)) == "0" {
+		t.Skip("this kernel lets unprivileged users load socket filters (kernel.unprivileged_bpf_disabled=0)")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} { // reachable by nobody
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "bpfstar")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	prog := filepath.Join(dir, "p.star")
+	if err := os.WriteFile(prog, []byte("section(\"socket\", \"p\", [insn.mov64_imm(r0, 0), exit()])\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "verify", prog)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1\n%s", err, out)
+	}
+	want := "loading BPF programs needs root (or CAP_BPF with CAP_PERFMON, CAP_NET_ADMIN or CAP_SYS_ADMIN as the program type requires)\n"
+	if string(out) != want {
+		t.Errorf("output = %q, want %q", out, want)
+	}
+}
