@@ -1,5 +1,6 @@
 package main
 
-import "flag"
+import "github.com/bpfstar/bpfstar/internal/golden"
 
-var update = flag.Bool("update", false, "rewrite the expected output in testdata")
+// update rewrites the expected output of the txtar scripts (-update).
+var update = golden.Update

@@ -1,0 +1,33 @@
+package examples_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/disasm"
+	"github.com/bpfstar/bpfstar/internal/golden"
+)
+
+// The bytes of every example's object are pinned in testdata/<stem>.o, with
+// its disassembly beside it (testdata/<stem>.disasm) so that a change shows
+// up readably in review. Regenerate with go test ./examples -update.
+func TestGoldenObjects(t *testing.T) {
+	for _, file := range examples(t) {
+		t.Run(file, func(t *testing.T) {
+			obj, err := build.File(file, build.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stem := strings.TrimSuffix(file, ".star")
+			var text bytes.Buffer
+			if err := disasm.Object(&text, stem+".o", obj); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, filepath.Join("testdata", stem+".disasm"), text.Bytes())
+			golden.Check(t, filepath.Join("testdata", stem+".o"), obj)
+		})
+	}
+}
