@@ -5,6 +5,7 @@
 //	bpfstar build [-o OUT] [--max-steps N] FILE.star
 //	bpfstar disasm OBJ
 //	bpfstar verify OBJ|FILE.star
+//	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
 //	bpfstar version
 //
 // See README.md for the Starlark reference.
@@ -34,6 +35,7 @@ Usage:
   bpfstar build [-o OUT] [--max-steps N] FILE.star   build one program file
   bpfstar disasm OBJ                                 print the instructions of an object
   bpfstar verify OBJ|FILE.star                       load every program into the kernel verifier
+  bpfstar fmt [--check] [FILE|DIR|LABEL ...]         format .star files (default: all under .)
   bpfstar version                                    print the version
 
 Run 'bpfstar COMMAND -h' for the flags of a command.
@@ -58,6 +60,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = disasmCmd(args[1:], stdout, stderr)
 	case "verify":
 		err = verifyCmd(args[1:], stdout, stderr)
+	case "fmt":
+		return fmtMain(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "bpfstar", Version)
 	case "help", "-h", "-help", "--help":
