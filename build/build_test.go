@@ -43,6 +43,23 @@ func TestErrors(t *testing.T) {
 		{"fail", "fail(\"unsupported target\")", "p.star:1:5: unsupported target"},
 		{"load", "load(\"x.star\", \"y\")", "p.star:1:1: cannot load x.star: load() is not available in a single-file build"},
 		{"reserved section", "section(\".text\", \"p\", [exit()])", `p.star:1:8: section: section name ".text" is reserved`},
+		// maps, globals and functions
+		{"map used before definition", "section(\"xdp\", \"p\", [insn.ld_map_fd(r1, m), exit()])\nm = bpf_map(\"m\", \"array\", 4, 8, 1)",
+			"p.star:1:41: m is used before its definition at p.star:2:1: define it above its first use"},
+		{"global where a map is expected", "g = data(\"g\", 1, size = 4)\nx = insn.ld_map_fd(r1, g)", "p.star:2:19: insn.ld_map_fd: for parameter map: got global, want bpf_map"},
+		{"number where a map is expected", "x = insn.ld_map_fd(r1, 3)", "p.star:1:19: insn.ld_map_fd: for parameter map: got int, want bpf_map"},
+		{"map where a global is expected", "m = bpf_map(\"m\", \"array\", 4, 8, 1)\nx = insn.ld_map_value(r1, m)", `p.star:2:22: insn.ld_map_value: for parameter global: got bpf_map "m", want global`},
+		{"int global overflows its size", "g = rodata(\"g\", 300, size = 1)", `p.star:1:11: rodata: rodata "g": value 300 does not fit in 1 bytes`},
+		{"bytes global overflows its size", "g = data(\"b\", b\"abcdef\", size = 4)", `p.star:1:9: data: data "b": value of 6 bytes does not fit in size 4`},
+		{"offset past a global", "g = bss(\"g\", 4)\nx = insn.ld_map_value(r1, g, off = 4)", `p.star:2:22: insn.ld_map_value: offset 4 lies outside "g" (4 bytes)`},
+		{"unknown function", "section(\"xdp\", \"p\", [insn.call_func(\"nope\"), exit()])", `p.star:1:36: insn.call_func: call to unknown function "nope" (declare it with function(name, insns))`},
+		{"misspelt function", "function(\"helperx\", [exit()])\nsection(\"xdp\", \"p\", [insn.call_func(\"helper\"), exit()])", `p.star:2:36: insn.call_func: call to unknown function "helper" (functions: [helperx])`},
+		{"recursion through functions", "function(\"f\", [insn.call_func(\"g\"), exit()])\nfunction(\"g\", [insn.mov64_imm(r0, 0), insn.call_func(\"f\"), exit()])\nsection(\"xdp\", \"p\", [insn.call_func(\"f\"), exit()])",
+			"p.star:2:53: insn.call_func: recursive call (f -> g -> f): the verifier rejects recursion"},
+		{"map and global clash", "m = bpf_map(\"x\", \"array\", 4, 8, 1)\ng = data(\"x\", 1, size = 4)", `p.star:2:9: data: duplicate symbol "x" (first defined at p.star:1:12)`},
+		{"program and function clash", "section(\"xdp\", \"x\", [exit()])\nfunction(\"x\", [exit()])", `p.star:2:9: function: duplicate symbol "x" (first defined at p.star:1:8)`},
+		{"ringbuf rules", "m = bpf_map(\"r\", \"ringbuf\", 0, 0, 1000)", `p.star:1:12: bpf_map: map "r": ringbuf maps need max_entries to be a power of 2 and a multiple of the page size (4096), not 1000`},
+		{"unknown map type", "m = bpf_map(\"h\", \"hashy\", 4, 8, 1)", `p.star:1:12: bpf_map: unknown map type "hashy" (want one of arena array`},
 		{"step limit", "def spin():\n    for i in range(1000000000):\n        pass\nspin()\n", "p.star:2:5: the program file ran more than 100000 Starlark steps (raise the limit with --max-steps)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

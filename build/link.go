@@ -4,7 +4,9 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
@@ -35,6 +37,9 @@ func Link(u *starlib.Unit) (*objwriter.Object, error) {
 	l.mapsSection()
 	l.dataSections()
 	if err := l.relocate(); err != nil {
+		return nil, err
+	}
+	if err := l.checkRecursion(); err != nil {
 		return nil, err
 	}
 	if err := l.btf(); err != nil {
@@ -209,4 +214,54 @@ func (l *linker) suggestFunc(name string) string {
 	}
 	sort.Strings(names)
 	return fmt.Sprintf(" (functions: %v)", names)
+}
+
+// checkRecursion refuses call cycles among functions: the verifier rejects
+// every recursive call, so the build names the call that closes the cycle.
+func (l *linker) checkRecursion() error {
+	calls := map[string][]asm.Reloc{} // function -> its calls, in order
+	for _, pc := range l.placed {
+		if pc.section != ".text" {
+			continue
+		}
+		for _, r := range pc.res.Relocs {
+			if r.Ref.Kind == asm.RefFunc {
+				calls[pc.prog.Symbol] = append(calls[pc.prog.Symbol], r)
+			}
+		}
+	}
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(fn string) error
+	visit = func(fn string) error {
+		state[fn] = active
+		path = append(path, fn)
+		for _, r := range calls[fn] {
+			switch state[r.Ref.Name] {
+			case active:
+				cycle := path[slices.Index(path, r.Ref.Name):]
+				return &asm.Error{Pos: r.Pos, Msg: fmt.Sprintf("insn.call_func: recursive call (%s -> %s): the verifier rejects recursion", strings.Join(cycle, " -> "), r.Ref.Name)}
+			case unseen:
+				if err := visit(r.Ref.Name); err != nil {
+					return err
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[fn] = done
+		return nil
+	}
+	for i := range l.u.Functions {
+		if fn := l.u.Functions[i].Symbol; state[fn] == unseen {
+			if err := visit(fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,8 +1,13 @@
 package starlib
 
 import (
+	"fmt"
 	"sort"
 	"strings"
+
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/asm"
 )
 
 // nearest returns the candidate closest to name (by edit distance, at most
@@ -38,4 +43,43 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// explainForwardRef rewrites "undefined: x" when x is defined further down
+// the file: in Starlark, top-level names exist only after their definition,
+// so a map or global must be declared before the instructions that use it.
+func explainForwardRef(err error, filename string, src []byte) error {
+	ae, ok := err.(*asm.Error)
+	if !ok || ae.Pos.File != filename {
+		return err
+	}
+	name, ok := strings.CutPrefix(ae.Msg, "undefined: ")
+	if !ok {
+		return err
+	}
+	name, _, _ = strings.Cut(name, " ")
+	f, perr := FileOptions.Parse(filename, src, 0)
+	if perr != nil {
+		return err
+	}
+	for _, stmt := range f.Stmts {
+		var bound []*syntax.Ident
+		switch s := stmt.(type) {
+		case *syntax.AssignStmt:
+			syntax.Walk(s.LHS, func(n syntax.Node) bool {
+				if id, ok := n.(*syntax.Ident); ok {
+					bound = append(bound, id)
+				}
+				return true
+			})
+		case *syntax.DefStmt:
+			bound = append(bound, s.Name)
+		}
+		for _, id := range bound {
+			if id.Name == name {
+				return &asm.Error{Pos: ae.Pos, Msg: fmt.Sprintf("%s is used before its definition at %v: define it above its first use", name, toPos(id.NamePos))}
+			}
+		}
+	}
+	return err
 }

@@ -26,6 +26,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.starlark.net/resolve"
@@ -52,6 +53,16 @@ type Options struct {
 	// does not depend on where the file was built. Default: the file's base
 	// name.
 	DebugName string
+	// Load supplies the files that load() statements name; when it is nil,
+	// load() fails. from is the name of the loading file (its Source.Name:
+	// DebugName for the file given to Exec) and module the string given to
+	// load(). Load returns the loaded file's name and contents. The name is
+	// both the file name in positions and its name in the object's debug
+	// info (so it should be workspace-relative), and the key under which
+	// the file is evaluated at most once per Exec: every later load of the
+	// same name gets the same, frozen, module. starlib itself never touches
+	// the file system.
+	Load func(from, module string) (name string, src []byte, err error)
 }
 
 // Unit is what a program file declares.
@@ -63,8 +74,12 @@ type Unit struct {
 	Globals    []*Global
 	License    string
 	HasLicense bool
-	// Sources holds every file evaluated, by the name positions use.
+	// Sources holds every file evaluated, by the name positions use: the
+	// file given to Exec and every file it loaded.
 	Sources map[string]Source
+	// Loads lists the names of the loaded files in the order their
+	// evaluation began (the file given to Exec is not among them).
+	Loads []string
 }
 
 // Source is a file evaluated for a unit.
@@ -122,6 +137,11 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		name = path.Base(filepath.ToSlash(filename))
 	}
 	u := &unit{Unit: Unit{File: filename, Sources: map[string]Source{filename: {Name: name, Text: src}}}, symbols: make(map[string]asm.Pos)}
+	steps := opts.MaxSteps
+	if steps == 0 {
+		steps = DefaultMaxSteps
+	}
+	l := &loader{opts: opts, unit: u, steps: steps, modules: make(map[string]*loadedFile), stack: []string{name}}
 	thread := &starlark.Thread{
 		Name: "bpfstar",
 		Print: func(_ *starlark.Thread, msg string) {
@@ -129,20 +149,69 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 				fmt.Fprintln(opts.Print, msg)
 			}
 		},
-		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
-			return nil, errors.New("load() is not available in a single-file build")
-		},
+		Load: l.load,
 	}
 	thread.SetLocal(localKey, u)
-	steps := opts.MaxSteps
-	if steps == 0 {
-		steps = DefaultMaxSteps
-	}
 	thread.SetMaxExecutionSteps(steps)
 	if _, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, Predeclared()); err != nil {
-		return nil, convertError(err, steps)
+		return nil, explainForwardRef(convertError(err, steps), filename, src)
 	}
 	return &u.Unit, nil
+}
+
+// loader evaluates the files that load() names, each at most once per
+// Exec, and detects load cycles.
+type loader struct {
+	opts    Options
+	unit    *unit
+	steps   uint64
+	modules map[string]*loadedFile
+	stack   []string // names of the files being evaluated, outermost first
+}
+
+// loadedFile is a loaded file: its frozen globals, or the error that stopped it.
+type loadedFile struct {
+	globals starlark.StringDict
+	err     error
+	done    bool
+}
+
+func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict, error) {
+	if l.opts.Load == nil {
+		return nil, errors.New("load() is not available in a single-file build")
+	}
+	from := l.stack[len(l.stack)-1]
+	name, src, err := l.opts.Load(from, spec)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := l.modules[name]; ok {
+		if !m.done {
+			cycle := append([]string(nil), l.stack[slices.Index(l.stack, name):]...)
+			return nil, fmt.Errorf("load cycle: %s -> %s", strings.Join(cycle, " -> "), name)
+		}
+		return m.globals, m.err
+	}
+	if slices.Contains(l.stack, name) { // the file given to Exec
+		return nil, fmt.Errorf("load cycle: %s -> %s", strings.Join(l.stack, " -> "), name)
+	}
+	if prev, ok := l.unit.Sources[name]; ok && prev.Name != name {
+		return nil, fmt.Errorf("%s is already the name of the file being built", name)
+	}
+	m := &loadedFile{}
+	l.modules[name] = m
+	l.unit.Sources[name] = Source{Name: name, Text: src}
+	l.unit.Loads = append(l.unit.Loads, name)
+	l.stack = append(l.stack, name)
+	// The loaded file runs on the same thread, so the step limit covers
+	// the whole build and errors show the chain of loads that led there.
+	m.globals, m.err = starlark.ExecFileOptions(FileOptions, thread, name, src, Predeclared())
+	l.stack = l.stack[:len(l.stack)-1]
+	m.done = true
+	if m.err != nil {
+		m.globals, m.err = nil, convertError(m.err, l.steps)
+	}
+	return m.globals, m.err
 }
 
 // convertError turns a Starlark error into an *asm.Error naming the
