@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
@@ -25,6 +27,7 @@ func (l *linker) btf() error {
 	progProto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctxT}})
 	funcProto := b.FuncProto(intT, nil)
 
+	var byteT btf.TypeID // unsigned char, added on first use
 	funcID := make(map[string]btf.TypeID)
 	for _, pc := range l.placed {
 		if pc.section == ".text" {
@@ -39,8 +42,28 @@ func (l *linker) btf() error {
 		for i, m := range l.u.Maps {
 			var members []btf.Member
 			for j, f := range mapFields(m) {
-				arr := b.Array(intT, sizeT, f.value)
-				members = append(members, btf.Member{Name: f.name, Type: b.Ptr(arr), BitOffset: uint32(64 * j)})
+				var member btf.Member
+				switch {
+				case f.typed && f.name == "key_size" && f.value == 4:
+					member = btf.Member{Name: "key", Type: b.Ptr(intT)}
+				case f.typed:
+					if byteT == 0 {
+						byteT = b.Int("unsigned char", 1, false)
+					}
+					member = btf.Member{Name: strings.TrimSuffix(f.name, "_size"), Type: b.Ptr(b.Array(byteT, sizeT, f.value))}
+				case f.value > math.MaxUint32/4:
+					// int (*name)[value] would be larger than the kernel's
+					// 4 GiB limit on type sizes; the loaders read only the
+					// element count.
+					if byteT == 0 {
+						byteT = b.Int("unsigned char", 1, false)
+					}
+					member = btf.Member{Name: f.name, Type: b.Ptr(b.Array(byteT, sizeT, f.value))}
+				default:
+					member = btf.Member{Name: f.name, Type: b.Ptr(b.Array(intT, sizeT, f.value))}
+				}
+				member.BitOffset = uint32(64 * j)
+				members = append(members, member)
 			}
 			st := b.Struct("", l.mapSize[i], members)
 			v := b.Var(m.Name, st, btf.VarGlobalAllocated)
@@ -50,7 +73,6 @@ func (l *linker) btf() error {
 	}
 
 	intByBytes := map[uint32]btf.TypeID{}
-	var byteT btf.TypeID
 	for _, name := range dataSections {
 		s := l.obj.Section(name)
 		if s == nil {

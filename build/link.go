@@ -107,25 +107,38 @@ func (l *linker) code() error {
 }
 
 // mapFields lists the members of a map's BTF definition, in order: only
-// the ones that are set, as clang emits them for __uint(...) fields.
+// the ones that are set, as clang emits them for __uint(...) fields. Local
+// storage maps get typed `key` and `value` members instead of sizes (as
+// __type(key, int) would give): the kernel creates them only with BTF key
+// and value types.
 func mapFields(m *starlib.Map) []mapField {
-	fs := []mapField{{"type", m.TypeID}}
+	fs := []mapField{{name: "type", value: m.TypeID}}
+	typed := localStorage[m.Type]
 	if m.KeySize != 0 {
-		fs = append(fs, mapField{"key_size", m.KeySize})
+		fs = append(fs, mapField{name: "key_size", value: m.KeySize, typed: typed})
 	}
 	if m.ValueSize != 0 {
-		fs = append(fs, mapField{"value_size", m.ValueSize})
+		fs = append(fs, mapField{name: "value_size", value: m.ValueSize, typed: typed})
 	}
-	fs = append(fs, mapField{"max_entries", m.MaxEntries})
+	fs = append(fs, mapField{name: "max_entries", value: m.MaxEntries})
 	if m.Flags != 0 {
-		fs = append(fs, mapField{"map_flags", m.Flags})
+		fs = append(fs, mapField{name: "map_flags", value: m.Flags})
+	}
+	if m.MapExtra != 0 {
+		fs = append(fs, mapField{name: "map_extra", value: m.MapExtra})
 	}
 	return fs
 }
 
+var localStorage = map[string]bool{"sk_storage": true, "inode_storage": true, "task_storage": true, "cgrp_storage": true}
+
+// mapField is a member of a map definition: an integer (a pointer to an
+// array of value elements) or, when typed, a key_size or value_size given
+// as a `key` or `value` member pointing at a type of that size.
 type mapField struct {
 	name  string
 	value uint32
+	typed bool
 }
 
 func (l *linker) mapsSection() {

@@ -22,6 +22,7 @@ type Map struct {
 	ValueSize  uint32
 	MaxEntries uint32
 	Flags      uint32
+	MapExtra   uint32 // map_extra: bloom filter hash count, arena address
 	Pos        asm.Pos
 }
 
@@ -71,7 +72,16 @@ func checkMap(m *Map) error {
 		}
 	}
 	switch m.Type {
-	case "struct_ops", "arena", "array_of_maps", "hash_of_maps":
+	case "arena":
+		add(must("key_size", m.KeySize, 0))
+		add(must("value_size", m.ValueSize, 0))
+		if m.Flags&flagMmapable == 0 {
+			add(fmt.Errorf("arena maps need flags to include BPF_F_MMAPABLE (1024)"))
+		}
+		if m.MapExtra == 0 || m.MapExtra%4096 != 0 {
+			add(fmt.Errorf("arena maps need map_extra = the page-aligned user address of the arena, not %d (the loaders do not mmap arenas)", m.MapExtra))
+		}
+	case "struct_ops", "array_of_maps", "hash_of_maps":
 		return fmt.Errorf("%s maps are not supported yet", m.Type)
 	case "ringbuf", "user_ringbuf":
 		add(must("key_size", m.KeySize, 0))
@@ -83,7 +93,7 @@ func checkMap(m *Map) error {
 		add(must("key_size", m.KeySize, 4))
 	case "prog_array", "perf_event_array", "cgroup_array", "devmap", "cpumap", "xskmap", "sockmap", "reuseport_sockarray":
 		add(must("key_size", m.KeySize, 4))
-		if m.Type == "prog_array" || m.Type == "cgroup_array" || m.Type == "xskmap" {
+		if m.Type == "prog_array" || m.Type == "cgroup_array" || m.Type == "xskmap" || m.Type == "perf_event_array" {
 			add(must("value_size", m.ValueSize, 4))
 		}
 	case "queue", "stack", "bloom_filter":
@@ -109,7 +119,7 @@ func checkMap(m *Map) error {
 		}
 	}
 	switch m.Type {
-	case "ringbuf", "user_ringbuf", "queue", "stack", "bloom_filter", "perf_event_array", "prog_array", "cgroup_array":
+	case "ringbuf", "user_ringbuf", "arena", "queue", "stack", "bloom_filter", "perf_event_array", "prog_array", "cgroup_array":
 	default:
 		if m.ValueSize == 0 {
 			add(fmt.Errorf("value_size must be greater than 0"))
@@ -207,8 +217,8 @@ func (u *unit) claim(b *starlark.Builtin, name, what string, pos asm.Pos) error 
 
 func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, typ string
-	var key, value, max, flags intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size", &key, "value_size", &value, "max_entries", &max, "flags?", &flags); err != nil {
+	var key, value, max, flags, extra intArg
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size", &key, "value_size", &value, "max_entries", &max, "flags?", &flags, "map_extra?", &extra); err != nil {
 		return nil, err
 	}
 	id, ok := MapTypes[typ]
@@ -225,7 +235,7 @@ func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		name string
 		v    intArg
 		dst  *uint32
-	}{{"key_size", key, &m.KeySize}, {"value_size", value, &m.ValueSize}, {"max_entries", max, &m.MaxEntries}, {"flags", flags, &m.Flags}} {
+	}{{"key_size", key, &m.KeySize}, {"value_size", value, &m.ValueSize}, {"max_entries", max, &m.MaxEntries}, {"flags", flags, &m.Flags}, {"map_extra", extra, &m.MapExtra}} {
 		if !f.v.in(0, math.MaxUint32) {
 			return nil, errorf(b, "%s %s out of range (0-4294967295)", f.name, f.v.String())
 		}

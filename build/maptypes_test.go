@@ -1,0 +1,108 @@
+package build
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// mapArgs gives each map type arguments its kernel accepts:
+// key_size, value_size, max_entries and the optional keywords.
+var mapArgs = map[string]string{
+	"ringbuf":               "0, 0, 4096",
+	"user_ringbuf":          "0, 0, 4096",
+	"arena":                 "0, 0, 4, flags = 1024, map_extra = 0x40000000",
+	"queue":                 "0, 8, 4",
+	"stack":                 "0, 8, 4",
+	"bloom_filter":          "0, 8, 4, map_extra = 3",
+	"prog_array":            "4, 4, 4",
+	"cgroup_array":          "4, 4, 4",
+	"xskmap":                "4, 4, 4",
+	"perf_event_array":      "4, 4, 4",
+	"devmap":                "4, 4, 4",
+	"devmap_hash":           "4, 4, 4",
+	"cpumap":                "4, 4, 4",
+	"sockmap":               "4, 4, 4",
+	"sockhash":              "4, 4, 4",
+	"reuseport_sockarray":   "4, 4, 4",
+	"lpm_trie":              "8, 8, 4, flags = 1",
+	"sk_storage":            "4, 8, 0, flags = 1",
+	"inode_storage":         "4, 8, 0, flags = 1",
+	"task_storage":          "4, 8, 0, flags = 1",
+	"cgrp_storage":          "4, 8, 0, flags = 1",
+	"cgroup_storage":        "16, 8, 0",
+	"percpu_cgroup_storage": "16, 8, 0",
+	"stack_trace":           "4, 64, 4",
+}
+
+// unsupported map types are refused at build time with a clear error.
+var unsupported = map[string]bool{"struct_ops": true, "array_of_maps": true, "hash_of_maps": true}
+
+// Every map type bpf_map() accepts makes an object whose map the kernel
+// creates, through both loaders: the BTF map definition carries what each
+// type needs (typed key and value for local storage, map_extra for arenas
+// and bloom filters).
+func TestMapTypesLoad(t *testing.T) {
+	testenv.Root(t)
+	bpftool := testenv.Tool(t, "bpftool")
+	var types []string
+	for name := range starlib.MapTypes {
+		types = append(types, name)
+	}
+	sort.Strings(types)
+	for _, typ := range types {
+		t.Run(typ, func(t *testing.T) {
+			args, ok := mapArgs[typ]
+			if !ok {
+				args = "4, 8, 4"
+			}
+			src := fmt.Sprintf("m = bpf_map(\"m\", %q, %s)\n"+
+				"section(\"socket\", \"p\", [insn.ld_map_fd(r1, m), insn.mov64_imm(r0, 0), exit()])\n"+
+				"license(\"GPL\")\n", typ, args)
+			obj, err := Source("maps.star", []byte(src), Options{})
+			if unsupported[typ] {
+				if err == nil || !strings.Contains(err.Error(), "not supported") {
+					t.Fatalf("want a 'not supported' error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll, err := ebpf.NewCollection(spec)
+			if err != nil {
+				var ve *ebpf.VerifierError
+				if errors.As(err, &ve) {
+					t.Fatalf("cilium/ebpf: %+v", ve)
+				}
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll.Close()
+
+			path := filepath.Join(t.TempDir(), "maps.o")
+			if err := os.WriteFile(path, obj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bpftool, "prog", "loadall", path, filepath.Join(testenv.PinDir(t), "p")).CombinedOutput()
+			if err != nil || bytes.Contains(out, []byte("BTF loading error")) {
+				t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+			}
+		})
+	}
+}
