@@ -334,6 +334,11 @@ const maxNesting = 64
 // may nest further lists and tuples, to items. On a bad element it returns
 // the index path to it, e.g. "[3][0]", and a description of the fault.
 func flatten(items *[]asm.Item, v starlark.Value, depth int) (string, string) {
+	if depth == 0 {
+		// Size items once: growing it by append copies a million-item
+		// program several times over.
+		*items = slices.Grow(*items, countItems(v, 0))
+	}
 	switch v := v.(type) {
 	case *Insn:
 		*items = append(*items, v.item)
@@ -354,6 +359,30 @@ func flatten(items *[]asm.Item, v starlark.Value, depth int) (string, string) {
 		return "", ""
 	}
 	return "", fmt.Sprintf("got %s, want insn, label or list of them", v.Type())
+}
+
+// countItems returns the number of items flatten appends for v (a bad
+// element counts as none: flatten reports it).
+func countItems(v starlark.Value, depth int) int {
+	switch v := v.(type) {
+	case *Insn, *Label:
+		return 1
+	case *starlark.List, starlark.Tuple:
+		if depth >= maxNesting {
+			return 0
+		}
+		seq, n := v.(starlark.Indexable), 0
+		for i := 0; i < seq.Len(); i++ {
+			switch seq.Index(i).(type) {
+			case *Insn, *Label:
+				n++
+			default:
+				n += countItems(seq.Index(i), depth+1)
+			}
+		}
+		return n
+	}
+	return 0
 }
 
 func license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+// sectionBytes returns the contents of section name of an ELF object.
+func sectionBytes(t testing.TB, obj []byte, name string) []byte {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.Section(name)
+	if s == nil {
+		t.Fatalf("no section %q", name)
+	}
+	data, err := s.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func buildStar(t testing.TB, n int) []byte {
+	t.Helper()
+	obj, err := build.Source("bench.star", Star(n), build.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+// The Starlark program, the Go model of it and llvm-mc agree on every byte.
+func TestMatchesLLVM(t *testing.T) {
+	const n = 10_000
+	want := Code(n)
+	if got := sectionBytes(t, buildStar(t, n), Section); !bytes.Equal(got, want) {
+		t.Fatalf("bpfstar: %d bytes differ from the model's %d", len(got), len(want))
+	}
+	mc := testenv.Tool(t, "llvm-mc-19")
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "bench.s"), filepath.Join(dir, "bench.o")
+	if err := os.WriteFile(in, Asm(n), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := exec.Command(mc, "-triple", "bpfel", "-mcpu=v4", "-filetype=obj", "-o", out, in).CombinedOutput(); err != nil {
+		t.Fatalf("llvm-mc-19: %v\n%s", err, msg)
+	}
+	obj, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sectionBytes(t, obj, Section); !bytes.Equal(got, want) {
+		t.Fatalf("llvm-mc: %d bytes differ from the model's %d", len(got), len(want))
+	}
+}
+
+// Sizes are the program sizes the benchmarks run at.
+var Sizes = []int{1_000, 10_000, 100_000, 1_000_000}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+// BenchmarkBuild times build.Source, the whole in-process pipeline from
+// Starlark text to object bytes.
+func BenchmarkBuild(b *testing.B) {
+	for _, n := range Sizes {
+		src := Star(n)
+		b.Run(sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := build.Source("bench.star", src, build.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/insn")
+		})
+	}
+}
