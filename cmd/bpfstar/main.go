@@ -17,13 +17,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/bpfstar/bpfstar/build"
 	"github.com/bpfstar/bpfstar/disasm"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/verify"
+	"github.com/bpfstar/bpfstar/workspace"
 )
 
 // Version is the bpfstar version; release builds set it with -ldflags.
@@ -112,29 +112,6 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func buildCmd(args []string, stderr io.Writer) error {
-	fs := newFlags("build", "[-o OUT] [--max-steps N] FILE.star", stderr)
-	out := fs.String("o", "", "output object `file` (default: the input's stem + .o, in the current directory)")
-	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps`")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	in := pos[0]
-	if *out == "" {
-		*out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
-	}
-	obj, err := build.File(in, build.Options{MaxSteps: *steps, Print: stderr})
-	if err != nil {
-		return err
-	}
-	return build.WriteFile(*out, obj)
-}
-
 func disasmCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("disasm", "OBJ", stderr)
 	pos, err := parse(fs, args)
@@ -170,7 +147,7 @@ func verifyCmd(args []string, stdout, stderr io.Writer) error {
 	in := pos[0]
 	var obj []byte
 	if strings.HasSuffix(in, ".star") {
-		obj, err = build.File(in, build.Options{MaxSteps: *steps, Print: stderr})
+		obj, _, err = workspace.BuildFile(in, build.Options{MaxSteps: *steps, Print: stderr})
 	} else {
 		obj, err = os.ReadFile(in)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -35,7 +37,23 @@ func TestScripts(t *testing.T) {
 			if cond == "root" {
 				return os.Geteuid() == 0, nil
 			}
+			if tool, ok := strings.CutPrefix(cond, "have:"); ok {
+				return have(tool)
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// have reports whether the program tool is installed, for the condition
+// [have:TOOL]; scripts skip, loudly, when it is not. Under
+// BPFSTAR_REQUIRE_ALL=1 a missing tool is an error that fails the script.
+func have(tool string) (bool, error) {
+	if _, err := exec.LookPath(tool); err != nil {
+		if testenv.Strict() {
+			return false, fmt.Errorf("REQUIRED COMPONENT MISSING (BPFSTAR_REQUIRE_ALL=1): %s is not installed (run scripts/test-deps.sh)", tool)
+		}
+		return false, nil
+	}
+	return true, nil
 }

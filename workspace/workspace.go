@@ -1,0 +1,206 @@
+// Package workspace builds many targets the way Bazel does: a workspace is
+// a directory tree whose root holds a file named bpfstar.workspace; every
+// directory with a BUILD.star file is a package, whose BUILD.star declares
+// targets with bpf_object(name, src). Targets are named by labels
+// (//pkg:name) and selected by patterns (//pkg/..., //...).
+//
+// Program and library files load() others by label: "//pkg:file.star"
+// from the root, ":file.star" from the loading file's directory. The
+// loader hands starlib the contents of each file (starlib has no file
+// access of its own); every position, error and line of debug info names
+// files by their path relative to the root, so nothing in an output
+// depends on where the workspace lives.
+//
+// Builds are incremental and parallel. Outputs go to
+// bpfstar-out/bin/<pkg>/<name>.o, with bpfstar-out/manifest.json listing
+// each output's sha256 and inputs. A content-addressed cache under
+// bpfstar-out/cache remembers, for each program file, the contents of every
+// file its last build read and the output that build made, so a rebuild
+// whose inputs are unchanged evaluates nothing. Targets build in parallel;
+// each output is a function of its inputs alone, so the bytes never depend
+// on the number of jobs, the order of completion, the clock, the
+// environment or the path of the workspace. A lock file, bpfstar.lock,
+// records each target's output digest, so that a rebuild can prove it.
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// Names of the files and directories that make up a workspace.
+const (
+	MarkerFile    = "bpfstar.workspace" // marks the root
+	BuildFileName = "BUILD.star"        // declares a package's targets
+	OutDir        = "bpfstar-out"       // outputs and cache, under the root
+	LockFile      = "bpfstar.lock"      // output digests, under the root
+)
+
+// A Workspace is a directory tree rooted at a bpfstar.workspace file.
+type Workspace struct {
+	// Root is the absolute path of the root directory. Symbolic links in
+	// it are not resolved: in a sandbox of links (as Bazel makes), the
+	// workspace is the tree of links.
+	Root string
+}
+
+// Find returns the workspace that contains dir: the nearest directory, dir
+// itself or above, holding a bpfstar.workspace file. It returns nil and no
+// error when there is none.
+func Find(dir string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for d := abs; ; {
+		if fi, err := os.Stat(filepath.Join(d, MarkerFile)); err == nil && !fi.IsDir() {
+			return &Workspace{Root: d}, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return nil, nil
+		}
+		d = parent
+	}
+}
+
+// Rel returns the path of the file or directory p relative to the root,
+// slash-separated ("" for the root itself), or an error when p is outside
+// the workspace.
+func (w *Workspace) Rel(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(w.Root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the workspace %s", p, w.Root)
+	}
+	rel = filepath.ToSlash(rel)
+	if rel == "." {
+		rel = ""
+	}
+	return rel, nil
+}
+
+// Abs returns the file system path of rel, a path relative to the root.
+func (w *Workspace) Abs(rel string) string {
+	return filepath.Join(w.Root, filepath.FromSlash(rel))
+}
+
+// readSource reads the workspace file rel for a load.
+func (w *Workspace) readSource(rel string) ([]byte, error) {
+	src, err := os.ReadFile(w.Abs(rel))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s does not exist", rel)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %v", rel, err)
+	}
+	return src, nil
+}
+
+// loadFunc is the starlib Load hook of this workspace.
+func (w *Workspace) loadFunc(from, module string) (string, []byte, error) {
+	rel, err := resolveLoad(from, module)
+	if err != nil {
+		return "", nil, err
+	}
+	src, err := w.readSource(rel)
+	if err != nil {
+		return "", nil, err
+	}
+	return rel, src, nil
+}
+
+// exec evaluates the program file rel of the workspace, with contents src.
+func (w *Workspace) exec(rel string, src []byte, opts starlib.Options) (*starlib.Unit, error) {
+	opts.DebugName = rel
+	opts.Load = w.loadFunc
+	return starlib.Exec(rel, src, opts)
+}
+
+// BuildFile builds one program file outside of any target: the
+// single-file form, `bpfstar build FILE.star`. When the file lies in a
+// workspace (Find, from the file's directory), its load()s resolve in that
+// workspace and it is named, in positions and debug info, by its path
+// relative to the root: the object is the same as the one a bpf_object
+// target with that src builds. Otherwise it is named by its base name and
+// load() fails.
+//
+// deps lists the files the build read, the file itself first, as paths
+// usable from the current directory: what a Make-style dependency file
+// lists.
+func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, err error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := Find(filepath.Dir(file))
+	if err != nil {
+		return nil, nil, err
+	}
+	if w == nil {
+		obj, err := build.Source(file, src, opts)
+		return obj, []string{file}, err
+	}
+	rel, err := w.Rel(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := w.exec(rel, src, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err = linkUnit(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	deps = []string{file}
+	for _, l := range u.Loads {
+		deps = append(deps, w.displayPath(l))
+	}
+	return obj, deps, nil
+}
+
+// displayPath returns the workspace file rel as a path relative to the
+// current directory when it can, else as an absolute path.
+func (w *Workspace) displayPath(rel string) string {
+	abs := w.Abs(rel)
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, abs); err == nil {
+			return r
+		}
+	}
+	return abs
+}
+
+// linkUnit assembles and lays out an evaluated unit.
+func linkUnit(u *starlib.Unit) ([]byte, error) {
+	obj, err := build.Link(u)
+	if err != nil {
+		return nil, err
+	}
+	return obj.Bytes()
+}
+
+// pkgOf returns the directory part of a root-relative file path.
+func pkgOf(rel string) string {
+	d := path.Dir(rel)
+	if d == "." {
+		return ""
+	}
+	return d
+}
