@@ -352,6 +352,9 @@ func function(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, err
 	}
 	p := asm.Program{Section: ".text", Symbol: name, Pos: pos}
+	if err := u.checkSize(b, fmt.Sprintf("function %q", name), insns); err != nil {
+		return nil, err
+	}
 	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}

@@ -14,9 +14,13 @@
 //	fail(msg)          stop the build with an error at the call
 //
 // Files run with no `while`, no recursion, no clock, environment or file
-// access, and a limit on execution steps. The result of evaluating a file is
-// a Unit: its programs, in the order they were declared, ready for the
-// assembler.
+// access, and with limits: DefaultMaxSteps Starlark execution steps
+// (Options.MaxSteps, the --max-steps flag), DefaultMaxMemory bytes of heap,
+// MaxElements elements in a list or tuple made by + or * (MaxStringBytes
+// for strings), asm.MaxInstructions instructions per program and
+// MaxFileInstructions per file (see limits.go). The result of evaluating a
+// file is a Unit: its programs, in the order they were declared, ready for
+// the assembler.
 package starlib
 
 import (
@@ -46,6 +50,9 @@ const DefaultMaxSteps = 200_000_000
 type Options struct {
 	// MaxSteps limits Starlark execution steps; 0 means DefaultMaxSteps.
 	MaxSteps uint64
+	// MaxMemory limits the Go heap while the file runs, in bytes; 0 means
+	// DefaultMaxMemory.
+	MaxMemory uint64
 	// Print receives the output of print(); nil discards it.
 	Print io.Writer
 	// DebugName is the file name recorded in the object's line info: a
@@ -106,6 +113,7 @@ type unit struct {
 	Unit
 	symbols    map[string]asm.Pos
 	licensePos asm.Pos
+	items      int // instructions and labels of all programs and functions
 }
 
 // Predeclared returns the names every program file sees.
@@ -152,8 +160,12 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		Load: l.load,
 	}
 	thread.SetLocal(localKey, u)
-	thread.SetMaxExecutionSteps(steps)
-	if _, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, Predeclared()); err != nil {
+	mem := opts.MaxMemory
+	if mem == 0 {
+		mem = DefaultMaxMemory
+	}
+	limitThread(thread, steps, mem)
+	if _, err := execFile(thread, filename, src); err != nil {
 		return nil, explainForwardRef(convertError(err, steps), filename, src)
 	}
 	return &u.Unit, nil
@@ -205,7 +217,7 @@ func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict
 	l.stack = append(l.stack, name)
 	// The loaded file runs on the same thread, so the step limit covers
 	// the whole build and errors show the chain of loads that led there.
-	m.globals, m.err = starlark.ExecFileOptions(FileOptions, thread, name, src, Predeclared())
+	m.globals, m.err = execFile(thread, name, src)
 	l.stack = l.stack[:len(l.stack)-1]
 	m.done = true
 	if m.err != nil {
@@ -248,7 +260,7 @@ func convertError(err error, steps uint64) error {
 	if errors.As(ee.Unwrap(), &ae) {
 		return ae
 	}
-	msg := ee.Msg
+	msg := strings.TrimPrefix(ee.Msg, "Starlark computation cancelled: ")
 	if strings.Contains(msg, "too many steps") {
 		msg = fmt.Sprintf("the program file ran more than %d Starlark steps (raise the limit with --max-steps)", steps)
 	}
@@ -318,6 +330,9 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	u := getUnit(thread)
 	pos := callerPos(thread)
 	p := asm.Program{Section: name, Symbol: symbol, Pos: pos}
+	if err := u.checkSize(b, fmt.Sprintf("program %q", symbol), insns); err != nil {
+		return nil, err
+	}
 	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}

@@ -1,0 +1,465 @@
+package starlib
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/asm"
+)
+
+// Limits on what a program file may build. Starlark counts execution steps
+// but not allocations, so a single operation such as [exit()] * (1 << 29)
+// could claim gigabytes in one step. bpfstar checks the size of every
+// sequence that +, * (and += / *=) and the iterating builtins (list, tuple,
+// sorted, ...) would make before making it, and looks at the heap every few
+// thousand steps, so that a build's memory stays proportional to the
+// program it produces.
+const (
+	// MaxElements is the most elements a list or tuple built by + or *,
+	// or passed to list(), tuple(), sorted(), enumerate(), zip(), ...,
+	// may have.
+	MaxElements = 1 << 24
+	// MaxStringBytes is the longest string or bytes value + and * make.
+	MaxStringBytes = 1 << 28
+	// MaxFileInstructions is the most instructions and labels all the
+	// programs and functions of one file may have together: four
+	// programs of the kernel's maximum size.
+	MaxFileInstructions = 4 * asm.MaxInstructions
+	// DefaultMaxMemory is the default limit on the Go heap while a file
+	// runs.
+	DefaultMaxMemory = 2 << 30
+	// memoryCheckSteps is how often (in steps) the heap is looked at.
+	memoryCheckSteps = 1 << 14
+)
+
+// checkText refuses a file that is not text: one with a NUL byte or that is
+// not valid UTF-8. The error names the position of the first bad byte.
+func checkText(filename string, src []byte) error {
+	line, col := int32(1), int32(1)
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRune(src[i:])
+		switch {
+		case r == 0:
+			return &asm.Error{Pos: asm.Pos{File: filename, Line: line, Col: col}, Msg: "not a program file: it contains a NUL byte (is it a binary file?)"}
+		case r == utf8.RuneError && n == 1:
+			return &asm.Error{Pos: asm.Pos{File: filename, Line: line, Col: col}, Msg: fmt.Sprintf("not a program file: invalid UTF-8 (byte 0x%02x); program files are UTF-8 text", src[i])}
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		i += n
+	}
+	return nil
+}
+
+// sizeOf returns the size that counts against the limits for v, and the
+// limit: elements of a list or tuple, bytes of a string or bytes value.
+func sizeOf(v starlark.Value) (n, limit int64, what string) {
+	switch v := v.(type) {
+	case starlark.String:
+		return int64(len(v)), MaxStringBytes, "a string of %d bytes"
+	case starlark.Bytes:
+		return int64(len(v)), MaxStringBytes, "a bytes value of %d bytes"
+	case *starlark.List:
+		return int64(v.Len()), MaxElements, "a list of %d elements"
+	case starlark.Tuple:
+		return int64(len(v)), MaxElements, "a tuple of %d elements"
+	}
+	return -1, 0, ""
+}
+
+// checkedBinary returns the builtin that computes x op y after checking
+// the size of a sequence result.
+func checkedBinary(op syntax.Token) *starlark.Builtin {
+	return starlark.NewBuiltin(binaryNames[op], func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		x, y := args[0], args[1]
+		if err := checkResult(op, x, y); err != nil {
+			return nil, err
+		}
+		return starlark.Binary(op, x, y)
+	})
+}
+
+// checkedOperand returns the builtin that checks x op= y and returns y, for
+// augmented assignments, which keep their own semantics (+= extends a list
+// in place).
+func checkedOperand(op syntax.Token) *starlark.Builtin {
+	return starlark.NewBuiltin(binaryNames[op]+"=", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if err := checkResult(op, args[0], args[1]); err != nil {
+			return nil, err
+		}
+		return args[1], nil
+	})
+}
+
+var binaryNames = map[syntax.Token]string{syntax.PLUS: "bpfstar.add", syntax.STAR: "bpfstar.mul"}
+
+// checkResult checks the size of x op y before it is computed.
+func checkResult(op syntax.Token, x, y starlark.Value) error {
+	var n, limit int64
+	var what string
+	switch op {
+	case syntax.PLUS:
+		nx, lim, w := sizeOf(x)
+		ny, _, _ := sizeOf(y)
+		if nx < 0 || ny < 0 {
+			return nil
+		}
+		n, limit, what = nx+ny, lim, w
+	case syntax.STAR:
+		seq, count := x, y
+		if _, ok := x.(starlark.Int); ok {
+			seq, count = y, x
+		}
+		c, ok := count.(starlark.Int)
+		if !ok {
+			return nil
+		}
+		len, lim, w := sizeOf(seq)
+		if len <= 0 {
+			return nil
+		}
+		limit, what = lim, w
+		k, ok := c.Int64()
+		if !ok {
+			return fmt.Errorf("* would make "+what+", more than the limit of %d", c, limit)
+		}
+		hi, lo := bits.Mul64(uint64(len), uint64(max(k, 0)))
+		if hi != 0 || lo > math.MaxInt64 {
+			return fmt.Errorf("* would make "+what+", more than the limit of %d", c.Mul(starlark.MakeInt64(len)), limit)
+		}
+		n = int64(lo)
+	}
+	if n > limit {
+		sym := map[syntax.Token]string{syntax.PLUS: "+", syntax.STAR: "*"}[op]
+		return fmt.Errorf("%s would make "+what+", more than the limit of %d", sym, n, limit)
+	}
+	return nil
+}
+
+// iterating are the universal builtins that walk or copy a whole sequence
+// in one call.
+var iterating = []string{"list", "tuple", "dict", "sorted", "reversed", "enumerate", "zip", "min", "max", "any", "all", "bytes"}
+
+// checkedUniverse returns wrappers of the iterating builtins that refuse an
+// argument with more than MaxElements elements (range(1 << 40), say), which
+// would otherwise run for hours or claim all memory in a single step.
+func checkedUniverse() starlark.StringDict {
+	d := make(starlark.StringDict, len(iterating))
+	for _, name := range iterating {
+		orig := starlark.Universe[name].(*starlark.Builtin)
+		d[name] = starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			for _, a := range args {
+				if s, ok := a.(starlark.Sequence); ok {
+					if n := s.Len(); n > MaxElements || n < 0 {
+						return nil, fmt.Errorf("%s: argument of %d elements is too large (the limit is %d)", name, n, MaxElements)
+					}
+				}
+			}
+			return starlark.Call(thread, orig, args, kwargs)
+		})
+	}
+	return d
+}
+
+// limitPredeclared adds to d the names the rewritten syntax tree calls.
+func limitPredeclared(d starlark.StringDict) {
+	for op, name := range binaryNames {
+		d[name] = checkedBinary(op)
+		d[name+"="] = checkedOperand(op)
+	}
+	for name, b := range checkedUniverse() {
+		d[name] = b
+	}
+}
+
+// rewriteOps replaces each x + y and x * y in f by a call of a builtin that
+// checks the size of the result first, and each x += y, x *= y by
+// x += check(x, y). The calls carry the position of the operator, so
+// errors point at it.
+func rewriteOps(f *syntax.File) {
+	var r rewriter
+	r.stmts(f.Stmts)
+}
+
+type rewriter struct{}
+
+func (r *rewriter) stmts(ss []syntax.Stmt) {
+	for _, s := range ss {
+		r.stmt(s)
+	}
+}
+
+func (r *rewriter) stmt(s syntax.Stmt) {
+	switch s := s.(type) {
+	case *syntax.AssignStmt:
+		// Copy the target before rewriting it: the check reads it as
+		// written.
+		var lhs syntax.Expr
+		if s.Op == syntax.PLUS_EQ || s.Op == syntax.STAR_EQ {
+			lhs = pureCopy(s.LHS)
+		}
+		s.LHS = r.expr(s.LHS)
+		s.RHS = r.expr(s.RHS)
+		if lhs != nil {
+			op := syntax.PLUS
+			if s.Op == syntax.STAR_EQ {
+				op = syntax.STAR
+			}
+			s.RHS = callOf(binaryNames[op]+"=", s.OpPos, r.expr(lhs), s.RHS)
+		}
+	case *syntax.DefStmt:
+		r.params(s.Params)
+		r.stmts(s.Body)
+	case *syntax.ExprStmt:
+		s.X = r.expr(s.X)
+	case *syntax.IfStmt:
+		s.Cond = r.expr(s.Cond)
+		r.stmts(s.True)
+		r.stmts(s.False)
+	case *syntax.ForStmt:
+		s.Vars = r.expr(s.Vars)
+		s.X = r.expr(s.X)
+		r.stmts(s.Body)
+	case *syntax.WhileStmt:
+		s.Cond = r.expr(s.Cond)
+		r.stmts(s.Body)
+	case *syntax.ReturnStmt:
+		if s.Result != nil {
+			s.Result = r.expr(s.Result)
+		}
+	}
+}
+
+func (r *rewriter) params(ps []syntax.Expr) {
+	for _, p := range ps {
+		if b, ok := p.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
+			b.Y = r.expr(b.Y)
+		}
+	}
+}
+
+func (r *rewriter) exprs(es []syntax.Expr) {
+	for i := range es {
+		es[i] = r.expr(es[i])
+	}
+}
+
+func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
+	switch e := e.(type) {
+	case *syntax.BinaryExpr:
+		if e.Op == syntax.EQ { // f(k=v)
+			e.Y = r.expr(e.Y)
+			return e
+		}
+		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
+		if name, ok := binaryNames[e.Op]; ok && !(e.Op == syntax.PLUS && (isNumber(e.X) || isNumber(e.Y))) {
+			return callOf(name, e.OpPos, e.X, e.Y)
+		}
+	case *syntax.UnaryExpr:
+		if e.X != nil {
+			e.X = r.expr(e.X)
+		}
+	case *syntax.ParenExpr:
+		e.X = r.expr(e.X)
+	case *syntax.CallExpr:
+		e.Fn = r.expr(e.Fn)
+		r.exprs(e.Args)
+	case *syntax.DotExpr:
+		e.X = r.expr(e.X)
+	case *syntax.IndexExpr:
+		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
+	case *syntax.SliceExpr:
+		e.X = r.expr(e.X)
+		for _, p := range []*syntax.Expr{&e.Lo, &e.Hi, &e.Step} {
+			if *p != nil {
+				*p = r.expr(*p)
+			}
+		}
+	case *syntax.ListExpr:
+		r.exprs(e.List)
+	case *syntax.TupleExpr:
+		r.exprs(e.List)
+	case *syntax.DictExpr:
+		for _, x := range e.List {
+			if d, ok := x.(*syntax.DictEntry); ok {
+				d.Key, d.Value = r.expr(d.Key), r.expr(d.Value)
+			}
+		}
+	case *syntax.CondExpr:
+		e.Cond, e.True, e.False = r.expr(e.Cond), r.expr(e.True), r.expr(e.False)
+	case *syntax.LambdaExpr:
+		r.params(e.Params)
+		e.Body = r.expr(e.Body)
+	case *syntax.Comprehension:
+		e.Body = r.expr(e.Body)
+		for _, c := range e.Clauses {
+			switch c := c.(type) {
+			case *syntax.ForClause:
+				c.Vars, c.X = r.expr(c.Vars), r.expr(c.X)
+			case *syntax.IfClause:
+				c.Cond = r.expr(c.Cond)
+			}
+		}
+	}
+	return e
+}
+
+// isNumber reports whether e is a number literal: x + 1 cannot make a
+// sequence, so it needs no check (and stays fast).
+func isNumber(e syntax.Expr) bool {
+	l, ok := e.(*syntax.Literal)
+	return ok && (l.Token == syntax.INT || l.Token == syntax.FLOAT)
+}
+
+func callOf(name string, pos syntax.Position, args ...syntax.Expr) syntax.Expr {
+	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: pos, Name: name}, Lparen: pos, Args: args, Rparen: pos}
+}
+
+// pureCopy returns a copy of the target of an augmented assignment if
+// reading it again has no effects (it calls nothing), else nil.
+func pureCopy(e syntax.Expr) syntax.Expr {
+	switch e := e.(type) {
+	case *syntax.Ident:
+		return &syntax.Ident{NamePos: e.NamePos, Name: e.Name}
+	case *syntax.Literal:
+		c := *e
+		return &c
+	case *syntax.ParenExpr:
+		if x := pureCopy(e.X); x != nil {
+			return &syntax.ParenExpr{Lparen: e.Lparen, X: x, Rparen: e.Rparen}
+		}
+	case *syntax.DotExpr:
+		if x := pureCopy(e.X); x != nil {
+			return &syntax.DotExpr{X: x, Dot: e.Dot, NamePos: e.NamePos, Name: &syntax.Ident{NamePos: e.Name.NamePos, Name: e.Name.Name}}
+		}
+	case *syntax.IndexExpr:
+		x, y := pureCopy(e.X), pureCopy(e.Y)
+		if x != nil && y != nil {
+			return &syntax.IndexExpr{X: x, Lbrack: e.Lbrack, Y: y, Rbrack: e.Rbrack}
+		}
+	case *syntax.UnaryExpr:
+		if e.X == nil {
+			return nil
+		}
+		if x := pureCopy(e.X); x != nil {
+			return &syntax.UnaryExpr{OpPos: e.OpPos, Op: e.Op, X: x}
+		}
+	case *syntax.BinaryExpr:
+		x, y := pureCopy(e.X), pureCopy(e.Y)
+		if x != nil && y != nil {
+			return &syntax.BinaryExpr{X: x, OpPos: e.OpPos, Op: e.Op, Y: y}
+		}
+	}
+	return nil
+}
+
+// heapBytes returns the bytes of live and not yet collected heap objects.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// limitThread makes thread stop after maxSteps steps, and when the heap
+// grows past maxMemory bytes (looked at every memoryCheckSteps steps).
+func limitThread(thread *starlark.Thread, maxSteps, maxMemory uint64) {
+	next := func() { thread.SetMaxExecutionSteps(min(maxSteps, thread.Steps+memoryCheckSteps)) }
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		if thread.Steps >= maxSteps {
+			thread.Cancel("too many steps")
+			return
+		}
+		if heapBytes() > maxMemory {
+			runtime.GC()
+			if heapBytes() > maxMemory {
+				thread.Cancel(fmt.Sprintf("out of memory: the program file uses more than %d MiB, the limit", maxMemory>>20))
+				return
+			}
+		}
+		next()
+	}
+	next()
+}
+
+// isInternal reports whether a predeclared name is one the rewritten
+// syntax tree uses, not one for the file to call.
+func isInternal(name string) bool { return strings.HasPrefix(name, "bpfstar.") }
+
+// execFile runs a program file on thread, with the limits above.
+func execFile(thread *starlark.Thread, filename string, src []byte) (starlark.StringDict, error) {
+	if err := checkText(filename, src); err != nil {
+		return nil, err
+	}
+	f, err := FileOptions.Parse(filename, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	rewriteOps(f)
+	predeclared := Predeclared()
+	limitPredeclared(predeclared)
+	prog, err := starlark.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, err
+	}
+	g, err := prog.Init(thread, predeclared)
+	g.Freeze()
+	return g, err
+}
+
+// checkSize refuses an instruction list (the insns of section or function
+// what) too large for the kernel, or for the file's budget, before it is
+// flattened. It stops counting at the limit, so that a list repeated into
+// itself costs no more than a list of the limit's size.
+func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) error {
+	insns, labels, visits := 0, 0, 0
+	maxVisits := 4 * asm.MaxInstructions
+	var walk func(v starlark.Value, depth int) bool
+	walk = func(v starlark.Value, depth int) bool {
+		if visits++; visits > maxVisits || insns > asm.MaxInstructions || labels > asm.MaxInstructions {
+			return false
+		}
+		switch v := v.(type) {
+		case *Insn:
+			insns++
+		case *Label:
+			labels++
+		case *starlark.List, starlark.Tuple:
+			if depth >= maxNesting {
+				return true // flatten reports it
+			}
+			seq := v.(starlark.Indexable)
+			for i := 0; i < seq.Len(); i++ {
+				if !walk(seq.Index(i), depth+1) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	walk(v, 0)
+	switch {
+	case insns > asm.MaxInstructions:
+		return errorf(b, "%s has more than %d instructions, the kernel's limit", what, asm.MaxInstructions)
+	case labels > asm.MaxInstructions:
+		return errorf(b, "%s has more than %d labels", what, asm.MaxInstructions)
+	case visits > maxVisits:
+		return errorf(b, "%s is made of more than %d lists and items", what, maxVisits)
+	case u.items+insns+labels > MaxFileInstructions:
+		return errorf(b, "the programs and functions of this file have more than %d instructions and labels together", MaxFileInstructions)
+	}
+	u.items += insns + labels
+	return nil
+}

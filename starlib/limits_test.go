@@ -1,0 +1,85 @@
+package starlib
+
+import (
+	"strings"
+	"testing"
+)
+
+// The rewritten + and * keep Starlark's semantics.
+func TestCheckedOpsSemantics(t *testing.T) {
+	src := `
+l = [1]
+alias = l
+l += [2]
+s = "a"
+s += "b"
+s *= 2
+d = {"k": [1]}
+d["k"] += [2]
+d["k"] *= 2
+def f(x, y=2 * 3):
+    return [x + y] * 2 + (lambda z: z * 2)(3) * [0]
+checks = [
+    alias == [1, 2],
+    s == "abab",
+    d["k"] == [1, 2, 1, 2],
+    [1] * 3 == [1, 1, 1],
+    3 * [1] == [1, 1, 1],
+    (1,) * 2 + (3,) == (1, 1, 3),
+    "ab" * 2 + "c" == "ababc",
+    b"x" * 2 == b"xx",
+    [x * 2 + 1 for x in range(3) if x + 0 < 2] == [1, 3],
+    f(1) == [7, 7, 0, 0, 0, 0, 0, 0],
+    2 + 3 * 4 == 14,
+    1.5 * 2 == 3.0,
+    [1] * -1 == [],
+    list(range(3)) + list((4,)) == [0, 1, 2, 4],
+]
+for i, ok in enumerate(checks):
+    if not ok:
+        fail("check %d failed" % i)
+section("xdp", "p", [exit()])
+`
+	if _, err := Exec("p.star", []byte(src), Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Operations that would claim too much memory in one step are refused at
+// the operator or call, before they allocate.
+func TestLimits(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"x = [exit()] * (1 << 25)", "p.star:1:14: * would make a list of 33554432 elements, more than the limit of 16777216"},
+		{"x = (1 << 25) * [exit()]", "p.star:1:15: * would make a list of 33554432 elements"},
+		{"x = [exit()] * 100000000000", "p.star:1:14: * would make a list of 100000000000 elements"},
+		{"x = [exit()] * (1 << 64)", "p.star:1:14: * would make a list of 18446744073709551616 elements"},
+		{"x = [exit(), exit()] * ((1 << 63) - 1)", "p.star:1:22: * would make a list of 18446744073709551614 elements"},
+		{`x = "x" * (1 << 40)`, "p.star:1:9: * would make a string of 1099511627776 bytes, more than the limit of 268435456"},
+		{`x = b"x" * (1 << 29)`, "p.star:1:10: * would make a bytes value of 536870912 bytes"},
+		{"x = [1, 2] * (1 << 24)", "p.star:1:12: * would make a list of 33554432 elements"},
+		{"x = (1,) * (1 << 25)", "p.star:1:10: * would make a tuple of 33554432 elements"},
+		{"x = [0] * (1 << 23)\nx = x + x + x", "p.star:2:11: + would make a list of 25165824 elements"},
+		{"x = [0] * (1 << 23)\nx += x\nx += x", "p.star:3:3: + would make a list of 33554432 elements"},
+		{"x = [0] * (1 << 23)\nx *= 4", "p.star:2:3: * would make a list of 33554432 elements"},
+		{"d = {'k': [0] * (1 << 23)}\nd['k'] *= 3", "p.star:2:8: * would make a list of 25165824 elements"},
+		{"x = list(range(1 << 40))", "p.star:1:9: list: argument of 1099511627776 elements is too large (the limit is 16777216)"},
+		{"x = sorted(range(1 << 30))", "p.star:1:11: sorted: argument of 1073741824 elements is too large"},
+		{"x = max(range(1 << 60))", "p.star:1:8: max: argument of 1152921504606846976 elements is too large"},
+		{"x = [exit()] * 1000001\nsection('xdp', 'p', x)", `p.star:2:8: section: program "p" has more than 1000000 instructions, the kernel's limit`},
+		{"x = [[]]\nfor i in range(60):\n    x = [x, x]\nsection('xdp', 'p', x)", `p.star:4:8: section: program "p" is made of more than 4000000 lists and items`},
+		{"x = [label('l')] * 1000001 + [exit()]\nfunction('f', x)", `p.star:2:9: function: function "f" has more than 1000000 labels`},
+		{"x = [exit()] * 1000000\nfor i in range(5):\n    section('xdp', 'p%d' % i, x)", "p.star:3:12: section: the programs and functions of this file have more than 4000000 instructions and labels together"},
+		{"x = 'a\x00'", "p.star:1:7: not a program file: it contains a NUL byte (is it a binary file?)"},
+		{"x = 1\n# caf\xe9\n", "p.star:2:6: not a program file: invalid UTF-8 (byte 0xe9); program files are UTF-8 text"},
+		{"l = []\nfor i in range(100000000):\n    l.append('x' * 1000)", "p.star:3:6: out of memory: the program file uses more than 256 MiB, the limit"},
+	} {
+		_, err := Exec("p.star", []byte(tc.src), Options{MaxMemory: 256 << 20})
+		if err == nil {
+			t.Errorf("%q: no error, want %q", tc.src, tc.want)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q:\n got %s\nwant %s", tc.src, err, tc.want)
+		}
+	}
+}
