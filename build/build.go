@@ -5,6 +5,7 @@
 package build
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,13 +44,32 @@ func Source(filename string, src []byte, opts Options) ([]byte, error) {
 func WriteFile(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
+		// Name the part of the path that is in the way.
+		for p := filepath.Dir(dir); p != dir; p = filepath.Dir(p) {
+			if fi, err := os.Stat(p); err == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("cannot write %s: %s is not a directory", path, p)
+				}
+				break
+			}
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
 		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
 	} else if !fi.IsDir() {
 		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
 	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a directory", path)
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name means nothing to the user
+		}
+		return fmt.Errorf("cannot write %s: cannot create a file in directory %s: %v", path, dir, err)
 	}
 	defer func() {
 		if err != nil {
