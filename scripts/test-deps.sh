@@ -9,6 +9,7 @@ command -v clang-19 >/dev/null        || need+=(clang-19)
 command -v bpftool >/dev/null         || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helper_defs.h ] || need+=(libbpf-dev)
 command -v ninja >/dev/null            || need+=(ninja-build)
+command -v bazel >/dev/null            || need+=(bazel-bootstrap)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
