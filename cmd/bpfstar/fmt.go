@@ -16,15 +16,8 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/workspace"
 )
-
-// workspaceMarker names the file that marks the root of a workspace, the
-// directory labels such as //pkg:file.star are resolved against.
-const workspaceMarker = "bpfstar.workspace"
-
-// outDir is the directory bpfstar writes its outputs to; fmt never looks
-// inside it.
-const outDir = "bpfstar-out"
 
 // fmtMain runs bpfstar fmt and returns the exit status: 0 when every file
 // is (now) formatted; 1 after a syntax or I/O error, or when --check found
@@ -158,9 +151,10 @@ func writeAtomic(file string, data []byte) (err error) {
 
 // fmtFiles expands fmt's arguments into the files to format, each once:
 // a file stands for itself; a directory for every .star file below it
-// (except in bpfstar-out and hidden directories), in sorted order; a label
-// //pkg:file.star for that file of the workspace, and //pkg/... (or //...)
-// for every .star file in pkg and below.
+// (except in bpfstar-out and hidden directories), in sorted order. A label
+// (//pkg:file.star, or :file.star in the current directory's package)
+// names that file of the workspace; a pattern //pkg/... (//..., or
+// relative: ..., sub/...) every .star file in pkg and below.
 func fmtFiles(args []string) ([]string, error) {
 	var files []string
 	seen := map[string]bool{}
@@ -170,28 +164,28 @@ func fmtFiles(args []string) ([]string, error) {
 			files = append(files, file)
 		}
 	}
-	root := "" // the workspace root, found on the first label
+	var ws *labelResolver // found on the first label
 	for _, arg := range args {
-		if strings.HasPrefix(arg, "//") || strings.HasPrefix(arg, "@") {
-			if root == "" {
-				r, err := findWorkspace()
+		if isLabel(arg) {
+			if ws == nil {
+				r, err := newLabelResolver()
 				if err != nil {
 					return nil, fmt.Errorf("%s: %v", arg, err)
 				}
-				root = r
+				ws = r
 			}
-			file, recursive, err := resolveLabel(root, arg)
+			file, recursive, err := ws.resolve(arg)
 			if err != nil {
 				return nil, err
 			}
-			if !recursive {
-				if fi, err := os.Stat(file); err != nil || fi.IsDir() {
-					return nil, fmt.Errorf("%s: no such file %s", arg, file)
-				}
+			fi, err := os.Stat(file)
+			switch {
+			case !recursive && (err != nil || fi.IsDir()):
+				return nil, fmt.Errorf("%s: no such file %s", arg, file)
+			case !recursive:
 				add(file)
 				continue
-			}
-			if fi, err := os.Stat(file); err != nil || !fi.IsDir() {
+			case err != nil || !fi.IsDir():
 				return nil, fmt.Errorf("%s: no such directory %s", arg, file)
 			}
 			arg = file
@@ -209,7 +203,7 @@ func fmtFiles(args []string) ([]string, error) {
 				return err
 			}
 			if d.IsDir() {
-				if p != arg && (d.Name() == outDir || strings.HasPrefix(d.Name(), ".")) {
+				if p != arg && (d.Name() == workspace.OutDir || strings.HasPrefix(d.Name(), ".")) {
 					return filepath.SkipDir
 				}
 				return nil
@@ -226,76 +220,54 @@ func fmtFiles(args []string) ([]string, error) {
 	return files, nil
 }
 
-// findWorkspace returns the nearest directory, starting from the current
-// one and going up, that holds a bpfstar.workspace file, as a path relative
-// to the current directory ("." or "../..") so that the files found in it
-// print as short, clickable paths.
-func findWorkspace() (string, error) {
+// isLabel reports whether a fmt argument is a label or a pattern rather
+// than a path.
+func isLabel(arg string) bool {
+	return strings.HasPrefix(arg, "//") || strings.HasPrefix(arg, ":") || strings.HasPrefix(arg, "@") ||
+		arg == "..." || strings.HasSuffix(arg, "/...")
+}
+
+// A labelResolver turns labels into paths in the workspace that contains
+// the current directory.
+type labelResolver struct {
+	ws  *workspace.Workspace
+	cwd string // the current directory
+	pkg string // the current directory relative to the root
+}
+
+func newLabelResolver() (*labelResolver, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	rel := "."
-	for dir := cwd; ; {
-		if _, err := os.Stat(filepath.Join(dir, workspaceMarker)); err == nil {
-			return rel, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("labels need a workspace, but there is no %s file in %s or any directory above it", workspaceMarker, cwd)
-		}
-		dir = parent
-		if rel == "." {
-			rel = ".."
-		} else {
-			rel = filepath.Join(rel, "..")
-		}
+	ws, err := workspace.Find(cwd)
+	if err != nil {
+		return nil, err
 	}
+	if ws == nil {
+		return nil, fmt.Errorf("labels need a workspace, but there is no %s file in %s or any directory above it", workspace.MarkerFile, cwd)
+	}
+	pkg, err := ws.Rel(cwd)
+	if err != nil {
+		return nil, err
+	}
+	return &labelResolver{ws: ws, cwd: cwd, pkg: pkg}, nil
 }
 
-// resolveLabel turns a label into a path under root: //pkg:name is the
-// file name in directory pkg, //pkg/... (recursive) the directory pkg.
-func resolveLabel(root, label string) (file string, recursive bool, err error) {
-	bad := func(why string) (string, bool, error) {
-		return "", false, fmt.Errorf("invalid label %q: %s", label, why)
-	}
-	if strings.HasPrefix(label, "@") {
-		return bad("labels of other repositories (@repo//...) are not supported")
-	}
+// resolve returns the file a label names, or the directory of a recursive
+// pattern, as a path relative to the current directory.
+func (r *labelResolver) resolve(label string) (file string, recursive bool, err error) {
 	rest := strings.TrimPrefix(label, "//")
-	pkg, name, hasName := strings.Cut(rest, ":")
-	if !hasName {
-		switch {
-		case rest == "...":
-			pkg, recursive = "", true
-		case strings.HasSuffix(rest, "/..."):
-			pkg, recursive = strings.TrimSuffix(rest, "/..."), true
-		default:
-			return bad("want //pkg:file.star, //pkg/... or //...")
-		}
+	if !strings.Contains(rest, ":") && rest != "..." && !strings.HasSuffix(rest, "/...") {
+		return "", false, fmt.Errorf("bad label %q: want //pkg:file.star, :file.star, //pkg/... or //...", label)
 	}
-	if pkg != "" && !validPath(pkg) {
-		return bad("bad package name " + pkg)
+	p, err := workspace.ParsePattern(label, r.pkg)
+	if err != nil {
+		return "", false, err
 	}
-	if recursive {
-		return filepath.Join(root, filepath.FromSlash(pkg)), true, nil
+	abs := r.ws.Abs(path.Join(p.Pkg, p.Name))
+	if rel, err := filepath.Rel(r.cwd, abs); err == nil {
+		return rel, p.Recursive, nil
 	}
-	if name == "" || !validPath(name) {
-		return bad("bad file name " + name)
-	}
-	return filepath.Join(root, filepath.FromSlash(pkg), filepath.FromSlash(name)), false, nil
-}
-
-// validPath reports whether p is a clean, relative, slash-separated path
-// that stays inside its directory.
-func validPath(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || path.Clean(p) != p {
-		return false
-	}
-	for _, elem := range strings.Split(p, "/") {
-		if elem == "." || elem == ".." {
-			return false
-		}
-	}
-	return true
+	return abs, p.Recursive, nil
 }
