@@ -1,44 +1,164 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfstar/bpfstar/build"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-func buildCmd(args []string, stderr io.Writer) error {
-	fs := newFlags("build", "[-o OUT] [--depfile FILE] [--max-steps N] FILE.star", stderr)
-	out := fs.String("o", "", "output object `file` (default: the input's stem + .o, in the current directory)")
-	depfile := fs.String("depfile", "", "also write a Make-style dependency `file` listing the program file and every file it loaded")
-	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps`")
+const buildArgs = `[-j N] [--lock | --check] [--max-steps N] [LABEL...]
+       bpfstar build [-o OUT] [--depfile FILE] [--max-steps N] FILE.star`
+
+// buildCmd builds targets of the workspace given by labels (//pkg:name,
+// :name, //pkg/..., //...; by default //... below the current directory),
+// or, when the one argument ends in .star, that program file on its own.
+func buildCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("build", buildArgs, stderr)
+	out := fs.String("o", "", "FILE.star only: output object `file` (default: the input's stem + .o, in the current directory)")
+	depfile := fs.String("depfile", "", "FILE.star only: also write a Make-style dependency `file` listing the program file and every file it loaded")
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (per target)")
+	jobs := fs.Int("j", 0, "build up to `N` targets at once (default: the number of CPUs)")
+	lock := fs.Bool("lock", false, "record the sha256 of each target's output in bpfstar.lock")
+	check := fs.Bool("check", false, "rebuild the targets from scratch (no cache) and fail if an output differs from bpfstar.lock")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
+	usageErr := func(msg string) error {
+		fmt.Fprintf(stderr, "bpfstar build: %s\n", msg)
 		fs.Usage()
 		return errUsage
 	}
-	in := pos[0]
-	if *out == "" {
-		*out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
+	var files int
+	for _, p := range pos {
+		if strings.HasSuffix(p, ".star") {
+			files++
+		}
 	}
-	obj, deps, err := workspace.BuildFile(in, build.Options{MaxSteps: *steps, Print: stderr})
+	if files > 0 {
+		if len(pos) != 1 {
+			return usageErr("give either one FILE.star or labels")
+		}
+		if *jobs != 0 || *lock || *check {
+			return usageErr("-j, --lock and --check apply to labels, not to a FILE.star")
+		}
+		return buildFile(pos[0], *out, *depfile, *steps, stderr)
+	}
+	if *out != "" || *depfile != "" {
+		return usageErr("-o and --depfile apply to a FILE.star, not to labels (outputs of labels go to bpfstar-out/bin)")
+	}
+	if *lock && *check {
+		return usageErr("--lock and --check do not go together")
+	}
+	if *jobs < 0 {
+		return usageErr("-j must be positive")
+	}
+	return buildLabels(pos, workspace.Options{
+		Jobs:     *jobs,
+		MaxSteps: *steps,
+		ToolID:   Version + " " + workspace.ExecutableID(),
+		NoCache:  *check,
+		Stderr:   stderr,
+		Terminal: isTerminal(stderr),
+	}, *lock, *check, stdout, stderr)
+}
+
+func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
+	if out == "" {
+		out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
+	}
+	obj, deps, err := workspace.BuildFile(in, build.Options{MaxSteps: steps, Print: stderr})
 	if err != nil {
 		return err
 	}
-	if err := build.WriteFile(*out, obj); err != nil {
+	if err := build.WriteFile(out, obj); err != nil {
 		return err
 	}
-	if *depfile != "" {
-		if err := build.WriteFile(*depfile, workspace.Depfile(*out, deps)); err != nil {
+	if depfile != "" {
+		if err := build.WriteFile(depfile, workspace.Depfile(out, deps)); err != nil {
 			return fmt.Errorf("writing the dependency file: %v", err)
 		}
 	}
 	return nil
+}
+
+func buildLabels(patterns []string, opts workspace.Options, lock, check bool, stdout, stderr io.Writer) error {
+	w, err := workspace.Find(".")
+	if err != nil {
+		return err
+	}
+	if w == nil {
+		wd, _ := os.Getwd()
+		return fmt.Errorf("not in a workspace: no %s file in %s or any directory above it (to build one file: bpfstar build FILE.star)", workspace.MarkerFile, wd)
+	}
+	cwd, err := w.CwdPackage()
+	if err != nil {
+		return err
+	}
+	if len(patterns) == 0 {
+		patterns = []string{"..."}
+	}
+	targets, pats, err := w.Targets(patterns, cwd, opts)
+	if err != nil {
+		return err
+	}
+	results := w.Build(targets, opts)
+	summary := workspace.Summary(results)
+	if len(workspace.Failed(results)) > 0 {
+		return errors.New("build failed: " + summary)
+	}
+	if err := w.WriteManifest(results); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "bpfstar:", summary)
+	switch {
+	case lock:
+		if err := w.UpdateLock(results, pats); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "bpfstar: recorded %d %s in %s\n", len(results), plural(len(results), "digest"), workspace.LockFile)
+	case check:
+		report, err := w.CheckLock(results, pats)
+		if err != nil {
+			return err
+		}
+		for _, line := range report {
+			fmt.Fprintln(stdout, line)
+		}
+		if len(report) > 0 {
+			return fmt.Errorf("%s check failed: %d %s (run 'bpfstar build --lock' to record the new outputs)", workspace.LockFile, len(report), plural(len(report), "difference"))
+		}
+		if len(results) == 1 {
+			fmt.Fprintf(stdout, "1 output matches %s\n", workspace.LockFile)
+		} else {
+			fmt.Fprintf(stdout, "%d outputs match %s\n", len(results), workspace.LockFile)
+		}
+	}
+	return nil
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// isTerminal reports whether w is a terminal that can redraw a status line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

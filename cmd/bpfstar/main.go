@@ -2,7 +2,8 @@
 //
 // Usage:
 //
-//	bpfstar build [-o OUT] [--max-steps N] FILE.star
+//	bpfstar build [-j N] [--lock|--check] [--max-steps N] [LABEL...]
+//	bpfstar build [-o OUT] [--depfile FILE] [--max-steps N] FILE.star
 //	bpfstar disasm OBJ
 //	bpfstar verify OBJ|FILE.star
 //	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
@@ -32,6 +33,7 @@ var Version = "0.1.0-dev"
 const usage = `bpfstar builds eBPF object files from Starlark program files.
 
 Usage:
+  bpfstar build [LABEL...]                           build targets of the workspace (default: //... below .)
   bpfstar build [-o OUT] [--max-steps N] FILE.star   build one program file
   bpfstar disasm OBJ                                 print the instructions of an object
   bpfstar verify OBJ|FILE.star                       load every program into the kernel verifier
@@ -55,7 +57,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "build":
-		err = buildCmd(args[1:], stderr)
+		err = buildCmd(args[1:], stdout, stderr)
 	case "disasm":
 		err = disasmCmd(args[1:], stdout, stderr)
 	case "verify":
@@ -98,7 +100,10 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage // the flag package printed the error and the usage
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

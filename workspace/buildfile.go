@@ -1,0 +1,241 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/asm"
+)
+
+// A Target is a bpf_object declared in a BUILD.star file.
+type Target struct {
+	Label Label
+	Src   string  // the program file, relative to the root
+	Pos   asm.Pos // the bpf_object call
+}
+
+// A Package is a directory with a BUILD.star file.
+type Package struct {
+	Path    string // relative to the root; "" for the root package
+	Targets []*Target
+}
+
+// buildFileOptions is the dialect of BUILD.star files: declarations only.
+// Top-level if and for are refused by the resolver; def, lambda, load and
+// *args/**kwargs by checkBuildFile.
+var buildFileOptions = &syntax.FileOptions{}
+
+// maxBuildSteps bounds the evaluation of one BUILD file.
+const maxBuildSteps = 10_000_000
+
+// declared is what evaluating a BUILD file yields, before the file system
+// checks; it is what the cache keeps.
+type declared struct {
+	Name string `json:"name"`
+	Src  string `json:"src"`
+	Line int32  `json:"line"`
+	Col  int32  `json:"col"`
+}
+
+// loadPackage reads and evaluates pkg/BUILD.star.
+func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package, error) {
+	file := path.Join(pkg, BuildFileName)
+	src, err := os.ReadFile(w.Abs(file))
+	if errors.Is(err, fs.ErrNotExist) {
+		if fi, err := os.Stat(w.Abs(pkg)); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("no package //%s: directory %s does not exist", pkg, displayDir(pkg))
+		}
+		return nil, fmt.Errorf("no package //%s: %s does not exist", pkg, file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var decls []declared
+	key := c.key("BUILD", pkg, string(src))
+	if !c.getJSON("build", key, &decls) {
+		if decls, err = evalBuildFile(file, src, print); err != nil {
+			return nil, err
+		}
+		c.putJSON("build", key, decls)
+	}
+	p := &Package{Path: pkg}
+	for _, d := range decls {
+		pos := asm.Pos{File: file, Line: d.Line, Col: d.Col}
+		if err := w.checkSrc(pkg, d.Src); err != nil {
+			return nil, &asm.Error{Pos: pos, Msg: fmt.Sprintf("bpf_object %q: %v", d.Name, err)}
+		}
+		p.Targets = append(p.Targets, &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos})
+	}
+	return p, nil
+}
+
+func displayDir(pkg string) string {
+	if pkg == "" {
+		return "."
+	}
+	return pkg
+}
+
+// checkSrc checks that src names an existing program file of package pkg.
+func (w *Workspace) checkSrc(pkg, src string) error {
+	rel := path.Join(pkg, src)
+	fi, err := os.Stat(w.Abs(rel))
+	if err != nil {
+		return fmt.Errorf("src %q: %s does not exist", src, rel)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("src %q: %s is not a file", src, rel)
+	}
+	// A file below a subdirectory with its own BUILD.star belongs to
+	// that package, not this one.
+	for d := path.Dir(src); d != "."; d = path.Dir(d) {
+		sub := path.Join(pkg, d)
+		if _, err := os.Stat(w.Abs(path.Join(sub, BuildFileName))); err == nil {
+			return fmt.Errorf("src %q belongs to package //%s, not //%s", src, sub, pkg)
+		}
+	}
+	return nil
+}
+
+// evalBuildFile checks and evaluates a BUILD.star file.
+func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error) {
+	f, err := buildFileOptions.Parse(file, src, 0)
+	if err != nil {
+		return nil, toAsmError(err)
+	}
+	if err := checkBuildFile(f); err != nil {
+		return nil, err
+	}
+	var decls []declared
+	names := map[string]asm.Pos{}
+	bpfObject := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if len(args) > 0 {
+			return nil, fmt.Errorf("%s: takes keyword arguments only: %s(name = ..., src = ...)", b.Name(), b.Name())
+		}
+		var name, src string
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "src", &src); err != nil {
+			return nil, err
+		}
+		p := thread.CallFrame(1).Pos
+		pos := asm.Pos{File: p.Filename(), Line: p.Line, Col: p.Col}
+		if !targetNameRE.MatchString(name) {
+			return nil, fmt.Errorf("%s: name %q: want letters, digits and _ . + - (it names the output file)", b.Name(), name)
+		}
+		if prev, dup := names[name]; dup {
+			return nil, fmt.Errorf("%s: duplicate target name %q (first declared at %v)", b.Name(), name, prev)
+		}
+		names[name] = pos
+		file := strings.TrimPrefix(src, ":")
+		if err := checkRelPath(file); err != nil || file == "" {
+			if err == nil {
+				err = errors.New("empty")
+			}
+			return nil, fmt.Errorf("%s %q: src: %v", b.Name(), name, err)
+		}
+		if !strings.HasSuffix(file, ".star") || path.Base(file) == BuildFileName {
+			return nil, fmt.Errorf("%s %q: src %q: want a program file (.star, not %s) of this package", b.Name(), name, src, BuildFileName)
+		}
+		decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col})
+		return starlark.None, nil
+	}
+	thread := &starlark.Thread{
+		Name: file,
+		Print: func(_ *starlark.Thread, msg string) {
+			if print != nil {
+				fmt.Fprintln(print, msg)
+			}
+		},
+	}
+	thread.SetMaxExecutionSteps(maxBuildSteps)
+	predeclared := starlark.StringDict{"bpf_object": starlark.NewBuiltin("bpf_object", bpfObject)}
+	prog, err := starlark.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, toAsmError(err)
+	}
+	if _, err := prog.Init(thread, predeclared); err != nil {
+		return nil, toAsmError(err)
+	}
+	return decls, nil
+}
+
+// checkBuildFile refuses what a declaration-only BUILD file may not
+// contain: top-level if and for, def, lambda, load, *args and **kwargs.
+func checkBuildFile(f *syntax.File) error {
+	var err error
+	fail := func(pos syntax.Position, format string, args ...any) {
+		if err == nil {
+			err = &asm.Error{Pos: asm.Pos{File: pos.Filename(), Line: pos.Line, Col: pos.Col}, Msg: fmt.Sprintf(format, args...)}
+		}
+	}
+	const why = "BUILD files are declarations only; put logic in a program or library file"
+	for _, stmt := range f.Stmts {
+		start, _ := stmt.Span()
+		switch stmt.(type) {
+		case *syntax.IfStmt:
+			fail(start, "if statements are not allowed in BUILD files: %s", why)
+		case *syntax.ForStmt:
+			fail(start, "for loops are not allowed in BUILD files: %s", why)
+		case *syntax.WhileStmt:
+			fail(start, "while loops are not allowed in BUILD files: %s", why)
+		case *syntax.DefStmt:
+			fail(start, "def is not allowed in BUILD files: %s", why)
+		case *syntax.LoadStmt:
+			fail(start, "load() is not allowed in BUILD files: %s", why)
+		}
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.LambdaExpr:
+			start, _ := n.Span()
+			fail(start, "lambda is not allowed in BUILD files: %s", why)
+		case *syntax.CallExpr:
+			for _, arg := range n.Args {
+				if u, ok := arg.(*syntax.UnaryExpr); ok && (u.Op == syntax.STAR || u.Op == syntax.STARSTAR) {
+					fail(u.OpPos, "%s is not allowed in BUILD files: spell out every argument", u.Op)
+				}
+			}
+		}
+		return err == nil
+	})
+	return err
+}
+
+// toAsmError gives a Starlark error from a BUILD file the usual
+// FILE:LINE:COL form.
+func toAsmError(err error) error {
+	at := func(p syntax.Position, msg string) error {
+		return &asm.Error{Pos: asm.Pos{File: p.Filename(), Line: p.Line, Col: p.Col}, Msg: msg}
+	}
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return at(se.Pos, se.Msg)
+	}
+	var rl resolve.ErrorList
+	if errors.As(err, &rl) && len(rl) > 0 {
+		msg := rl[0].Msg
+		if strings.Contains(msg, "not within a function") {
+			msg += " (BUILD files are declarations only)"
+		}
+		return at(rl[0].Pos, msg)
+	}
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		stack := ee.CallStack
+		if n := len(stack); n > 1 && stack[n-1].Pos.Filename() == "<builtin>" {
+			stack = stack[:n-1]
+		}
+		if n := len(stack); n > 0 {
+			return at(stack[n-1].Pos, ee.Msg)
+		}
+	}
+	return err
+}

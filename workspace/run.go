@@ -1,0 +1,205 @@
+package workspace
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// Options control a build of targets.
+type Options struct {
+	// Jobs is the number of targets built at once; 0 means the number of
+	// CPUs. Outputs do not depend on it.
+	Jobs int
+	// MaxSteps limits the Starlark steps of each target; 0 means
+	// starlib.DefaultMaxSteps.
+	MaxSteps uint64
+	// ToolID identifies the bpfstar binary (its version and something that
+	// changes whenever the binary does, see ExecutableID). It is part of
+	// every cache key and of nothing else.
+	ToolID string
+	// NoCache builds every target from scratch, neither reading nor
+	// writing the cache (bpfstar build --check).
+	NoCache bool
+	// Stderr receives progress, errors and the output of print(); nil
+	// discards them.
+	Stderr io.Writer
+	// Terminal makes progress a single line updated in place.
+	Terminal bool
+}
+
+// An Input is a file a target's build read.
+type Input struct {
+	Path   string `json:"path"` // relative to the root
+	SHA256 string `json:"sha256"`
+}
+
+// A Result is the outcome of building one target.
+type Result struct {
+	Target *Target
+	Output string  // the object, relative to the root
+	SHA256 string  // of the object
+	Inputs []Input // the program file first, then the files it loaded, in load order
+	Cached bool    // the cache had it: nothing was evaluated
+	Err    error
+}
+
+// action is a cache entry: what a program file's last build read, and
+// what it made.
+type action struct {
+	Inputs []Input `json:"inputs"`
+	Output string  `json:"output"`
+}
+
+// Build builds the targets, in parallel, and returns their results in the
+// order of targets. Each output is written only when its bytes change, so
+// an up-to-date output keeps its modification time.
+func (w *Workspace) Build(targets []*Target, opts Options) []*Result {
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	c := newCache(w, opts.ToolID, opts.NoCache)
+	prog := newProgress(opts.Stderr, opts.Terminal, len(targets))
+	results := make([]*Result, len(targets))
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			prog.start(t.Label)
+			var printed bytes.Buffer
+			r := w.buildTarget(t, c, opts, &printed)
+			results[i] = r
+			prog.finish(r, printed.Bytes())
+		}()
+	}
+	wg.Wait()
+	prog.end()
+	return results
+}
+
+// buildTarget builds one target: from the cache when every file its last
+// build read is unchanged, else by evaluating it.
+func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writer) *Result {
+	r := &Result{Target: t, Output: t.Label.Output()}
+	src, err := w.readSource(t.Src)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	steps := opts.MaxSteps
+	if steps == 0 {
+		steps = starlib.DefaultMaxSteps
+	}
+	key := c.key("action", strconv.FormatUint(steps, 10), t.Src, digest(src))
+	var obj []byte
+	var a action
+	if c.getJSON("actions", key, &a) && w.unchanged(a.Inputs, t.Src, src) {
+		if current, err := os.ReadFile(w.Abs(r.Output)); err == nil && digest(current) == a.Output {
+			r.SHA256, r.Inputs, r.Cached = a.Output, a.Inputs, true
+			return r
+		}
+		if blob, ok := c.getBlob(a.Output); ok {
+			obj, r.Inputs, r.Cached = blob, a.Inputs, true
+		}
+	}
+	if obj == nil {
+		u, err := w.exec(t.Src, src, starlib.Options{MaxSteps: steps, Print: print})
+		if err == nil {
+			obj, err = linkUnit(u)
+		}
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		r.Inputs = []Input{{Path: t.Src, SHA256: digest(src)}}
+		for _, l := range u.Loads {
+			r.Inputs = append(r.Inputs, Input{Path: l, SHA256: digest(u.Sources[l].Text)})
+		}
+		c.putBlob(obj)
+		c.putJSON("actions", key, action{Inputs: r.Inputs, Output: digest(obj)})
+	}
+	r.SHA256 = digest(obj)
+	if err := w.writeIfChanged(r.Output, obj); err != nil {
+		r.Err = err
+	}
+	return r
+}
+
+// unchanged reports whether every input still has the recorded contents.
+func (w *Workspace) unchanged(inputs []Input, src string, srcData []byte) bool {
+	if len(inputs) == 0 || inputs[0].Path != src || inputs[0].SHA256 != digest(srcData) {
+		return false
+	}
+	for _, in := range inputs[1:] {
+		data, err := os.ReadFile(w.Abs(in.Path))
+		if err != nil || digest(data) != in.SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+// writeIfChanged writes the workspace file rel atomically unless it
+// already holds data.
+func (w *Workspace) writeIfChanged(rel string, data []byte) error {
+	p := w.Abs(rel)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return build.WriteFile(p, data)
+}
+
+// Failed returns the results that failed.
+func Failed(results []*Result) []*Result {
+	var failed []*Result
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r)
+		}
+	}
+	return failed
+}
+
+// Summary describes the outcome of a build in one line.
+func Summary(results []*Result) string {
+	var built, cached int
+	var failed []string
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			failed = append(failed, r.Target.Label.String())
+		case r.Cached:
+			cached++
+		default:
+			built++
+		}
+	}
+	s := fmt.Sprintf("%d %s: %d built, %d up to date", len(results), plural(len(results), "target"), built, cached)
+	if len(failed) > 0 {
+		s = fmt.Sprintf("%d %s: %d failed (%s), %d built, %d up to date", len(results), plural(len(results), "target"), len(failed), strings.Join(failed, " "), built, cached)
+	}
+	return s
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}

@@ -1,0 +1,127 @@
+package workspace
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// packagesBelow lists the packages in and below the directory pkg, sorted.
+// It does not descend into hidden directories, the output tree, or nested
+// workspaces.
+func (w *Workspace) packagesBelow(pkg string) ([]string, error) {
+	top := w.Abs(pkg)
+	if fi, err := os.Stat(top); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("//%s/...: directory %s does not exist", pkg, displayDir(pkg))
+	}
+	var pkgs []string
+	err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(w.Root, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			rel = ""
+		}
+		if p != top && strings.HasPrefix(d.Name(), ".") || rel == OutDir {
+			return filepath.SkipDir
+		}
+		if rel != "" {
+			if _, err := os.Stat(filepath.Join(p, MarkerFile)); err == nil {
+				return filepath.SkipDir // another workspace
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(p, BuildFileName)); err == nil && fi.Mode().IsRegular() {
+			pkgs = append(pkgs, rel)
+		}
+		return nil
+	})
+	sort.Strings(pkgs)
+	return pkgs, err
+}
+
+// Targets returns the targets the patterns select, sorted by label and
+// without duplicates. cwd is the current directory relative to the root,
+// for relative patterns; print receives the output of print() in BUILD
+// files.
+func (w *Workspace) Targets(patterns []string, cwd string, opts Options) ([]*Target, []Pattern, error) {
+	c := newCache(w, opts.ToolID, opts.NoCache)
+	pkgs := map[string]*Package{}
+	load := func(pkg string) (*Package, error) {
+		if p, ok := pkgs[pkg]; ok {
+			return p, nil
+		}
+		p, err := w.loadPackage(pkg, c, opts.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		pkgs[pkg] = p
+		return p, nil
+	}
+	seen := map[Label]bool{}
+	var targets []*Target
+	var pats []Pattern
+	for _, s := range patterns {
+		pat, err := ParsePattern(s, cwd)
+		if err != nil {
+			return nil, nil, err
+		}
+		pats = append(pats, pat)
+		var found []*Target
+		if pat.Recursive {
+			below, err := w.packagesBelow(pat.Pkg)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, pkg := range below {
+				p, err := load(pkg)
+				if err != nil {
+					return nil, nil, err
+				}
+				found = append(found, p.Targets...)
+			}
+			if len(found) == 0 {
+				return nil, nil, fmt.Errorf("%s matches no targets (no %s file with a bpf_object below %s)", pat, BuildFileName, displayDir(pat.Pkg))
+			}
+		} else {
+			p, err := load(pat.Pkg)
+			if err != nil {
+				return nil, nil, err
+			}
+			i := slices.IndexFunc(p.Targets, func(t *Target) bool { return t.Label.Name == pat.Name })
+			if i < 0 {
+				var names []string
+				for _, t := range p.Targets {
+					names = append(names, t.Label.Name)
+				}
+				return nil, nil, fmt.Errorf("no target %q in package //%s (it declares: %s)", pat.Name, pat.Pkg, strings.Join(names, ", "))
+			}
+			found = p.Targets[i : i+1]
+		}
+		for _, t := range found {
+			if !seen[t.Label] {
+				seen[t.Label] = true
+				targets = append(targets, t)
+			}
+		}
+	}
+	sort.Slice(targets, func(i, j int) bool { return targets[i].Label.String() < targets[j].Label.String() })
+	return targets, pats, nil
+}
+
+// CwdPackage returns the current directory relative to the root.
+func (w *Workspace) CwdPackage() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return w.Rel(wd)
+}

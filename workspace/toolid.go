@@ -1,0 +1,66 @@
+package workspace
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"sync"
+)
+
+var (
+	exeIDOnce sync.Once
+	exeID     string
+)
+
+// ExecutableID returns a string that changes whenever the running binary
+// does: the Go build ID from its ELF note (the go command derives it from
+// the binary's inputs and contents), or else the sha256 of the whole
+// executable. Combined with the version, it keys the build cache, so a
+// rebuilt bpfstar never trusts what an older one cached.
+func ExecutableID() string {
+	exeIDOnce.Do(func() {
+		exe, err := os.Executable()
+		if err != nil {
+			exeID = "unknown"
+			return
+		}
+		if id := goBuildID(exe); id != "" {
+			exeID = "go-build-id:" + id
+			return
+		}
+		if data, err := os.ReadFile(exe); err == nil {
+			exeID = "sha256:" + digest(data)
+			return
+		}
+		exeID = "unknown"
+	})
+	return exeID
+}
+
+// goBuildID reads the Go build ID note (name "Go", type 4) of an ELF file.
+func goBuildID(file string) string {
+	f, err := elf.Open(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := f.Section(".note.go.buildid")
+	if s == nil {
+		return ""
+	}
+	data, err := s.Data()
+	if err != nil || len(data) < 16 {
+		return ""
+	}
+	bo := f.ByteOrder
+	namesz, descsz, typ := bo.Uint32(data), bo.Uint32(data[4:]), bo.Uint32(data[8:])
+	name := data[12:]
+	if typ != 4 || namesz != 4 || !bytes.HasPrefix(name, []byte("Go\x00\x00")) || uint64(len(name)) < 4+uint64(descsz) {
+		return ""
+	}
+	id := string(name[4 : 4+descsz])
+	if id == "" {
+		return ""
+	}
+	return id
+}
