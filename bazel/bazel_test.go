@@ -90,7 +90,8 @@ alias(
 		base := filepath.Base(ex)
 		stem := strings.TrimSuffix(base, ".star")
 		ws.write("examples/"+base, string(src))
-		build += fmt.Sprintf("\nbpf_object(\n    name = %q,\n    src = %q,\n)\n", stem, base)
+		// Any example may load() the others' files, as libraries.
+		build += fmt.Sprintf("\nbpf_object(\n    name = %q,\n    src = %q,\n    srcs = glob([\"*.star\"]),\n)\n", stem, base)
 		targets = append(targets, "//examples:"+stem)
 		stems = append(stems, "examples/"+stem)
 	}
