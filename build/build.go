@@ -21,7 +21,11 @@ type Options = starlib.Options
 func File(path string, opts Options) ([]byte, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %v", path, err)
 	}
 	return Source(path, src, opts)
 }

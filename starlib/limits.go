@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -394,9 +395,13 @@ func limitThread(thread *starlark.Thread, maxSteps, maxMemory uint64) {
 	next()
 }
 
-// isInternal reports whether a predeclared name is one the rewritten
-// syntax tree uses, not one for the file to call.
-func isInternal(name string) bool { return strings.HasPrefix(name, "bpfstar.") }
+func indexPath(path []int) string {
+	var b strings.Builder
+	for _, i := range path {
+		fmt.Fprintf(&b, "[%d]", i)
+	}
+	return b.String()
+}
 
 // execFile runs a program file on thread, with the limits above.
 func execFile(thread *starlark.Thread, filename string, src []byte) (starlark.StringDict, error) {
@@ -426,6 +431,9 @@ func execFile(thread *starlark.Thread, filename string, src []byte) (starlark.St
 func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) error {
 	insns, labels, visits := 0, 0, 0
 	maxVisits := 4 * asm.MaxInstructions
+	var lists []*starlark.List // the lists being walked, outermost first
+	var path []int             // the index path to the value being walked
+	cycle := ""
 	var walk func(v starlark.Value, depth int) bool
 	walk = func(v starlark.Value, depth int) bool {
 		if visits++; visits > maxVisits || insns > asm.MaxInstructions || labels > asm.MaxInstructions {
@@ -437,20 +445,32 @@ func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) err
 		case *Label:
 			labels++
 		case *starlark.List, starlark.Tuple:
+			if l, ok := v.(*starlark.List); ok {
+				if i := slices.Index(lists, l); i >= 0 {
+					cycle = fmt.Sprintf("insns%s is the list insns%s itself: a list that contains itself has no end", indexPath(path), indexPath(path[:i]))
+					return false
+				}
+				lists = append(lists, l)
+				defer func() { lists = lists[:len(lists)-1] }()
+			}
 			if depth >= maxNesting {
 				return true // flatten reports it
 			}
 			seq := v.(starlark.Indexable)
 			for i := 0; i < seq.Len(); i++ {
+				path = append(path, i)
 				if !walk(seq.Index(i), depth+1) {
 					return false
 				}
+				path = path[:len(path)-1]
 			}
 		}
 		return true
 	}
 	walk(v, 0)
 	switch {
+	case cycle != "":
+		return errorf(b, "%s", cycle)
 	case insns > asm.MaxInstructions:
 		return errorf(b, "%s has more than %d instructions, the kernel's limit", what, asm.MaxInstructions)
 	case labels > asm.MaxInstructions:

@@ -146,7 +146,11 @@ func (w *Workspace) exec(rel string, src []byte, opts starlib.Options) (*starlib
 func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, err error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
-		return nil, nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, nil, fmt.Errorf("cannot read %s: %v", file, err)
 	}
 	w, err := Find(filepath.Dir(file))
 	if err != nil {
