@@ -63,21 +63,26 @@ func copyTree(t *testing.T, src, dst string, keep func(rel string) bool) {
 	}
 }
 
-// sourceTree makes the workspace the reproducibility runs build: the
-// repository's examples and their BUILD.star, plus a package whose
+// sourceTree makes the workspace the reproducibility runs build: a copy of
+// the repository's workspace (bpfstar.workspace and every .star file, so
+// //... builds every example, as in a fresh clone), plus a package whose
 // programs load shared libraries.
 func sourceTree(t *testing.T, dst string) {
 	t.Helper()
-	copyTree(t, "../../examples", filepath.Join(dst, "examples"), func(rel string) bool {
-		return !strings.Contains(rel, "/") && strings.HasSuffix(rel, ".star")
+	copyTree(t, "../..", dst, func(rel string) bool {
+		for _, dir := range strings.Split(rel, "/") {
+			if strings.HasPrefix(dir, ".") || dir == "testdata" || dir == "bpfstar-out" {
+				return false
+			}
+		}
+		return rel == "bpfstar.workspace" || strings.HasSuffix(rel, ".star")
 	})
 	files := map[string]string{
-		"bpfstar.workspace": "",
-		"lib/regs.star":     "RET = r0\nCTX = r1\n",
-		"lib/ret.star":      "load(\":regs.star\", \"RET\")\n\ndef ret(v):\n    return [insn.mov64_imm(RET, v), exit()]\n",
-		"net/BUILD.star":    "bpf_object(name = \"xdp\", src = \"xdp.star\")\n\nbpf_object(name = \"sock\", src = \"sock.star\")\n",
-		"net/xdp.star":      "load(\"//lib:ret.star\", \"ret\")\nload(\"//lib:regs.star\", \"CTX\")\n\nsection(\"xdp\", \"xdp_pass\", [insn.ldx_mem(\"w\", r2, CTX, 0)] + ret(2))\nlicense(\"GPL\")\n",
-		"net/sock.star":     "load(\"//lib:ret.star\", \"ret\")\n\ncounts = bpf_map(\"counts\", \"array\", key_size = 4, value_size = 8, max_entries = 16)\nsection(\"socket\", \"sock\", [insn.ld_map_fd(r1, counts)] + ret(0))\n",
+		"repro/lib/regs.star":  "RET = r0\nCTX = r1\n",
+		"repro/lib/ret.star":   "load(\":regs.star\", \"RET\")\n\ndef ret(v):\n    return [insn.mov64_imm(RET, v), exit()]\n",
+		"repro/net/BUILD.star": "bpf_object(name = \"xdp\", src = \"xdp.star\")\n\nbpf_object(name = \"sock\", src = \"sock.star\")\n",
+		"repro/net/xdp.star":   "load(\"//repro/lib:ret.star\", \"ret\")\nload(\"//repro/lib:regs.star\", \"CTX\")\n\nsection(\"xdp\", \"xdp_pass\", [insn.ldx_mem(\"w\", r2, CTX, 0)] + ret(2))\nlicense(\"GPL\")\n",
+		"repro/net/sock.star":  "load(\"//repro/lib:ret.star\", \"ret\")\n\ncounts = bpf_map(\"counts\", \"array\", key_size = 4, value_size = 8, max_entries = 16)\nsection(\"socket\", \"sock\", [insn.ld_map_fd(r1, counts)] + ret(0))\n",
 	}
 	for name, data := range files {
 		p := filepath.Join(dst, filepath.FromSlash(name))
@@ -135,7 +140,7 @@ func TestReproducible(t *testing.T) {
 		{name: "umask", dir: "umask", umask: 0o077},
 		{name: "GOMAXPROCS=1", dir: "procs1", env: []string{"GOMAXPROCS=1"}},
 		{name: "GOMAXPROCS=8 -j 8", dir: "procs8", env: []string{"GOMAXPROCS=8"}, args: []string{"-j", "8"}},
-		{name: "from a subdirectory", dir: "subdir", sub: "net", args: []string{"//..."}},
+		{name: "from a subdirectory", dir: "subdir", sub: "repro/net", args: []string{"//..."}},
 	}
 	if runtime.GOARCH == "amd64" {
 		runs = append(runs, run{name: "GOARCH=386 bpfstar", dir: "i386", bin: buildBinary(t, bins, "386")})
