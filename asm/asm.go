@@ -89,7 +89,34 @@ type Program struct {
 	Section string // ELF section, e.g. "cgroup/dev"
 	Symbol  string // entry point symbol name
 	Items   []Item
-	Pos     Pos // where the program was declared
+	// Source, when not nil, holds the items instead of Items: a front end
+	// can hand over its own (more compact) values without copying them
+	// into a slice of Items.
+	Source Source
+	Pos    Pos // where the program was declared
+}
+
+// Source is a sequence of items held in some other form than []Item.
+type Source interface {
+	Len() int
+	// Item returns the item at index i, 0 <= i < Len().
+	Item(i int) Item
+}
+
+// Len returns the number of items of the program.
+func (p *Program) Len() int {
+	if p.Source != nil {
+		return p.Source.Len()
+	}
+	return len(p.Items)
+}
+
+// At returns the item at index i, 0 <= i < p.Len().
+func (p *Program) At(i int) Item {
+	if p.Source != nil {
+		return p.Source.Item(i)
+	}
+	return p.Items[i]
 }
 
 // Error is an assembly error at a source position.
@@ -107,17 +134,25 @@ func errorf(pos Pos, format string, args ...any) *Error {
 // Assemble lays out and checks p and returns its encoding.
 func Assemble(p *Program) (*Result, error) {
 	// Pass 1: slot offsets of instructions and labels.
-	labels := make(map[string]int)
-	labelPos := make(map[string]Pos)
+	type label struct {
+		slot int
+		pos  Pos
+	}
+	labels := make(map[string]label)
+	var seconds []int // slots that are the second half of a 64-bit load
 	slot, n := 0, 0
-	for i := range p.Items {
-		it := &p.Items[i]
+	items := p.Len()
+	for i := 0; i < items; i++ {
+		it := p.At(i)
 		if it.IsLabel() {
-			if prev, dup := labelPos[it.Label]; dup {
-				return nil, errorf(it.Pos, "label %q defined twice (first at %v)", it.Label, prev)
+			if prev, dup := labels[it.Label]; dup {
+				return nil, errorf(it.Pos, "label %q defined twice (first at %v)", it.Label, prev.pos)
 			}
-			labels[it.Label], labelPos[it.Label] = slot, it.Pos
+			labels[it.Label] = label{slot, it.Pos}
 			continue
+		}
+		if it.Insn.Slots() == 2 {
+			seconds = append(seconds, slot+1)
 		}
 		slot += it.Insn.Slots()
 		n++
@@ -132,12 +167,12 @@ func Assemble(p *Program) (*Result, error) {
 
 	// Pass 2: resolve targets, check, encode.
 	code := make([]byte, 0, total*isa.SlotSize)
-	var second []bool // lazily: slots that are the second half of a 64-bit load
+	var second []bool // lazily: seconds as a set
 	slot = 0
-	var last *Item
+	last := -1 // index of the last instruction
 	var relocs []Reloc
-	for i := range p.Items {
-		it := &p.Items[i]
+	for i := 0; i < items; i++ {
+		it := p.At(i)
 		if it.IsLabel() {
 			continue
 		}
@@ -147,7 +182,7 @@ func Assemble(p *Program) (*Result, error) {
 			if !ok {
 				return nil, errorf(it.Pos, "undefined label %q", it.Target)
 			}
-			delta := int64(dest - slot - 1)
+			delta := int64(dest.slot - slot - 1)
 			if isGotol(ins) {
 				ins.Imm = delta
 			} else {
@@ -166,7 +201,10 @@ func Assemble(p *Program) (*Result, error) {
 				return nil, errorf(it.Pos, "jump target %+d lands outside the program (instruction %d of %d)", delta, dest, total)
 			}
 			if second == nil {
-				second = secondSlots(p.Items, total)
+				second = make([]bool, total)
+				for _, s := range seconds {
+					second[s] = true
+				}
 			}
 			if second[dest] {
 				return nil, errorf(it.Pos, "jump target %+d lands in the middle of a 64-bit immediate load", delta)
@@ -177,10 +215,10 @@ func Assemble(p *Program) (*Result, error) {
 		}
 		code = ins.Append(code)
 		slot += ins.Slots()
-		last = it
+		last = i
 	}
-	if !terminates(last.Insn) {
-		return nil, errorf(last.Pos, "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
+	if it := p.At(last); !terminates(it.Insn) {
+		return nil, errorf(it.Pos, "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
 	}
 	return &Result{Code: code, Relocs: relocs, Insns: n}, nil
 }
@@ -213,19 +251,4 @@ func terminates(ins isa.Instruction) bool {
 	c := ins.Op.Class()
 	return (c == isa.ClassJMP || c == isa.ClassJMP32) &&
 		(ins.Op.JumpOp() == isa.JumpJA || (c == isa.ClassJMP && ins.Op.JumpOp() == isa.JumpExit))
-}
-
-func secondSlots(items []Item, total int) []bool {
-	s := make([]bool, total)
-	slot := 0
-	for i := range items {
-		if items[i].IsLabel() {
-			continue
-		}
-		if items[i].Insn.Slots() == 2 {
-			s[slot+1] = true
-		}
-		slot += items[i].Insn.Slots()
-	}
-	return s
 }

@@ -119,8 +119,8 @@ func (l *linker) btf() error {
 			}
 			es.Funcs = append(es.Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			off := uint32(pc.off)
-			for i := range pc.prog.Items {
-				it := &pc.prog.Items[i]
+			for i, n := 0, pc.prog.Len(); i < n; i++ {
+				it := pc.prog.At(i)
 				if it.IsLabel() {
 					continue
 				}

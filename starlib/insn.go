@@ -66,8 +66,11 @@ func refBuiltin(name string, f func(b *starlark.Builtin, args starlark.Tuple, kw
 		if err := it.Insn.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		it.Pos = callerPos(thread)
-		return &Insn{item: it}, nil
+		in := &Insn{ins: it.Insn, label: it.Target, pos: thread.CallFrame(1).Pos}
+		if it.Ref.Kind != asm.RefNone {
+			in.ref = &it.Ref
+		}
+		return in, nil
 	})
 }
 
@@ -85,7 +88,7 @@ func builtin(name string, f insnFunc) *starlark.Builtin {
 		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		return &Insn{item: asm.Item{Insn: ins, Target: target, Pos: callerPos(thread)}}, nil
+		return &Insn{ins: ins, label: target, pos: thread.CallFrame(1).Pos}, nil
 	})
 }
 

@@ -355,7 +355,7 @@ func function(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	if err := u.checkSize(b, fmt.Sprintf("function %q", name), insns); err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
+	if path, msg := flatten(&p, insns); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	u.Functions = append(u.Functions, p)

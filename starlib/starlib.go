@@ -292,14 +292,14 @@ func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if !identRE.MatchString(name) {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
-	return &Label{name: name, pos: callerPos(thread)}, nil
+	return newLabel(name, thread.CallFrame(1).Pos), nil
 }
 
 func exitBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	return &Insn{item: asm.Item{Insn: exitInsn, Pos: callerPos(thread)}}, nil
+	return &Insn{ins: exitInsn, pos: thread.CallFrame(1).Pos}, nil
 }
 
 func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -333,7 +333,7 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := u.checkSize(b, fmt.Sprintf("program %q", symbol), insns); err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p.Items, insns, 0); msg != "" {
+	if path, msg := flatten(&p, insns); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	if err := u.claim(b, symbol, "symbol", pos); err != nil {
@@ -345,21 +345,26 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 
 const maxNesting = 64
 
-// flatten appends the instructions and labels of v, a list or tuple that
-// may nest further lists and tuples, to items. On a bad element it returns
-// the index path to it, e.g. "[3][0]", and a description of the fault.
-func flatten(items *[]asm.Item, v starlark.Value, depth int) (string, string) {
-	if depth == 0 {
-		// Size items once: growing it by append copies a million-item
-		// program several times over.
-		*items = slices.Grow(*items, countItems(v, 0))
-	}
+// flatten sets the items of p to the instructions and labels of v, a list
+// or tuple that may nest further lists and tuples. The items are the Insn
+// values themselves, not copies. On a bad element it returns the index path
+// to it, e.g. "[3][0]", and a description of the fault.
+func flatten(p *asm.Program, v starlark.Value) (string, string) {
+	// Size the items once: growing them by append copies a program of a
+	// million instructions several times over.
+	its := make(items, 0, countItems(v, 0))
+	path, msg := flattenInto(&its, v, 0)
+	p.Source = its
+	return path, msg
+}
+
+func flattenInto(its *items, v starlark.Value, depth int) (string, string) {
 	switch v := v.(type) {
 	case *Insn:
-		*items = append(*items, v.item)
+		*its = append(*its, v)
 		return "", ""
 	case *Label:
-		*items = append(*items, asm.Item{Label: v.name, Pos: v.pos})
+		*its = append(*its, (*Insn)(v))
 		return "", ""
 	case *starlark.List, starlark.Tuple:
 		if depth >= maxNesting {
@@ -367,7 +372,7 @@ func flatten(items *[]asm.Item, v starlark.Value, depth int) (string, string) {
 		}
 		seq := v.(starlark.Indexable)
 		for i := 0; i < seq.Len(); i++ {
-			if path, msg := flatten(items, seq.Index(i), depth+1); msg != "" {
+			if path, msg := flattenInto(its, seq.Index(i), depth+1); msg != "" {
 				return fmt.Sprintf("[%d]%s", i, path), msg
 			}
 		}

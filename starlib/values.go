@@ -50,9 +50,23 @@ func threeway(op syntax.Token, cmp int) (bool, error) {
 // label it jumps to (if any) and the position of the call that made it.
 // Insns are immutable. Two insns are equal when they encode the same way
 // and name the same label; where they were written does not matter.
+//
+// An Insn is kept small (64 bytes) and is never copied: a program of a
+// million instructions holds a million of them, and the assembler reads
+// them in place (see items).
 type Insn struct {
-	item asm.Item
+	ins isa.Instruction
+	// label is the label a jump goes to ("" for none); for a Label, its
+	// name.
+	label string
+	pos   syntax.Position // the call that made it
+	// ref is the symbol the instruction refers to (nil for none); for a
+	// Label, labelRef.
+	ref *asm.Ref
 }
+
+// labelRef marks the Insn form of a Label.
+var labelRef = new(asm.Ref)
 
 var (
 	_ starlark.Value      = (*Insn)(nil)
@@ -61,13 +75,29 @@ var (
 )
 
 // Item returns the assembler item of the instruction.
-func (i *Insn) Item() asm.Item { return i.item }
+func (i *Insn) Item() asm.Item {
+	if i.ref == labelRef {
+		return asm.Item{Label: i.label, Pos: toPos(i.pos)}
+	}
+	it := asm.Item{Insn: i.ins, Target: i.label, Pos: toPos(i.pos)}
+	if i.ref != nil {
+		it.Ref = *i.ref
+	}
+	return it
+}
+
+// items are the instructions and labels of a program, in order, as the
+// assembler reads them (an asm.Source).
+type items []*Insn
+
+func (s items) Len() int            { return len(s) }
+func (s items) Item(i int) asm.Item { return s[i].Item() }
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
 // does; a jump to a label prints the label name as its target.
 func (i *Insn) String() string {
-	s := i.item.Insn.String()
-	if t := i.item.Target; t != "" {
+	s := i.ins.String()
+	if t := i.label; t != "" {
 		if j := strings.LastIndexByte(s, ' '); j >= 0 {
 			s = s[:j+1] + t
 		}
@@ -78,17 +108,17 @@ func (i *Insn) Type() string         { return "insn" }
 func (i *Insn) Freeze()              {}
 func (i *Insn) Truth() starlark.Bool { return true }
 func (i *Insn) Hash() (uint32, error) {
-	in := i.item.Insn
+	in := i.ins
 	h := uint32(in.Op) | uint32(in.Dst)<<8 | uint32(in.Src)<<12 | uint32(uint16(in.Off))<<16
 	h ^= uint32(in.Imm) ^ uint32(uint64(in.Imm)>>32)*31
 	if in.Raw {
 		h ^= 0x5bd1e995
 	}
-	s, _ := starlark.String(i.item.Target).Hash()
+	s, _ := starlark.String(i.label).Hash()
 	return h ^ s, nil
 }
 func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
-	eq := i.item.Insn == y.(*Insn).item.Insn && i.item.Target == y.(*Insn).item.Target
+	eq := i.ins == y.(*Insn).ins && i.label == y.(*Insn).label
 	switch op {
 	case syntax.EQL:
 		return eq, nil
@@ -102,7 +132,7 @@ var insnAttrs = []string{"code", "dst", "imm", "off", "size", "src", "target"}
 
 // Attr exposes the fields of the instruction to Starlark.
 func (i *Insn) Attr(name string) (starlark.Value, error) {
-	in := i.item.Insn
+	in := i.ins
 	switch name {
 	case "code":
 		return starlark.MakeInt(int(in.Op)), nil
@@ -117,10 +147,10 @@ func (i *Insn) Attr(name string) (starlark.Value, error) {
 	case "size":
 		return starlark.MakeInt(in.Size()), nil
 	case "target":
-		if i.item.Target == "" {
+		if i.label == "" {
 			return starlark.None, nil
 		}
-		return starlark.String(i.item.Target), nil
+		return starlark.String(i.label), nil
 	}
 	return nil, nil
 }
@@ -129,9 +159,12 @@ func (i *Insn) Attr(name string) (starlark.Value, error) {
 func (i *Insn) AttrNames() []string { return insnAttrs }
 
 // Label is the Starlark value of a label marker inside an instruction list.
-type Label struct {
-	name string
-	pos  asm.Pos
+// It has the layout of an Insn (its name in label, ref set to labelRef), so
+// that a program's items can hold both.
+type Label Insn
+
+func newLabel(name string, pos syntax.Position) *Label {
+	return &Label{label: name, pos: pos, ref: labelRef}
 }
 
 var (
@@ -139,13 +172,13 @@ var (
 	_ starlark.Comparable = (*Label)(nil)
 )
 
-func (l *Label) String() string        { return fmt.Sprintf("label(%q)", l.name) }
+func (l *Label) String() string        { return fmt.Sprintf("label(%q)", l.label) }
 func (l *Label) Type() string          { return "label" }
 func (l *Label) Freeze()               {}
 func (l *Label) Truth() starlark.Bool  { return true }
-func (l *Label) Hash() (uint32, error) { return starlark.String(l.name).Hash() }
+func (l *Label) Hash() (uint32, error) { return starlark.String(l.label).Hash() }
 func (l *Label) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
-	eq := l.name == y.(*Label).name
+	eq := l.label == y.(*Label).label
 	switch op {
 	case syntax.EQL:
 		return eq, nil
