@@ -13,6 +13,19 @@ build:
 test: test-deps
 	$(GO) vet ./...
 	BPFSTAR_REQUIRE_ALL=1 $(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+# Runs each fuzz target briefly (FUZZTIME each, 5s by default: about 30s in
+# all) on top of its seed corpus in testdata/fuzz. See docs/fuzzing.md to
+# run them longer.
+FUZZTIME ?= 5s
+FUZZ_TARGETS = FuzzDecodeEncode:./isa FuzzObject:./disasm FuzzCode:./disasm \
+	FuzzBuiltins:./starlib FuzzBuild:./build
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t%%:*}\$$" -fuzztime=$(FUZZTIME) $${t#*:}; \
+	done
 
 test-deps:
 	./scripts/test-deps.sh

@@ -151,7 +151,7 @@ func Assemble(p *Program) (*Result, error) {
 			labels[it.Label] = label{slot, it.Pos}
 			continue
 		}
-		if it.Insn.Slots() == 2 {
+		if it.Insn.Slots() == 2 || isRawLoadImm64(it.Insn) {
 			seconds = append(seconds, slot+1)
 		}
 		slot += it.Insn.Slots()
@@ -170,6 +170,7 @@ func Assemble(p *Program) (*Result, error) {
 	var second []bool // lazily: seconds as a set
 	slot = 0
 	last := -1 // index of the last instruction
+	open := -1 // index of a raw first half of a 64-bit load that wants its second
 	var relocs []Reloc
 	for i := 0; i < items; i++ {
 		it := p.At(i)
@@ -177,6 +178,13 @@ func Assemble(p *Program) (*Result, error) {
 			continue
 		}
 		ins := it.Insn
+		if open >= 0 && !(ins.Raw && ins.Op == 0 && ins.Dst == 0 && ins.Src == 0 && ins.Off == 0) {
+			return nil, rawHalfError(p.At(open).Pos)
+		}
+		open = -1
+		if isRawLoadImm64(ins) {
+			open = i
+		}
 		if it.Target != "" {
 			dest, ok := labels[it.Target]
 			if !ok {
@@ -217,10 +225,21 @@ func Assemble(p *Program) (*Result, error) {
 		slot += ins.Slots()
 		last = i
 	}
+	if open >= 0 {
+		return nil, rawHalfError(p.At(open).Pos)
+	}
 	if it := p.At(last); !terminates(it.Insn) {
 		return nil, errorf(it.Pos, "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
 	}
 	return &Result{Code: code, Relocs: relocs, Insns: n}, nil
+}
+
+// isRawLoadImm64 reports whether ins is a raw slot with the opcode of a
+// 64-bit load: the loaders read the next slot as its second half.
+func isRawLoadImm64(ins isa.Instruction) bool { return ins.Raw && ins.Op == isa.OpLoadImm64 }
+
+func rawHalfError(pos Pos) *Error {
+	return errorf(pos, "insn.raw: code 0x18 starts a 64-bit load, which takes two slots: follow it with its second half, insn.raw(0, 0, 0, 0, IMM_HI)")
 }
 
 func isGotol(ins isa.Instruction) bool {

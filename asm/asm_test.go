@@ -86,13 +86,26 @@ func TestRaw(t *testing.T) {
 	res, err := Assemble(&Program{Symbol: "p", Items: []Item{
 		{Insn: isa.Instruction{Op: 0xff, Dst: 15, Src: 15, Raw: true}},
 		{Insn: isa.Instruction{Op: isa.OpLoadImm64, Imm: 7, Raw: true}},
+		{Insn: isa.Instruction{Op: 0, Imm: 1, Raw: true}},
 		{Insn: isa.Instruction{Op: 0x95, Raw: true}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := hex.EncodeToString(res.Code), "ff"+"ff000000000000"+"1800000007000000"+"9500000000000000"; got != want {
+	if got, want := hex.EncodeToString(res.Code), "ff"+"ff000000000000"+"1800000007000000"+"0000000001000000"+"9500000000000000"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+	// A raw first half of a 64-bit load needs its second half: without
+	// it, the loaders cannot read the program.
+	for _, next := range []isa.Instruction{{Op: 0x95, Raw: true}, {Op: 0, Dst: 1, Raw: true}, exit} {
+		_, err := Assemble(&Program{Symbol: "p", Items: []Item{
+			{Insn: isa.Instruction{Op: isa.OpLoadImm64, Imm: 7, Raw: true}, Pos: at(2)},
+			{Insn: next, Pos: at(3)},
+			{Insn: exit, Pos: at(4)},
+		}})
+		if err == nil || err.Error() != "t.star:2:1: insn.raw: code 0x18 starts a 64-bit load, which takes two slots: follow it with its second half, insn.raw(0, 0, 0, 0, IMM_HI)" {
+			t.Errorf("raw 0x18 then %+v: got %v", next, err)
+		}
 	}
 }
 
