@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfstar/bpfstar/build"
 	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/starlib"
 )
 
 // sectionBytes returns the contents of section name of an ELF object.
@@ -91,6 +92,47 @@ func BenchmarkBuild(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/insn")
+		})
+	}
+}
+
+// BenchmarkStages times the stages of the pipeline separately: Starlark
+// evaluation (starlib.Exec), assembly and layout (build.Link) and the ELF
+// encoding (Object.Bytes).
+func BenchmarkStages(b *testing.B) {
+	for _, n := range Sizes {
+		src := Star(n)
+		b.Run("exec/"+sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := starlib.Exec("bench.star", src, starlib.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		u, err := starlib.Exec("bench.star", src, starlib.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("link/"+sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := build.Link(u); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		obj, err := build.Link(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("bytes/"+sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := obj.Bytes(); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

@@ -217,30 +217,19 @@ const (
 // are added to the string table first, so call Finish once, last.
 func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) {
 	// .BTF.ext first: it may add section names to the string table.
-	var funcs, lines []byte
-	funcs = binary.LittleEndian.AppendUint32(funcs, funcRecLen)
-	lines = binary.LittleEndian.AppendUint32(lines, lineRecLen)
-	for _, s := range ext {
-		name := b.String(s.Name)
+	names := make([]uint32, len(ext))
+	funcsLen, linesLen := 4, 4 // the record sizes
+	for i, s := range ext {
+		names[i] = b.String(s.Name)
 		if len(s.Funcs) > 0 {
-			funcs = binary.LittleEndian.AppendUint32(funcs, name)
-			funcs = binary.LittleEndian.AppendUint32(funcs, uint32(len(s.Funcs)))
-			for _, f := range s.Funcs {
-				funcs = binary.LittleEndian.AppendUint32(funcs, f.InsnOff)
-				funcs = binary.LittleEndian.AppendUint32(funcs, uint32(f.Type))
-			}
+			funcsLen += 8 + funcRecLen*len(s.Funcs)
 		}
 		if len(s.Lines) > 0 {
-			lines = binary.LittleEndian.AppendUint32(lines, name)
-			lines = binary.LittleEndian.AppendUint32(lines, uint32(len(s.Lines)))
-			for _, l := range s.Lines {
-				if l.Line > maxLine {
-					return nil, nil, fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
-				}
-				lines = binary.LittleEndian.AppendUint32(lines, l.InsnOff)
-				lines = binary.LittleEndian.AppendUint32(lines, l.FileNameOff)
-				lines = binary.LittleEndian.AppendUint32(lines, l.LineOff)
-				lines = binary.LittleEndian.AppendUint32(lines, l.Line<<10|min(l.Col, maxCol))
+			linesLen += 8 + lineRecLen*len(s.Lines)
+		}
+		for _, l := range s.Lines {
+			if l.Line > maxLine {
+				return nil, nil, fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
 			}
 		}
 	}
@@ -268,17 +257,41 @@ func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) 
 	if ext == nil {
 		return btfData, nil, nil
 	}
-	extData = make([]byte, 0, extHdrLen+len(funcs)+len(lines))
+	// Encoded straight into extData: for a million instructions the line
+	// records alone take 16 MB.
+	extData = make([]byte, 0, extHdrLen+funcsLen+linesLen)
 	extData = binary.LittleEndian.AppendUint16(extData, magic)
 	extData = append(extData, version, 0)
 	extData = binary.LittleEndian.AppendUint32(extData, extHdrLen)
 	extData = binary.LittleEndian.AppendUint32(extData, 0) // func_info_off
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(len(funcs)))
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(len(funcs))) // line_info_off
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(len(lines)))
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(len(funcs)+len(lines))) // core_relo_off
-	extData = binary.LittleEndian.AppendUint32(extData, 0)                             // core_relo_len
-	extData = append(extData, funcs...)
-	extData = append(extData, lines...)
+	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen))
+	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen)) // line_info_off
+	extData = binary.LittleEndian.AppendUint32(extData, uint32(linesLen))
+	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen+linesLen)) // core_relo_off
+	extData = binary.LittleEndian.AppendUint32(extData, 0)                         // core_relo_len
+	extData = binary.LittleEndian.AppendUint32(extData, funcRecLen)
+	for i, s := range ext {
+		if len(s.Funcs) > 0 {
+			extData = binary.LittleEndian.AppendUint32(extData, names[i])
+			extData = binary.LittleEndian.AppendUint32(extData, uint32(len(s.Funcs)))
+			for _, f := range s.Funcs {
+				extData = binary.LittleEndian.AppendUint32(extData, f.InsnOff)
+				extData = binary.LittleEndian.AppendUint32(extData, uint32(f.Type))
+			}
+		}
+	}
+	extData = binary.LittleEndian.AppendUint32(extData, lineRecLen)
+	for i, s := range ext {
+		if len(s.Lines) > 0 {
+			extData = binary.LittleEndian.AppendUint32(extData, names[i])
+			extData = binary.LittleEndian.AppendUint32(extData, uint32(len(s.Lines)))
+			for _, l := range s.Lines {
+				extData = binary.LittleEndian.AppendUint32(extData, l.InsnOff)
+				extData = binary.LittleEndian.AppendUint32(extData, l.FileNameOff)
+				extData = binary.LittleEndian.AppendUint32(extData, l.LineOff)
+				extData = binary.LittleEndian.AppendUint32(extData, l.Line<<10|min(l.Col, maxCol))
+			}
+		}
+	}
 	return btfData, extData, nil
 }

@@ -113,6 +113,13 @@ func (l *linker) btf() error {
 			continue
 		}
 		es := btf.ExtSection{Name: s.Name}
+		n := 0
+		for _, pc := range l.placed {
+			if pc.section == s.Name {
+				n += pc.res.Insns
+			}
+		}
+		es.Lines = make([]btf.LineInfo, 0, n)
 		for _, pc := range l.placed {
 			if pc.section != s.Name {
 				continue
@@ -142,17 +149,21 @@ func (l *linker) btf() error {
 }
 
 // lineTable finds the BTF strings of source positions: the file's name as
-// recorded in the object and the text of the line.
+// recorded in the object and the text of the line. A lookup is two slice
+// indexes when the file is the one of the last lookup (it is called once
+// per instruction).
 type lineTable struct {
 	u     *starlib.Unit
 	b     *btf.Builder
 	files map[string]*fileLines
+	last  *fileLines
 }
 
 type fileLines struct {
+	file  string // the name positions use
 	name  uint32
 	lines [][]byte
-	offs  map[int32]uint32
+	offs  []uint32 // string offset of line i+1's text, plus one; 0: not added yet
 }
 
 func newLineTable(u *starlib.Unit, b *btf.Builder) *lineTable {
@@ -160,25 +171,27 @@ func newLineTable(u *starlib.Unit, b *btf.Builder) *lineTable {
 }
 
 func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
-	f := t.files[pos.File]
-	if f == nil {
-		f = &fileLines{offs: make(map[int32]uint32)}
-		if src, ok := t.u.Sources[pos.File]; ok {
-			f.name = t.b.String(src.Name)
-			f.lines = bytes.Split(src.Text, []byte("\n"))
-		} else {
-			f.name = t.b.String(pos.File)
+	f := t.last
+	if f == nil || f.file != pos.File {
+		if f = t.files[pos.File]; f == nil {
+			f = &fileLines{file: pos.File}
+			if src, ok := t.u.Sources[pos.File]; ok {
+				f.name = t.b.String(src.Name)
+				f.lines = bytes.Split(src.Text, []byte("\n"))
+			} else {
+				f.name = t.b.String(pos.File)
+			}
+			f.offs = make([]uint32, len(f.lines))
+			t.files[pos.File] = f
 		}
-		t.files[pos.File] = f
+		t.last = f
 	}
-	off, ok := f.offs[pos.Line]
-	if !ok {
-		var text []byte
-		if i := int(pos.Line) - 1; i >= 0 && i < len(f.lines) {
-			text = bytes.TrimRight(f.lines[i], "\r")
-		}
-		off = t.b.String(string(text))
-		f.offs[pos.Line] = off
+	i := int(pos.Line) - 1
+	if i < 0 || i >= len(f.lines) {
+		return f.name, t.b.String("") // a position outside the file: no text
 	}
-	return f.name, off
+	if f.offs[i] == 0 {
+		f.offs[i] = t.b.String(string(bytes.TrimRight(f.lines[i], "\r"))) + 1
+	}
+	return f.name, f.offs[i] - 1
 }

@@ -99,7 +99,9 @@ func (o *Object) AddSection(s *Section) error {
 
 // AddProgram appends code to the executable section sec (creating it if
 // needed) under a global function symbol, and returns the symbol's offset.
-// Programs that share a section are laid out back to back.
+// Programs that share a section are laid out back to back. The first
+// program of a section becomes its data without a copy: the caller must not
+// change code afterwards.
 func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
 	s := o.Section(sec)
 	if s == nil {
@@ -109,7 +111,11 @@ func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
 		return 0, fmt.Errorf("section %q holds data, not code", sec)
 	}
 	off := uint64(len(s.Data))
-	s.Data = append(s.Data, code...)
+	if s.Data == nil {
+		s.Data = code[:len(code):len(code)] // a later append copies
+	} else {
+		s.Data = append(s.Data, code...)
+	}
 	s.Symbols = append(s.Symbols, Symbol{Name: symbol, Value: off, Size: uint64(len(code)), Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL})
 	return off, nil
 }
