@@ -109,7 +109,7 @@ func movImm(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var dst regArg
 		var imm intArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "imm", &imm); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst, "imm", &imm); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		v, err := imm32(imm, c == isa.ClassALU)
@@ -123,7 +123,7 @@ func movImm(c isa.Class) insnFunc {
 func movReg(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var dst, src regArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "src", &src); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst, "src", &src); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		return none(isa.Instruction{Op: isa.Op(c, uint8(isa.ALUMov), isa.SrcX), Dst: dst.r, Src: src.r})
@@ -135,7 +135,7 @@ func aluImm(c isa.Class) insnFunc {
 		op := &choice[aluOp]{what: "operation", names: aluOps}
 		var dst regArg
 		var imm intArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "imm", &imm); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "imm", &imm); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		v, err := imm32(imm, c == isa.ClassALU)
@@ -153,7 +153,7 @@ func aluReg(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		op := &choice[aluOp]{what: "operation", names: aluOps}
 		var dst, src regArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "src", &src); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "src", &src); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		if op.v.op == isa.ALUNeg {
@@ -166,7 +166,7 @@ func aluReg(c isa.Class) insnFunc {
 func neg(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var dst regArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		return none(isa.Instruction{Op: isa.Op(c, uint8(isa.ALUNeg), isa.SrcK), Dst: dst.r})
@@ -177,7 +177,7 @@ func movsx(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var dst, src regArg
 		var bits int
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "src", &src, "bits", &bits); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst, "src", &src, "bits", &bits); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		if bits != 8 && bits != 16 && !(bits == 32 && c == isa.ClassALU64) {
@@ -194,7 +194,7 @@ func endian(c isa.Class, s isa.Source) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var dst regArg
 		var bits int
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "bits", &bits); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst, "bits", &bits); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		if bits != 16 && bits != 32 && bits != 64 {
@@ -209,7 +209,7 @@ func ldx(m isa.Mode) insnFunc {
 		size := sizeArg()
 		var dst, src regArg
 		var off intArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		if m == isa.ModeMEMSX && size.v == isa.SizeDW {
@@ -227,7 +227,7 @@ func stxMem(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (
 	size := sizeArg()
 	var dst, src regArg
 	var off intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	o, err := off16(off)
@@ -241,7 +241,7 @@ func stMem(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (i
 	size := sizeArg()
 	var dst regArg
 	var off, imm intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "off", &off, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "off", &off, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	o, err := off16(off)
@@ -261,7 +261,7 @@ func atomicOp(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple)
 	var dst, src regArg
 	var off intArg
 	var fetch bool
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "op", op, "dst", &dst, "src", &src, "off", &off, "fetch?", &fetch); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "op", op, "dst", &dst, "src", &src, "off", &off, "fetch?", &fetch); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	if size.v != isa.SizeW && size.v != isa.SizeDW {
@@ -301,7 +301,7 @@ func jmpImm(c isa.Class) insnFunc {
 		var dst regArg
 		var imm intArg
 		var t targetArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "imm", &imm, "target", &t); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "imm", &imm, "target", &t); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		v, err := imm32(imm, c == isa.ClassJMP32)
@@ -317,7 +317,7 @@ func jmpReg(c isa.Class) insnFunc {
 		op := &choice[isa.JumpOp]{what: "jump operation", names: jumpOps}
 		var dst, src regArg
 		var t targetArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "src", &src, "target", &t); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "op", op, "dst", &dst, "src", &src, "target", &t); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		return jump(b, isa.Instruction{Op: isa.Op(c, uint8(op.v), isa.SrcX), Dst: dst.r, Src: src.r}, t)
@@ -327,7 +327,7 @@ func jmpReg(c isa.Class) insnFunc {
 func ja(c isa.Class) insnFunc {
 	return func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 		var t targetArg
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "target", &t); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "target", &t); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		return jump(b, isa.Instruction{Op: isa.Op(c, uint8(isa.JumpJA), isa.SrcK)}, t)
@@ -337,7 +337,7 @@ func ja(c isa.Class) insnFunc {
 func ldImm64(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 	var dst regArg
 	var imm intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "dst", &dst, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	return none(isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r, Imm: imm.v})
@@ -346,7 +346,7 @@ func ldImm64(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) 
 func ldAbs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 	size := sizeArg()
 	var imm intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	v, err := imm32(imm, false)
@@ -360,7 +360,7 @@ func ldInd(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (i
 	size := sizeArg()
 	var src regArg
 	var imm intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "size", size, "src", &src, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "src", &src, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	v, err := imm32(imm, false)
@@ -372,7 +372,7 @@ func ldInd(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (i
 
 func call(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 	var fn starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "helper", &fn); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "helper", &fn); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	var h helper.Helper
@@ -397,7 +397,7 @@ func call(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (is
 }
 
 func exit(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	return none(exitInsn)
@@ -407,7 +407,7 @@ var exitInsn = isa.Instruction{Op: isa.Op(isa.ClassJMP, uint8(isa.JumpExit), isa
 
 func raw(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 	var code, dst, src, off, imm intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "code", &code, "dst", &dst, "src", &src, "off", &off, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "code", &code, "dst", &dst, "src", &src, "off", &off, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	for _, f := range []struct {
