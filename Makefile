@@ -32,3 +32,10 @@ test-deps:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# Builds bpfstar and times it, as real processes, against llvm-mc-19 (1k to
+# 1M instructions, code bytes compared) and clang-19 (the examples), then
+# runs the in-process Go benchmarks. See docs/perf.md.
+bench:
+	./bench/run.sh
+	$(GO) test -run='^$$' -bench=. -benchmem ./bench
