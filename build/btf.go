@@ -126,8 +126,9 @@ func (l *linker) btf() error {
 			}
 			es.Funcs = append(es.Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			off := uint32(pc.off)
+			it := new(asm.Item)
 			for i, n := 0, pc.prog.Len(); i < n; i++ {
-				it := pc.prog.At(i)
+				pc.prog.Item(i, it)
 				if it.IsLabel() {
 					continue
 				}

@@ -90,8 +90,20 @@ func (i *Insn) Item() asm.Item {
 // assembler reads them (an asm.Source).
 type items []*Insn
 
-func (s items) Len() int            { return len(s) }
-func (s items) Item(i int) asm.Item { return s[i].Item() }
+func (s items) Len() int { return len(s) }
+
+func (s items) Item(i int, it *asm.Item) {
+	in := s[i]
+	it.Pos = asm.Pos{File: in.pos.Filename(), Line: in.pos.Line, Col: in.pos.Col}
+	switch in.ref {
+	case labelRef:
+		it.Label, it.Insn, it.Target, it.Ref = in.label, isa.Instruction{}, "", asm.Ref{}
+	case nil:
+		it.Label, it.Insn, it.Target, it.Ref = "", in.ins, in.label, asm.Ref{}
+	default:
+		it.Label, it.Insn, it.Target, it.Ref = "", in.ins, in.label, *in.ref
+	}
+}
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
 // does; a jump to a label prints the label name as its target.
