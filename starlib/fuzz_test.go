@@ -25,7 +25,8 @@ func FuzzBuiltins(f *testing.F) {
 	names, builtins := fuzzBuiltins()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &fuzzReader{data: data}
-		for !r.done() {
+		predeclared := Predeclared()
+		for calls := 0; !r.done() && calls < 64; calls++ {
 			i := int(r.next()) % len(names)
 			u := &unit{Unit: Unit{File: "fuzz.star"}, symbols: map[string]asm.Pos{}}
 			vals := fuzzValues(u)
@@ -45,7 +46,6 @@ func FuzzBuiltins(f *testing.F) {
 			thread := &starlark.Thread{Name: "fuzz"}
 			thread.SetLocal(localKey, u)
 			thread.SetMaxExecutionSteps(100000)
-			predeclared := Predeclared()
 			predeclared["f"] = builtins[names[i]]
 			predeclared["args"] = args
 			kw := starlark.NewDict(len(kwargs))
