@@ -49,12 +49,28 @@ type stats struct {
 	rss       int64         // largest peak RSS, bytes
 }
 
+// timeCmd is GNU time, through which the commands run when it is
+// installed. The peak RSS that wait4 reports for a child that Go starts
+// directly is at least the runner's own: Go starts children with vfork, and
+// Linux counts the memory of the process that calls exec. GNU time forks
+// from a process of a megabyte or two.
+var timeCmd, _ = exec.LookPath("time")
+
 // measure runs argv once to warm up, then runs times.
 func measure(runs int, argv ...string) (stats, error) {
 	var walls, cpus []time.Duration
 	var rss int64
+	out, err := os.CreateTemp("", "bpfstar-bench-time-")
+	if err != nil {
+		return stats{}, err
+	}
+	out.Close()
+	defer os.Remove(out.Name())
 	for i := 0; i <= runs; i++ {
 		cmd := exec.Command(argv[0], argv[1:]...)
+		if timeCmd != "" {
+			cmd = exec.Command(timeCmd, append([]string{"-f", "%M", "-o", out.Name(), "--"}, argv...)...)
+		}
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		start := time.Now()
@@ -66,10 +82,26 @@ func measure(runs int, argv ...string) (stats, error) {
 		if i == 0 {
 			continue
 		}
+		// wait4's usage of a child includes the children it waited for:
+		// through time, it is the command's CPU time.
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		peak := ru.Maxrss // KiB
+		if timeCmd != "" {
+			b, err := os.ReadFile(out.Name())
+			if err != nil {
+				return stats{}, err
+			}
+			f := strings.Fields(string(b))
+			if len(f) == 0 {
+				return stats{}, fmt.Errorf("time -o %s: no output", out.Name())
+			}
+			if peak, err = strconv.ParseInt(f[len(f)-1], 10, 64); err != nil {
+				return stats{}, fmt.Errorf("time: %v", err)
+			}
+		}
 		walls = append(walls, wall)
 		cpus = append(cpus, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()))
-		rss = max(rss, ru.Maxrss*1024) // Linux reports KiB
+		rss = max(rss, peak*1024)
 	}
 	return stats{median(walls), median(cpus), rss}, nil
 }
