@@ -12,6 +12,8 @@ package helper
 import (
 	"sort"
 	"strings"
+
+	"github.com/bpfstar/bpfstar/internal/spell"
 )
 
 // Helper describes one BPF helper function.
@@ -70,30 +72,9 @@ func Suggest(name string) string {
 	}
 	bestD := len(name)/2 + 1
 	for _, h := range table {
-		if d := distance(name, strings.TrimPrefix(h.Name, "bpf_")); d < bestD {
+		if d := spell.Distance(name, strings.TrimPrefix(h.Name, "bpf_")); d < bestD {
 			best, bestD = h.Name, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

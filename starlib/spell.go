@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/internal/spell"
 )
 
 // nearest returns the candidate closest to name (by edit distance, at most
@@ -17,32 +18,11 @@ func nearest(name string, candidates []string) string {
 	sort.Strings(sorted)
 	best, bestD := "", len(name)/3+1
 	for _, c := range sorted {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
+		if d := spell.Distance(strings.ToLower(name), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // explainForwardRef rewrites "undefined: x" when x is defined further down

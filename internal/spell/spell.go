@@ -1,0 +1,26 @@
+// Package spell suggests the intended name for a misspelt one, for error
+// messages such as `unknown helper "map_lookup_elm" (did you mean
+// "bpf_map_lookup_elem"?)`.
+package spell
+
+// Distance is the Levenshtein edit distance between a and b: the number of
+// single-byte insertions, deletions and substitutions that turn a into b.
+func Distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
