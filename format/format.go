@@ -1,0 +1,194 @@
+// Package format formats Starlark files the way bpfstar fmt does: with the
+// printer and rewrites of buildifier (the build package of
+// github.com/bazelbuild/buildtools), BUILD.star files as Bazel BUILD files
+// and programs and libraries as .bzl files. It also expands fmt's
+// arguments (files, directories, labels and patterns) into files.
+package format
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	buildtools "github.com/bazelbuild/buildtools/build"
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/workspace"
+)
+
+// File formats one file in place (through a temporary file and a rename,
+// keeping its permissions), or with check only reports whether it needs
+// formatting. A syntax error reads FILE:LINE:COL: msg.
+func File(file string, check bool) (changed bool, err error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	out, err := Source(file, src)
+	if err != nil {
+		return false, err
+	}
+	if bytes.Equal(src, out) {
+		return false, nil
+	}
+	if check {
+		return true, nil
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return false, err
+	}
+	return true, atomicfile.Write(file, out, fi.Mode().Perm())
+}
+
+// Source formats a BUILD.star file as a Bazel BUILD file and every
+// other file (programs and libraries) as a .bzl file, with buildifier's
+// printer and rewrites.
+func Source(file string, src []byte) ([]byte, error) {
+	parse := buildtools.ParseBzl
+	if filepath.Base(file) == "BUILD.star" {
+		parse = buildtools.ParseBuild
+	}
+	f, err := parse(file, src)
+	if err != nil {
+		// Prefer the error bpfstar build would report: the Starlark
+		// parser's position is that of the offending token, while
+		// buildifier's is where its lexer stopped.
+		var se syntax.Error
+		if _, serr := starlib.FileOptions.Parse(file, src, 0); errors.As(serr, &se) {
+			return nil, se
+		}
+		return nil, err
+	}
+	return buildtools.Format(f), nil
+}
+
+// Files expands fmt's arguments into the files to format, each once:
+// a file stands for itself; a directory for every .star file below it
+// (except in bpfstar-out and hidden directories), in sorted order. A label
+// (//pkg:file.star, or :file.star in the current directory's package)
+// names that file of the workspace; a pattern //pkg/... (//..., or
+// relative: ..., sub/...) every .star file in pkg and below.
+func Files(args []string) ([]string, error) {
+	var files []string
+	seen := map[string]bool{}
+	add := func(file string) {
+		if key := filepath.Clean(file); !seen[key] {
+			seen[key] = true
+			files = append(files, file)
+		}
+	}
+	var ws *labelResolver // found on the first label
+	for _, arg := range args {
+		if isLabel(arg) {
+			if ws == nil {
+				r, err := newLabelResolver()
+				if err != nil {
+					return nil, fmt.Errorf("%s: %v", arg, err)
+				}
+				ws = r
+			}
+			file, recursive, err := ws.resolve(arg)
+			if err != nil {
+				return nil, err
+			}
+			fi, err := os.Stat(file)
+			switch {
+			case !recursive && (err != nil || fi.IsDir()):
+				return nil, fmt.Errorf("%s: no such file %s", arg, file)
+			case !recursive:
+				add(file)
+				continue
+			case err != nil || !fi.IsDir():
+				return nil, fmt.Errorf("%s: no such directory %s", arg, file)
+			}
+			arg = file
+		}
+		fi, err := os.Stat(arg)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			add(arg)
+			continue
+		}
+		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != arg && (d.Name() == workspace.OutDir || strings.HasPrefix(d.Name(), ".")) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(p, ".star") && d.Type().IsRegular() {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// isLabel reports whether an argument is a label or a pattern rather
+// than a path.
+func isLabel(arg string) bool {
+	return strings.HasPrefix(arg, "//") || strings.HasPrefix(arg, ":") || strings.HasPrefix(arg, "@") ||
+		arg == "..." || strings.HasSuffix(arg, "/...")
+}
+
+// A labelResolver turns labels into paths in the workspace that contains
+// the current directory.
+type labelResolver struct {
+	ws  *workspace.Workspace
+	cwd string // the current directory
+	pkg string // the current directory relative to the root
+}
+
+func newLabelResolver() (*labelResolver, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	ws, err := workspace.Find(cwd)
+	if err != nil {
+		return nil, err
+	}
+	if ws == nil {
+		return nil, fmt.Errorf("labels need a workspace, but there is no %s file in %s or any directory above it", workspace.MarkerFile, cwd)
+	}
+	pkg, err := ws.Rel(cwd)
+	if err != nil {
+		return nil, err
+	}
+	return &labelResolver{ws: ws, cwd: cwd, pkg: pkg}, nil
+}
+
+// resolve returns the file a label names, or the directory of a recursive
+// pattern, as a path relative to the current directory.
+func (r *labelResolver) resolve(label string) (file string, recursive bool, err error) {
+	rest := strings.TrimPrefix(label, "//")
+	if !strings.Contains(rest, ":") && rest != "..." && !strings.HasSuffix(rest, "/...") {
+		return "", false, fmt.Errorf("bad label %q: want //pkg:file.star, :file.star, //pkg/... or //...", label)
+	}
+	p, err := workspace.ParsePattern(label, r.pkg)
+	if err != nil {
+		return "", false, err
+	}
+	abs := r.ws.Abs(path.Join(p.Pkg, p.Name))
+	if rel, err := filepath.Rel(r.cwd, abs); err == nil {
+		return rel, p.Recursive, nil
+	}
+	return abs, p.Recursive, nil
+}

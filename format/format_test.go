@@ -1,0 +1,54 @@
+package format
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/bpfstar/bpfstar/internal/golden" // -update
+)
+
+func TestSource(t *testing.T) {
+	for _, tc := range []struct{ file, in, want string }{
+		// Programs and libraries are formatted as .bzl files.
+		{"prog.star", "x=[insn.mov64_imm(r0,1),exit()]\n", "x = [insn.mov64_imm(r0, 1), exit()]\n"},
+		// BUILD.star files as BUILD files: one argument per line.
+		{"BUILD.star", "bpf_object(name='p',src='p.star')\n", "bpf_object(\n    name = \"p\",\n    src = \"p.star\",\n)\n"},
+	} {
+		got, err := Source(tc.file, []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("Source(%s, %q) = %q, want %q", tc.file, tc.in, got, tc.want)
+		}
+	}
+	if _, err := Source("bad.star", []byte("x = [1, ?]\n")); err == nil || err.Error() != "bad.star:1:9: unexpected input character '?'" {
+		t.Errorf("syntax error: %v", err)
+	}
+}
+
+// File rewrites in place and keeps the permissions; check only reports.
+func TestFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.star")
+	if err := os.WriteFile(p, []byte("x=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := File(p, true); err != nil || !changed {
+		t.Fatalf("check: %v %v", changed, err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "x=1\n" {
+		t.Fatalf("check wrote %q", b)
+	}
+	if changed, err := File(p, false); err != nil || !changed {
+		t.Fatalf("format: %v %v", changed, err)
+	}
+	b, _ := os.ReadFile(p)
+	fi, _ := os.Stat(p)
+	if string(b) != "x = 1\n" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("after format: %q %v", b, fi.Mode())
+	}
+	if changed, err := File(p, true); err != nil || changed {
+		t.Errorf("formatted file reported as changed: %v", err)
+	}
+}
