@@ -78,19 +78,19 @@ func Layout(n int) (blocks, pad int) {
 }
 
 // Star returns a program file of n instructions (n >= 1) made by a Starlark
-// loop over the block macro.
+// loop over the block macro: list comprehensions whose nested lists section
+// flattens.
 func Star(n int) []byte {
 	blocks, pad := Layout(n)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %d instructions: %d blocks of %d, %d padding moves and exit.\n\n", n, blocks, BlockInsns, pad)
 	b.WriteString(blockStar)
 	fmt.Fprintf(&b, `
-prog = []
-for i in range(%d):
-    prog += block(i)
-for i in range(%d):
-    prog.append(insn.mov64_imm(r0, i))
-prog.append(exit())
+prog = [
+    [block(i) for i in range(%d)],
+    [insn.mov64_imm(r0, i) for i in range(%d)],
+    exit(),
+]
 
 section(%q, %q, prog)
 license("GPL")
