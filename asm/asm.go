@@ -105,6 +105,29 @@ type Source interface {
 	Item(i int, it *Item)
 }
 
+// ItemKind says what an item is, as an InsnSource tells it.
+type ItemKind uint8
+
+// Item kinds.
+const (
+	KindInsn  ItemKind = iota // an instruction without a Target or a Ref
+	KindLabel                 // a label
+	KindOther                 // an instruction with a Target or a Ref
+)
+
+// InsnSource is a Source that can also give the parts of an item alone:
+// the assembler reads a plain instruction (and the line information its
+// position) without filling in a whole Item, and reads the whole Item only
+// of labels and of instructions with a target or a reference.
+type InsnSource interface {
+	Source
+	// Insn returns the kind of item i and, unless it is a label, its
+	// instruction (as Item would set Insn).
+	Insn(i int) (isa.Instruction, ItemKind)
+	// Pos returns the position of item i (as Item would set Pos).
+	Pos(i int) Pos
+}
+
 // Len returns the number of items of the program.
 func (p *Program) Len() int {
 	if p.Source != nil {
@@ -130,6 +153,30 @@ func (p *Program) Item(i int, it *Item) {
 	*it = p.Items[i]
 }
 
+// Insn returns the kind of item i, 0 <= i < p.Len(), and unless it is a
+// label its instruction. For a KindOther item, read the rest with Item.
+func (p *Program) Insn(i int) (isa.Instruction, ItemKind) {
+	if s, ok := p.Source.(InsnSource); ok {
+		return s.Insn(i)
+	}
+	it := p.At(i)
+	switch {
+	case it.IsLabel():
+		return isa.Instruction{}, KindLabel
+	case it.Target != "" || it.Ref.Kind != RefNone:
+		return it.Insn, KindOther
+	}
+	return it.Insn, KindInsn
+}
+
+// PosAt returns the position of item i, 0 <= i < p.Len().
+func (p *Program) PosAt(i int) Pos {
+	if s, ok := p.Source.(InsnSource); ok {
+		return s.Pos(i)
+	}
+	return p.At(i).Pos
+}
+
 // Error is an assembly error at a source position.
 type Error struct {
 	Pos Pos
@@ -143,7 +190,173 @@ func errorf(pos Pos, format string, args ...any) *Error {
 }
 
 // Assemble lays out and checks p and returns its encoding.
-func Assemble(p *Program) (*Result, error) {
+func Assemble(p *Program) (*Result, error) { return AssembleLines(p, nil) }
+
+// AssembleLines is Assemble that also calls line, when not nil, for every
+// instruction in order, with its slot offset and its position. If the
+// assembler starts over (see below), line is called again from slot 0: a
+// call with slot 0 starts the program anew.
+//
+// A program whose Source is an InsnSource is assembled in one pass over
+// its items (the items of a large program do not fit in the caches, and
+// reading them is what takes the time). That pass gives up on the first
+// problem it finds; the program is then assembled again by the two passes
+// below, which report the problem that comes first in their order.
+func AssembleLines(p *Program, line func(slot int, pos Pos)) (*Result, error) {
+	if src, ok := p.Source.(InsnSource); ok {
+		if res := assembleFast(src, line); res != nil {
+			return res, nil
+		}
+	}
+	res, err := assemble(p)
+	if err != nil || line == nil {
+		return res, err
+	}
+	slot := 0
+	for i, n := 0, p.Len(); i < n; i++ {
+		if ins, kind := p.Insn(i); kind != KindLabel {
+			line(slot, p.PosAt(i))
+			slot += ins.Slots()
+		}
+	}
+	return res, nil
+}
+
+// assembleFast assembles a program in one pass: jumps to labels that come
+// later are filled in at the end. It returns nil when the program has a
+// problem of any kind.
+func assembleFast(src InsnSource, line func(slot int, pos Pos)) *Result {
+	items := src.Len()
+	// A guess at the code's size: every item an instruction, one in eight
+	// a 64-bit load.
+	code := make([]byte, 0, (items+items/8+1)*isa.SlotSize)
+	labels := make(map[string]int32)
+	type fixup struct{ at, slot, item int32 } // at: byte offset in code
+	var fixups []fixup
+	var dests []int32   // the slots every jump lands on
+	var seconds []int32 // slots that are the second half of a 64-bit load
+	var relocs []Reloc
+	it := new(Item)
+	slot, n, open := 0, 0, false
+	var last isa.Instruction
+	for i := 0; i < items; i++ {
+		ins, kind := src.Insn(i)
+		if kind == KindLabel {
+			src.Item(i, it)
+			if _, dup := labels[it.Label]; dup {
+				return nil
+			}
+			labels[it.Label] = int32(slot)
+			continue
+		}
+		if open && !(ins.Raw && ins.Op == 0 && ins.Dst == 0 && ins.Src == 0 && ins.Off == 0) {
+			return nil
+		}
+		open = isRawLoadImm64(ins)
+		if kind == KindOther {
+			src.Item(i, it)
+			if it.Target != "" {
+				dest, ok := labels[it.Target]
+				if !ok {
+					fixups = append(fixups, fixup{int32(len(code)), int32(slot), int32(i)})
+				} else if !setDelta(&ins, int64(dest)-int64(slot)-1) {
+					return nil
+				}
+			}
+			if it.Ref.Kind != RefNone {
+				relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: it.Ref, Pos: it.Pos})
+			}
+		}
+		if ins.Validate() != nil {
+			return nil
+		}
+		if delta, ok := jumpDelta(ins); ok && (len(fixups) == 0 || int(fixups[len(fixups)-1].at) != len(code)) {
+			dests = append(dests, int32(int64(slot)+1+delta))
+		}
+		if line != nil {
+			line(slot, src.Pos(i))
+		}
+		code = ins.Append(code)
+		s := ins.Slots()
+		if s == 2 || open {
+			seconds = append(seconds, int32(slot+1))
+		}
+		slot += s
+		n++
+		last = ins
+	}
+	if open || n == 0 || n > MaxInstructions || !terminates(last) {
+		return nil
+	}
+	for _, f := range fixups {
+		ins, _ := src.Insn(int(f.item))
+		src.Item(int(f.item), it)
+		dest, ok := labels[it.Target]
+		if !ok || !setDelta(&ins, int64(dest)-int64(f.slot)-1) || ins.Validate() != nil {
+			return nil
+		}
+		delta, _ := jumpDelta(ins)
+		dests = append(dests, int32(int64(f.slot)+1+delta))
+		ins.Append(code[f.at:f.at])
+	}
+	total := int32(slot)
+	var second []bool
+	for _, d := range dests {
+		if d < 0 || d >= total {
+			return nil
+		}
+		if second == nil {
+			second = make([]bool, total)
+			for _, s := range seconds {
+				second[s] = true
+			}
+		}
+		if second[d] {
+			return nil
+		}
+	}
+	return &Result{Code: code, Relocs: relocs, Insns: n}
+}
+
+// setDelta sets the target of a jump to a label delta slots away, and
+// reports whether it fits.
+func setDelta(ins *isa.Instruction, delta int64) bool {
+	if isGotol(*ins) {
+		ins.Imm = delta
+		return true
+	}
+	if !isa.FitsInt16(delta) {
+		return false
+	}
+	ins.Off = int16(delta)
+	return true
+}
+
+// assemble is the two-pass assembler: it reports the first problem of a
+// program in a fixed order.
+func assemble(p *Program) (*Result, error) {
+	// Read plain instructions without filling in an Item, when the
+	// source can tell them apart.
+	src, fast := p.Source.(InsnSource)
+	it := new(Item)
+	read := func(i int) (isa.Instruction, ItemKind) {
+		if fast {
+			ins, k := src.Insn(i)
+			if k == KindOther {
+				src.Item(i, it)
+			}
+			return ins, k
+		}
+		p.Item(i, it)
+		switch {
+		case it.IsLabel():
+			return it.Insn, KindLabel
+		case it.Target != "" || it.Ref.Kind != RefNone:
+			return it.Insn, KindOther
+		}
+		return it.Insn, KindInsn
+	}
+
 	// Pass 1: slot offsets of instructions and labels.
 	type label struct {
 		slot int
@@ -153,20 +366,21 @@ func Assemble(p *Program) (*Result, error) {
 	var seconds []int // slots that are the second half of a 64-bit load
 	slot, n := 0, 0
 	items := p.Len()
-	it := new(Item)
 	for i := 0; i < items; i++ {
-		p.Item(i, it)
-		if it.IsLabel() {
+		ins, kind := read(i)
+		if kind == KindLabel {
+			p.Item(i, it)
 			if prev, dup := labels[it.Label]; dup {
 				return nil, errorf(it.Pos, "label %q defined twice (first at %v)", it.Label, prev.pos)
 			}
 			labels[it.Label] = label{slot, it.Pos}
 			continue
 		}
-		if it.Insn.Slots() == 2 || isRawLoadImm64(it.Insn) {
+		s := ins.Slots()
+		if s == 2 || isRawLoadImm64(ins) {
 			seconds = append(seconds, slot+1)
 		}
-		slot += it.Insn.Slots()
+		slot += s
 		n++
 	}
 	if n == 0 {
@@ -185,19 +399,18 @@ func Assemble(p *Program) (*Result, error) {
 	open := -1 // index of a raw first half of a 64-bit load that wants its second
 	var relocs []Reloc
 	for i := 0; i < items; i++ {
-		p.Item(i, it)
-		if it.IsLabel() {
+		ins, kind := read(i)
+		if kind == KindLabel {
 			continue
 		}
-		ins := it.Insn
 		if open >= 0 && !(ins.Raw && ins.Op == 0 && ins.Dst == 0 && ins.Src == 0 && ins.Off == 0) {
-			return nil, rawHalfError(p.At(open).Pos)
+			return nil, rawHalfError(p.PosAt(open))
 		}
 		open = -1
 		if isRawLoadImm64(ins) {
 			open = i
 		}
-		if it.Target != "" {
+		if kind == KindOther && it.Target != "" {
 			dest, ok := labels[it.Target]
 			if !ok {
 				return nil, errorf(it.Pos, "undefined label %q", it.Target)
@@ -213,12 +426,12 @@ func Assemble(p *Program) (*Result, error) {
 			}
 		}
 		if err := ins.Validate(); err != nil {
-			return nil, errorf(it.Pos, "%v", err)
+			return nil, errorf(p.PosAt(i), "%v", err)
 		}
 		if delta, ok := jumpDelta(ins); ok {
 			dest := int64(slot) + 1 + delta
 			if dest < 0 || dest >= int64(total) {
-				return nil, errorf(it.Pos, "jump target %+d lands outside the program (instruction %d of %d)", delta, dest, total)
+				return nil, errorf(p.PosAt(i), "jump target %+d lands outside the program (instruction %d of %d)", delta, dest, total)
 			}
 			if second == nil {
 				second = make([]bool, total)
@@ -227,10 +440,10 @@ func Assemble(p *Program) (*Result, error) {
 				}
 			}
 			if second[dest] {
-				return nil, errorf(it.Pos, "jump target %+d lands in the middle of a 64-bit immediate load", delta)
+				return nil, errorf(p.PosAt(i), "jump target %+d lands in the middle of a 64-bit immediate load", delta)
 			}
 		}
-		if it.Ref.Kind != RefNone {
+		if kind == KindOther && it.Ref.Kind != RefNone {
 			relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: it.Ref, Pos: it.Pos})
 		}
 		code = ins.Append(code)
@@ -238,10 +451,10 @@ func Assemble(p *Program) (*Result, error) {
 		last = i
 	}
 	if open >= 0 {
-		return nil, rawHalfError(p.At(open).Pos)
+		return nil, rawHalfError(p.PosAt(open))
 	}
-	if it := p.At(last); !terminates(it.Insn) {
-		return nil, errorf(it.Pos, "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
+	if ins, _ := p.Insn(last); !terminates(ins) {
+		return nil, errorf(p.PosAt(last), "program %q falls off its end: the last instruction must be exit or an unconditional jump (ja/gotol)", p.Symbol)
 	}
 	return &Result{Code: code, Relocs: relocs, Insns: n}, nil
 }

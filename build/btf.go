@@ -9,7 +9,6 @@ import (
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
-	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
@@ -113,28 +112,31 @@ func (l *linker) btf() error {
 			continue
 		}
 		es := btf.ExtSection{Name: s.Name}
-		n := 0
+		n, progs := 0, 0
 		for _, pc := range l.placed {
 			if pc.section == s.Name {
-				n += pc.res.Insns
+				n += len(pc.lines)
+				progs++
 			}
 		}
-		es.Lines = make([]btf.LineInfo, 0, n)
+		if progs > 1 {
+			es.Lines = make([]btf.LineInfo, 0, n)
+		}
 		for _, pc := range l.placed {
 			if pc.section != s.Name {
 				continue
 			}
 			es.Funcs = append(es.Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			off := uint32(pc.off)
-			it := new(asm.Item)
-			for i, n := 0, pc.prog.Len(); i < n; i++ {
-				pc.prog.Item(i, it)
-				if it.IsLabel() {
-					continue
-				}
-				file, text := lines.lookup(it.Pos)
-				es.Lines = append(es.Lines, btf.LineInfo{InsnOff: off, FileNameOff: file, LineOff: text, Line: uint32(it.Pos.Line), Col: uint32(it.Pos.Col)})
-				off += uint32(it.Insn.Slots() * isa.SlotSize)
+			for i := range pc.lines {
+				r := &pc.lines[i]
+				r.InsnOff += off
+				r.FileNameOff, r.LineOff = lines.lookup(asm.Pos{File: l.files[r.FileNameOff], Line: int32(r.Line)})
+			}
+			if progs == 1 {
+				es.Lines = pc.lines
+			} else {
+				es.Lines = append(es.Lines, pc.lines...)
 			}
 		}
 		ext = append(ext, es)

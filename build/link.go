@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
@@ -56,6 +57,8 @@ type linker struct {
 	placed  []placedCode
 	funcOff map[string]uint64 // offset of each function in .text
 
+	files []string // file names of line records
+
 	mapOff  []uint32 // offset of each map in .maps
 	mapSize []uint32
 	globals map[string]*placed
@@ -66,6 +69,36 @@ type placedCode struct {
 	res     *asm.Result
 	section string
 	off     uint64 // offset in the section
+	// lines are the BTF line records of the instructions, made while
+	// assembling them: InsnOff relative to the program, FileNameOff an
+	// index into linker.files, LineOff not set (see btf).
+	lines []btf.LineInfo
+}
+
+// assemble assembles p and records its line information.
+func (l *linker) assemble(p *asm.Program) (*asm.Result, []btf.LineInfo, error) {
+	lines := make([]btf.LineInfo, 0, p.Len())
+	file, fileName := uint32(0), "\x00" // the last file seen
+	res, err := asm.AssembleLines(p, func(slot int, pos asm.Pos) {
+		if slot == 0 {
+			lines = lines[:0]
+		}
+		if pos.File != fileName {
+			file, fileName = l.fileIndex(pos.File), pos.File
+		}
+		lines = append(lines, btf.LineInfo{InsnOff: uint32(slot * isa.SlotSize), FileNameOff: file, Line: uint32(pos.Line), Col: uint32(pos.Col)})
+	})
+	return res, lines, err
+}
+
+func (l *linker) fileIndex(name string) uint32 {
+	for i, f := range l.files {
+		if f == name {
+			return uint32(i)
+		}
+	}
+	l.files = append(l.files, name)
+	return uint32(len(l.files) - 1)
 }
 
 type placed struct {
@@ -77,7 +110,7 @@ type placed struct {
 func (l *linker) code() error {
 	for i := range l.u.Programs {
 		p := &l.u.Programs[i]
-		res, err := asm.Assemble(p)
+		res, lines, err := l.assemble(p)
 		if err != nil {
 			return err
 		}
@@ -85,7 +118,7 @@ func (l *linker) code() error {
 		if err != nil {
 			return &asm.Error{Pos: p.Pos, Msg: err.Error()}
 		}
-		l.placed = append(l.placed, placedCode{p, res, p.Section, off})
+		l.placed = append(l.placed, placedCode{p, res, p.Section, off, lines})
 	}
 	if len(l.u.Functions) == 0 {
 		return nil
@@ -93,7 +126,7 @@ func (l *linker) code() error {
 	text := &objwriter.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
 	for i := range l.u.Functions {
 		f := &l.u.Functions[i]
-		res, err := asm.Assemble(f)
+		res, lines, err := l.assemble(f)
 		if err != nil {
 			return err
 		}
@@ -101,7 +134,7 @@ func (l *linker) code() error {
 		text.Data = append(text.Data, res.Code...)
 		text.Symbols = append(text.Symbols, objwriter.Symbol{Name: f.Symbol, Value: off, Size: uint64(len(res.Code)), Type: elf.STT_FUNC, Bind: elf.STB_LOCAL})
 		l.funcOff[f.Symbol] = off
-		l.placed = append(l.placed, placedCode{f, res, ".text", off})
+		l.placed = append(l.placed, placedCode{f, res, ".text", off, lines})
 	}
 	return l.obj.AddSection(text)
 }

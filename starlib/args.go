@@ -108,7 +108,7 @@ func (a *targetArg) Unpack(v starlark.Value) error {
 		a.label = string(v)
 		return nil
 	case *Label:
-		a.label = v.label
+		a.label = v.name()
 		return nil
 	case starlark.Int:
 		n, ok := v.Int64()

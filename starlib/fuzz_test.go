@@ -61,8 +61,8 @@ func FuzzBuiltins(f *testing.F) {
 				}
 				continue
 			}
-			if in, ok := g["x"].(*Insn); ok && !in.ins.Raw && in.label == "" && in.ref == nil {
-				if err := in.ins.Validate(); err != nil {
+			if in, ok := g["x"].(*Insn); ok && !in.ins().Raw && in.label() == "" && in.ref() == nil {
+				if err := in.ins().Validate(); err != nil {
 					t.Fatalf("%s%v kw %v returned an invalid insn %v: %v", names[i], args, kwargs, in, err)
 				}
 			}
@@ -98,7 +98,7 @@ func fuzzValues(u *unit) []starlark.Value {
 	mapH := &MapHandle{&Map{Name: "m", Type: "array", TypeID: 2, KeySize: 4, ValueSize: 8, MaxEntries: 1}}
 	glob := &GlobalHandle{&Global{Name: "g", Section: ".data", Size: 8, Align: 8, Data: make([]byte, 8)}}
 	u.Maps, u.Globals = append(u.Maps, mapH.m), append(u.Globals, glob.g)
-	ex := &Insn{ins: exitInsn}
+	ex := newInsn(exitInsn, "", nil, syntax.Position{})
 	lab := newLabel("l", syntax.Position{})
 	vals := []starlark.Value{
 		starlark.None, starlark.True, starlark.False,

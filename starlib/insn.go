@@ -66,11 +66,11 @@ func refBuiltin(name string, f func(b *starlark.Builtin, args starlark.Tuple, kw
 		if err := it.Insn.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		in := &Insn{ins: it.Insn, label: it.Target, pos: thread.CallFrame(1).Pos}
+		var ref *asm.Ref
 		if it.Ref.Kind != asm.RefNone {
-			in.ref = &it.Ref
+			ref = &it.Ref
 		}
-		return in, nil
+		return newInsn(it.Insn, it.Target, ref, thread.CallFrame(1).Pos), nil
 	})
 }
 
@@ -88,7 +88,7 @@ func builtin(name string, f insnFunc) *starlark.Builtin {
 		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		return &Insn{ins: ins, label: target, pos: thread.CallFrame(1).Pos}, nil
+		return newInsn(ins, target, nil, thread.CallFrame(1).Pos), nil
 	})
 }
 

@@ -137,7 +137,7 @@ func TestEncodings(t *testing.T) {
 			t.Errorf("%s = %s, want insn", tc.expr, v.Type())
 			continue
 		}
-		if got := hex.EncodeToString(in.ins.Append(nil)); got != tc.hex {
+		if got := hex.EncodeToString(in.ins().Append(nil)); got != tc.hex {
 			t.Errorf("%s encodes as %s, want %s", tc.expr, got, tc.hex)
 		}
 		if got := in.String(); got != tc.text {

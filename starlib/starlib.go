@@ -286,10 +286,10 @@ func getUnit(thread *starlark.Thread) *unit { return thread.Local(localKey).(*un
 
 func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	if !identRE.MatchString(name) {
+	if !isIdent(name) {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
 	return newLabel(name, thread.CallFrame(1).Pos), nil
@@ -299,7 +299,7 @@ func exitBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	return &Insn{ins: exitInsn, pos: thread.CallFrame(1).Pos}, nil
+	return newInsn(exitInsn, "", nil, thread.CallFrame(1).Pos), nil
 }
 
 func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -308,6 +308,18 @@ func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 		return nil, err
 	}
 	return nil, errors.New(msg)
+}
+
+// isIdent reports whether name matches identRE (without a regexp: a large
+// program makes a label in every block).
+func isIdent(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || i > 0 && ('0' <= c && c <= '9' || c == '.')) {
+			return false
+		}
+	}
+	return name != ""
 }
 
 var (

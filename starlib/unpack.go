@@ -75,6 +75,12 @@ func unpackOne(v starlark.Value, ptr any) bool {
 			*p = bool(b)
 		}
 		return ok
+	case *string:
+		str, ok := v.(starlark.String)
+		if ok {
+			*p = string(str)
+		}
+		return ok
 	case *starlark.Value:
 		*p = v
 		return true
@@ -128,6 +134,9 @@ func copyOf(ptr any) any {
 	case *bool:
 		q := *p
 		return &q
+	case *string:
+		q := *p
+		return &q
 	case *starlark.Value:
 		q := *p
 		return &q
@@ -155,6 +164,8 @@ func copyBack(dst, src any) {
 		*p = *src.(*int)
 	case *bool:
 		*p = *src.(*bool)
+	case *string:
+		*p = *src.(*string)
 	case *starlark.Value:
 		*p = *src.(*starlark.Value)
 	}

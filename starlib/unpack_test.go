@@ -81,3 +81,11 @@ func TestBuiltinAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIsIdent(t *testing.T) {
+	for _, s := range []string{"", "a", "_", "A9", "9a", "a.b", ".a", "a-b", "L12", "x y", "é", "a\n", "_._"} {
+		if got, want := isIdent(s), identRE.MatchString(s); got != want {
+			t.Errorf("isIdent(%q) = %v, identRE says %v", s, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package starlib
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -51,65 +52,160 @@ func threeway(op syntax.Token, cmp int) (bool, error) {
 // Insns are immutable. Two insns are equal when they encode the same way
 // and name the same label; where they were written does not matter.
 //
-// An Insn is kept small (64 bytes) and is never copied: a program of a
-// million instructions holds a million of them, and the assembler reads
-// them in place (see items).
+// An Insn is kept small (32 bytes: the instruction packed into 16, the line
+// and column, and one pointer) and is never copied: a program of a million
+// instructions holds a million of them, and the assembler reads them in
+// place (see items). What few instructions have besides (a label, a
+// symbol reference) lives out of line, in an insnExt; the ones that have
+// nothing of the kind share the insnExt of their file.
 type Insn struct {
-	ins isa.Instruction
-	// label is the label a jump goes to ("" for none); for a Label, its
-	// name.
-	label string
-	pos   syntax.Position // the call that made it
-	// ref is the symbol the instruction refers to (nil for none); for a
-	// Label, labelRef.
-	ref *asm.Ref
+	imm   int64
+	off   int16
+	op    isa.Opcode
+	regs  uint8 // dst | src<<4
+	flags uint8
+	line  int32
+	col   int32
+	x     *insnExt
 }
 
-// labelRef marks the Insn form of a Label.
-var labelRef = new(asm.Ref)
-
-var (
-	_ starlark.Value      = (*Insn)(nil)
-	_ starlark.Comparable = (*Insn)(nil)
-	_ starlark.HasAttrs   = (*Insn)(nil)
+// Insn flags.
+const (
+	insnRaw   = 1 << iota // the instruction is a raw slot
+	insnLabel             // the Insn is the form of a Label
+	insnExtra             // x holds a label or a reference
 )
+
+// insnExt holds what an Insn has out of line: the name of the file it was
+// written in, the label it jumps to or (for a Label) its name, and the
+// symbol it refers to.
+type insnExt struct {
+	file  string
+	label string
+	ref   *asm.Ref
+}
+
+// fileExt caches the shared insnExt of the file of the last plain
+// instruction made. (The file names of positions are shared strings, so
+// the comparison is usually of two equal pointers.)
+var fileExt atomic.Pointer[insnExt]
+
+func plainExt(file string) *insnExt {
+	if x := fileExt.Load(); x != nil && x.file == file {
+		return x
+	}
+	x := &insnExt{file: file}
+	fileExt.Store(x)
+	return x
+}
+
+// Insns are allocated from chunks, in the order they are made: that saves
+// a million allocations for a program of a million instructions, and the
+// assembler, which reads a program's instructions in order, reads memory in
+// order too. (A chunk is shared by the evaluations that run at once, and
+// lives as long as any of its Insns.)
+const insnChunkLen = 256
+
+type insnChunk struct {
+	n   atomic.Int32 // Insns handed out (may run past insnChunkLen)
+	buf [insnChunkLen]Insn
+}
+
+var insnChunks atomic.Pointer[insnChunk]
+
+func allocInsn() *Insn {
+	for {
+		c := insnChunks.Load()
+		if c != nil {
+			if i := c.n.Add(1) - 1; i < insnChunkLen {
+				return &c.buf[i]
+			}
+		}
+		nc := new(insnChunk)
+		nc.n.Store(1)
+		if insnChunks.CompareAndSwap(c, nc) {
+			return &nc.buf[0]
+		}
+	}
+}
+
+// newInsn returns the Insn of ins, jumping to label target (if not empty),
+// referring to ref (if not nil), made at pos.
+func newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Position) *Insn {
+	var flags uint8
+	if ins.Raw {
+		flags = insnRaw
+	}
+	var x *insnExt
+	if target != "" || ref != nil {
+		flags |= insnExtra
+		x = &insnExt{file: pos.Filename(), label: target, ref: ref}
+	} else {
+		x = plainExt(pos.Filename())
+	}
+	in := allocInsn()
+	*in = Insn{imm: ins.Imm, off: ins.Off, op: ins.Op, regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, flags: flags, line: pos.Line, col: pos.Col, x: x}
+	return in
+}
+
+// ins returns the instruction.
+func (i *Insn) ins() isa.Instruction {
+	return isa.Instruction{Op: i.op, Dst: isa.Register(i.regs & 15), Src: isa.Register(i.regs >> 4), Off: i.off, Imm: i.imm, Raw: i.flags&insnRaw != 0}
+}
+
+// label returns the label the instruction jumps to ("" for none), or for
+// the form of a Label its name.
+func (i *Insn) label() string { return i.x.label }
+
+// ref returns the symbol the instruction refers to (nil for none).
+func (i *Insn) ref() *asm.Ref { return i.x.ref }
+
+func (i *Insn) pos() asm.Pos { return asm.Pos{File: i.x.file, Line: i.line, Col: i.col} }
 
 // Item returns the assembler item of the instruction.
 func (i *Insn) Item() asm.Item {
-	if i.ref == labelRef {
-		return asm.Item{Label: i.label, Pos: toPos(i.pos)}
-	}
-	it := asm.Item{Insn: i.ins, Target: i.label, Pos: toPos(i.pos)}
-	if i.ref != nil {
-		it.Ref = *i.ref
-	}
+	var it asm.Item
+	items{i}.Item(0, &it)
 	return it
 }
 
 // items are the instructions and labels of a program, in order, as the
-// assembler reads them (an asm.Source).
+// assembler reads them (an asm.InsnSource).
 type items []*Insn
 
 func (s items) Len() int { return len(s) }
 
 func (s items) Item(i int, it *asm.Item) {
 	in := s[i]
-	it.Pos = asm.Pos{File: in.pos.Filename(), Line: in.pos.Line, Col: in.pos.Col}
-	switch in.ref {
-	case labelRef:
-		it.Label, it.Insn, it.Target, it.Ref = in.label, isa.Instruction{}, "", asm.Ref{}
-	case nil:
-		it.Label, it.Insn, it.Target, it.Ref = "", in.ins, in.label, asm.Ref{}
+	it.Pos = in.pos()
+	switch {
+	case in.flags&insnLabel != 0:
+		it.Label, it.Insn, it.Target, it.Ref = in.x.label, isa.Instruction{}, "", asm.Ref{}
+	case in.x.ref == nil:
+		it.Label, it.Insn, it.Target, it.Ref = "", in.ins(), in.x.label, asm.Ref{}
 	default:
-		it.Label, it.Insn, it.Target, it.Ref = "", in.ins, in.label, *in.ref
+		it.Label, it.Insn, it.Target, it.Ref = "", in.ins(), in.x.label, *in.x.ref
 	}
 }
+
+func (s items) Insn(i int) (isa.Instruction, asm.ItemKind) {
+	in := s[i]
+	switch {
+	case in.flags&insnLabel != 0:
+		return isa.Instruction{}, asm.KindLabel
+	case in.flags&insnExtra != 0:
+		return in.ins(), asm.KindOther
+	}
+	return in.ins(), asm.KindInsn
+}
+
+func (s items) Pos(i int) asm.Pos { return s[i].pos() }
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
 // does; a jump to a label prints the label name as its target.
 func (i *Insn) String() string {
-	s := i.ins.String()
-	if t := i.label; t != "" {
+	s := i.ins().String()
+	if t := i.label(); t != "" {
 		if j := strings.LastIndexByte(s, ' '); j >= 0 {
 			s = s[:j+1] + t
 		}
@@ -120,17 +216,17 @@ func (i *Insn) Type() string         { return "insn" }
 func (i *Insn) Freeze()              {}
 func (i *Insn) Truth() starlark.Bool { return true }
 func (i *Insn) Hash() (uint32, error) {
-	in := i.ins
+	in := i.ins()
 	h := uint32(in.Op) | uint32(in.Dst)<<8 | uint32(in.Src)<<12 | uint32(uint16(in.Off))<<16
 	h ^= uint32(in.Imm) ^ uint32(uint64(in.Imm)>>32)*31
 	if in.Raw {
 		h ^= 0x5bd1e995
 	}
-	s, _ := starlark.String(i.label).Hash()
+	s, _ := starlark.String(i.label()).Hash()
 	return h ^ s, nil
 }
 func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
-	eq := i.ins == y.(*Insn).ins && i.label == y.(*Insn).label
+	eq := i.ins() == y.(*Insn).ins() && i.label() == y.(*Insn).label()
 	switch op {
 	case syntax.EQL:
 		return eq, nil
@@ -144,7 +240,7 @@ var insnAttrs = []string{"code", "dst", "imm", "off", "size", "src", "target"}
 
 // Attr exposes the fields of the instruction to Starlark.
 func (i *Insn) Attr(name string) (starlark.Value, error) {
-	in := i.ins
+	in := i.ins()
 	switch name {
 	case "code":
 		return starlark.MakeInt(int(in.Op)), nil
@@ -159,10 +255,10 @@ func (i *Insn) Attr(name string) (starlark.Value, error) {
 	case "size":
 		return starlark.MakeInt(in.Size()), nil
 	case "target":
-		if i.label == "" {
+		if i.label() == "" {
 			return starlark.None, nil
 		}
-		return starlark.String(i.label), nil
+		return starlark.String(i.label()), nil
 	}
 	return nil, nil
 }
@@ -171,26 +267,31 @@ func (i *Insn) Attr(name string) (starlark.Value, error) {
 func (i *Insn) AttrNames() []string { return insnAttrs }
 
 // Label is the Starlark value of a label marker inside an instruction list.
-// It has the layout of an Insn (its name in label, ref set to labelRef), so
+// It has the layout of an Insn (flag insnLabel, its name in x.label), so
 // that a program's items can hold both.
 type Label Insn
 
 func newLabel(name string, pos syntax.Position) *Label {
-	return &Label{label: name, pos: pos, ref: labelRef}
+	in := allocInsn()
+	*in = Insn{flags: insnLabel | insnExtra, line: pos.Line, col: pos.Col, x: &insnExt{file: pos.Filename(), label: name}}
+	return (*Label)(in)
 }
+
+// name returns the label's name.
+func (l *Label) name() string { return l.x.label }
 
 var (
 	_ starlark.Value      = (*Label)(nil)
 	_ starlark.Comparable = (*Label)(nil)
 )
 
-func (l *Label) String() string        { return fmt.Sprintf("label(%q)", l.label) }
+func (l *Label) String() string        { return fmt.Sprintf("label(%q)", l.name()) }
 func (l *Label) Type() string          { return "label" }
 func (l *Label) Freeze()               {}
 func (l *Label) Truth() starlark.Bool  { return true }
-func (l *Label) Hash() (uint32, error) { return starlark.String(l.label).Hash() }
+func (l *Label) Hash() (uint32, error) { return starlark.String(l.name()).Hash() }
 func (l *Label) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
-	eq := l.label == y.(*Label).label
+	eq := l.name() == y.(*Label).name()
 	switch op {
 	case syntax.EQL:
 		return eq, nil
