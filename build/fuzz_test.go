@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfstar/bpfstar/internal/fuzzbytes"
+
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstar/bpfstar/asm"
@@ -44,29 +46,14 @@ func FuzzBuild(f *testing.F) {
 }
 
 // byteReader hands out the fuzzer's bytes; past the end it gives zeros.
-type byteReader struct {
-	data []byte
-	i    int
-}
-
-func (r *byteReader) next() byte {
-	if r.i >= len(r.data) {
-		r.i++
-		return 0
-	}
-	b := r.data[r.i]
-	r.i++
-	return b
-}
-
-func (r *byteReader) done() bool { return r.i >= len(r.data) }
+type byteReader struct{ fuzzbytes.Reader }
 
 func (r *byteReader) pick(choices ...string) string {
-	return choices[int(r.next())%len(choices)]
+	return choices[int(r.Next())%len(choices)]
 }
 
 func (r *byteReader) reg() string {
-	b := r.next()
+	b := r.Next()
 	if b >= 240 { // now and then, a register out of range or r10
 		return fmt.Sprint(int(b) - 240)
 	}
@@ -74,46 +61,46 @@ func (r *byteReader) reg() string {
 }
 
 func (r *byteReader) imm() string {
-	switch b := r.next(); b % 8 {
+	switch b := r.Next(); b % 8 {
 	case 0:
-		return fmt.Sprint(int8(r.next()))
+		return fmt.Sprint(int8(r.Next()))
 	case 1:
 		return r.pick("0", "1", "-1", "0x7fffffff", "-0x80000000", "0xffffffff", "0x80000000", "1 << 32", "-(1 << 63)", "(1 << 64) - 1")
 	default:
-		return fmt.Sprint(int(r.next()) | int(r.next())<<8)
+		return fmt.Sprint(int(r.Next()) | int(r.Next())<<8)
 	}
 }
 
 func (r *byteReader) off() string {
-	if r.next()%16 == 0 {
+	if r.Next()%16 == 0 {
 		return r.pick("32767", "-32768", "32768", "-32769")
 	}
-	return fmt.Sprint(int8(r.next()))
+	return fmt.Sprint(int8(r.Next()))
 }
 
 // genProgram turns data into a program file: a map, a global and a
 // function now and then, and one to three programs of instructions,
 // labels and jumps.
 func genProgram(data []byte) string {
-	r := &byteReader{data: data}
+	r := &byteReader{fuzzbytes.Reader{Data: data}}
 	var b strings.Builder
 	b.WriteString("m = bpf_map(\"m\", \"array\", 4, 8, 1)\n")
 	b.WriteString("g = data(\"g\", 7, size = 8)\n")
 	b.WriteString("ro = rodata(\"ro\", b\"hello\")\n")
-	if r.next()%2 == 0 {
+	if r.Next()%2 == 0 {
 		b.WriteString("license(\"GPL\")\n")
 	}
-	hasFunc := r.next()%3 == 0
+	hasFunc := r.Next()%3 == 0
 	if hasFunc {
 		b.WriteString("f = function(\"f\", [insn.mov64_reg(r0, r1), insn.alu64_imm(\"add\", r0, 1), exit()])\n")
 	}
-	nprog := 1 + int(r.next())%3
+	nprog := 1 + int(r.Next())%3
 	for p := 0; p < nprog; p++ {
 		sec := r.pick("xdp", "socket", "tc", "kprobe/do_sys_open", "cgroup/dev", "tracepoint/syscalls/sys_enter_open")
 		fmt.Fprintf(&b, "section(%q, \"p%d\", [\n", sec, p)
-		labels := 1 + int(r.next())%4
-		n := int(r.next()) % 24
-		for i := 0; i < n && !r.done(); i++ {
+		labels := 1 + int(r.Next())%4
+		n := int(r.Next()) % 24
+		for i := 0; i < n && !r.Done(); i++ {
 			fmt.Fprintf(&b, "    %s,\n", genInsn(r, labels, hasFunc))
 		}
 		// The labels mark the end, so that every jump to one lands on an
@@ -121,7 +108,7 @@ func genProgram(data []byte) string {
 		for l := 0; l < labels; l++ {
 			fmt.Fprintf(&b, "    label(\"l%d\"),\n", l)
 		}
-		if r.next() != 0xff {
+		if r.Next() != 0xff {
 			b.WriteString("    insn.mov64_imm(r0, 0),\n    exit(),\n")
 		}
 		b.WriteString("])\n")
@@ -131,17 +118,17 @@ func genProgram(data []byte) string {
 
 func genInsn(r *byteReader, labels int, hasFunc bool) string {
 	target := func() string {
-		switch b := r.next(); {
+		switch b := r.Next(); {
 		case b < 8:
-			return fmt.Sprint(int8(r.next()) / 8)
+			return fmt.Sprint(int8(r.Next()) / 8)
 		case b < 12:
 			return "\"nowhere\""
 		}
-		return fmt.Sprintf("\"l%d\"", int(r.next())%labels)
+		return fmt.Sprintf("\"l%d\"", int(r.Next())%labels)
 	}
-	switch r.next() % 26 {
+	switch r.Next() % 26 {
 	case 0:
-		return fmt.Sprintf("label(\"m%d\")", r.next()%8) // may be defined twice
+		return fmt.Sprintf("label(\"m%d\")", r.Next()%8) // may be defined twice
 	case 1:
 		return fmt.Sprintf("insn.mov64_imm(%s, %s)", r.reg(), r.imm())
 	case 2:
@@ -187,13 +174,13 @@ func genInsn(r *byteReader, labels int, hasFunc bool) string {
 	case 22:
 		return fmt.Sprintf("insn.ld_map_fd(%s, m)", r.reg())
 	case 23:
-		return fmt.Sprintf("insn.ld_map_value(%s, %s, %d)", r.reg(), r.pick("g", "ro"), r.next()%10)
+		return fmt.Sprintf("insn.ld_map_value(%s, %s, %d)", r.reg(), r.pick("g", "ro"), r.Next()%10)
 	case 24:
 		if hasFunc {
 			return "insn.call_func(f)"
 		}
 		return "insn.call_func(\"f\")"
 	default:
-		return fmt.Sprintf("insn.raw(%d, %d, %d, %s, %s)", r.next(), r.next()%16, r.next()%16, r.off(), r.imm())
+		return fmt.Sprintf("insn.raw(%d, %d, %d, %s, %s)", r.Next(), r.Next()%16, r.Next()%16, r.off(), r.imm())
 	}
 }

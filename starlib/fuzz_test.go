@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/bpfstar/bpfstar/internal/fuzzbytes"
+
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
@@ -24,18 +26,18 @@ func FuzzBuiltins(f *testing.F) {
 	f.Add([]byte{40, 4, 30, 31, 32, 33, 0x80})
 	names, builtins := fuzzBuiltins()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &fuzzReader{data: data}
+		r := &fuzzReader{fuzzbytes.Reader{Data: data}}
 		predeclared := Predeclared()
-		for calls := 0; !r.done() && calls < 64; calls++ {
-			i := int(r.next()) % len(names)
+		for calls := 0; !r.Done() && calls < 64; calls++ {
+			i := int(r.Next()) % len(names)
 			u := &unit{Unit: Unit{File: "fuzz.star"}, symbols: map[string]asm.Pos{}}
 			vals := fuzzValues(u)
-			n := int(r.next()) % 7
+			n := int(r.Next()) % 7
 			args := make(starlark.Tuple, 0, n)
 			var kwargs []starlark.Tuple
 			for j := 0; j < n; j++ {
 				v := r.value(vals)
-				if b := r.next(); b < 24 {
+				if b := r.Next(); b < 24 {
 					kwargs = append(kwargs, starlark.Tuple{starlark.String(fuzzKeywords[int(b)%len(fuzzKeywords)]), v})
 				} else {
 					args = append(args, v)
@@ -127,28 +129,13 @@ func fuzzValues(u *unit) []starlark.Value {
 	return append(vals, self)
 }
 
-type fuzzReader struct {
-	data []byte
-	i    int
-}
-
-func (r *fuzzReader) next() byte {
-	if r.i >= len(r.data) {
-		r.i++
-		return 0
-	}
-	b := r.data[r.i]
-	r.i++
-	return b
-}
-
-func (r *fuzzReader) done() bool { return r.i >= len(r.data) }
+type fuzzReader struct{ fuzzbytes.Reader }
 
 func (r *fuzzReader) value(vals []starlark.Value) starlark.Value {
-	b := r.next()
+	b := r.Next()
 	if int(b) < len(vals) {
 		return vals[b]
 	}
 	// Any int in 16 bits, or a register number out of range.
-	return starlark.MakeInt(int(int8(b)) * int(r.next()))
+	return starlark.MakeInt(int(int8(b)) * int(r.Next()))
 }
