@@ -117,21 +117,30 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func disasmCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("disasm", "OBJ", stderr)
+// parseOne parses flags and exactly one positional argument.
+func parseOne(fs *flag.FlagSet, args []string) (string, error) {
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(pos) != 1 {
 		fs.Usage()
-		return errUsage
+		return "", errUsage
 	}
-	data, err := os.ReadFile(pos[0])
+	return pos[0], nil
+}
+
+func disasmCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("disasm", "OBJ", stderr)
+	in, err := parseOne(fs, args)
 	if err != nil {
 		return err
 	}
-	return disasm.Object(stdout, pos[0], data)
+	data, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	return disasm.Object(stdout, in, data)
 }
 
 // errRejected reports that the verifier rejected a program; the verdicts
@@ -141,15 +150,10 @@ var errRejected = errors.New("the verifier rejected a program")
 func verifyCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", "[--max-steps N] OBJ|FILE.star", stderr)
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for FILE.star)")
-	pos, err := parse(fs, args)
+	in, err := parseOne(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	in := pos[0]
 	var obj []byte
 	if strings.HasSuffix(in, ".star") {
 		obj, _, err = workspace.BuildFile(in, build.Options{MaxSteps: *steps, Print: stderr})
