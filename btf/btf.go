@@ -216,6 +216,85 @@ const (
 // Finish encodes .BTF and, from ext, .BTF.ext. The names of ext's sections
 // are added to the string table first, so call Finish once, last.
 func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) {
+	if ext == nil {
+		return b.FinishBuffer(nil, nil, nil)
+	}
+	funcs, lines := make([]int, len(ext)), make([]int, len(ext))
+	for i, s := range ext {
+		funcs[i], lines[i] = len(s.Funcs), len(s.Lines)
+	}
+	e := NewExtBuffer(funcs, lines)
+	for i, s := range ext {
+		room := e.Lines(i)
+		for j, l := range s.Lines {
+			if err := PutLine(room[j*LineRecLen:], l); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return b.FinishBuffer(ext, e, lines)
+}
+
+// LineRecLen is the size of an encoded line_info record.
+const LineRecLen = lineRecLen
+
+// PutLine encodes l as a line_info record in the first LineRecLen bytes of
+// rec. It fails when l.Line does not fit in the record.
+func PutLine(rec []byte, l LineInfo) error {
+	if l.Line > maxLine {
+		return fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
+	}
+	rec = rec[:LineRecLen]
+	binary.LittleEndian.PutUint32(rec, l.InsnOff)
+	binary.LittleEndian.PutUint32(rec[4:], l.FileNameOff)
+	binary.LittleEndian.PutUint32(rec[8:], l.LineOff)
+	binary.LittleEndian.PutUint32(rec[12:], l.Line<<10|min(l.Col, maxCol))
+	return nil
+}
+
+// ExtBuffer is .BTF.ext under construction, in the one buffer it is
+// encoded in: room for the header, for a known number of func_info records
+// per code section and for at most a given number of line_info records per
+// section, which the caller encodes in place (PutLine). For a million
+// instructions the records take 16 MB; they are not made first and copied
+// after.
+type ExtBuffer struct {
+	data   []byte
+	prefix int   // header, func_info part and the line record size
+	start  []int // offset of each section's line records
+	max    []int // room for records, per section
+}
+
+// NewExtBuffer reserves .BTF.ext for code sections where section i has
+// funcs[i] func_info records and at most maxLines[i] line_info records.
+func NewExtBuffer(funcs, maxLines []int) *ExtBuffer {
+	e := &ExtBuffer{prefix: extHdrLen + 4 + 4, start: make([]int, len(funcs)), max: maxLines}
+	for _, n := range funcs {
+		if n > 0 {
+			e.prefix += 8 + funcRecLen*n
+		}
+	}
+	off := e.prefix
+	for i, n := range maxLines {
+		off += 8 // the section's name and record count
+		e.start[i] = off
+		off += lineRecLen * n
+	}
+	e.data = make([]byte, off)
+	return e
+}
+
+// Lines returns the room for the line records of section i: LineRecLen
+// bytes for each record, to fill from the start.
+func (e *ExtBuffer) Lines(i int) []byte {
+	return e.data[e.start[i] : e.start[i]+lineRecLen*e.max[i]]
+}
+
+// FinishBuffer is Finish with the line records in e: ext gives the name and
+// the func_info records of each section (its Lines are not read), and
+// lines[i] the number of records encoded at the start of e.Lines(i). The
+// records were checked by PutLine. The .BTF.ext returned is e's buffer.
+func (b *Builder) FinishBuffer(ext []ExtSection, e *ExtBuffer, lines []int) (btfData, extData []byte, err error) {
 	// .BTF.ext first: it may add section names to the string table.
 	names := make([]uint32, len(ext))
 	funcsLen, linesLen := 4, 4 // the record sizes
@@ -224,13 +303,8 @@ func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) 
 		if len(s.Funcs) > 0 {
 			funcsLen += 8 + funcRecLen*len(s.Funcs)
 		}
-		if len(s.Lines) > 0 {
-			linesLen += 8 + lineRecLen*len(s.Lines)
-		}
-		for _, l := range s.Lines {
-			if l.Line > maxLine {
-				return nil, nil, fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
-			}
+		if lines[i] > 0 {
+			linesLen += 8 + lineRecLen*lines[i]
 		}
 	}
 	if b.err != nil {
@@ -257,9 +331,10 @@ func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) 
 	if ext == nil {
 		return btfData, nil, nil
 	}
-	// Encoded straight into extData: for a million instructions the line
-	// records alone take 16 MB.
-	extData = make([]byte, 0, extHdrLen+funcsLen+linesLen)
+	if extHdrLen+funcsLen+4 != e.prefix {
+		return nil, nil, fmt.Errorf("func_info records do not match the room reserved for them")
+	}
+	extData = e.data[:0]
 	extData = binary.LittleEndian.AppendUint16(extData, magic)
 	extData = append(extData, version, 0)
 	extData = binary.LittleEndian.AppendUint32(extData, extHdrLen)
@@ -281,17 +356,18 @@ func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) 
 		}
 	}
 	extData = binary.LittleEndian.AppendUint32(extData, lineRecLen)
-	for i, s := range ext {
-		if len(s.Lines) > 0 {
-			extData = binary.LittleEndian.AppendUint32(extData, names[i])
-			extData = binary.LittleEndian.AppendUint32(extData, uint32(len(s.Lines)))
-			for _, l := range s.Lines {
-				extData = binary.LittleEndian.AppendUint32(extData, l.InsnOff)
-				extData = binary.LittleEndian.AppendUint32(extData, l.FileNameOff)
-				extData = binary.LittleEndian.AppendUint32(extData, l.LineOff)
-				extData = binary.LittleEndian.AppendUint32(extData, l.Line<<10|min(l.Col, maxCol))
-			}
+	// The records of each section move down next to the previous
+	// section's (the room reserved may have been more than was used);
+	// the first section's are already in place.
+	for i := range ext {
+		if lines[i] == 0 {
+			continue
 		}
+		extData = binary.LittleEndian.AppendUint32(extData, names[i])
+		extData = binary.LittleEndian.AppendUint32(extData, uint32(lines[i]))
+		n := len(extData)
+		extData = extData[:n+lineRecLen*lines[i]]
+		copy(extData[n:], e.data[e.start[i]:])
 	}
 	return btfData, extData, nil
 }

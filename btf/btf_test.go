@@ -133,3 +133,43 @@ func TestErrors(t *testing.T) {
 		t.Errorf("line past 2^22: %v", err)
 	}
 }
+
+// FinishBuffer closes the gaps between sections that used less than the
+// room reserved for their line records: the same bytes as Finish.
+func TestFinishBuffer(t *testing.T) {
+	build := func() (*Builder, []ExtSection) {
+		b := NewBuilder()
+		intT := b.Int("int", 4, true)
+		proto := b.FuncProto(intT, nil)
+		f, g := b.Func("f", proto, FuncGlobal), b.Func("g", proto, FuncStatic)
+		file := b.String("p.star")
+		return b, []ExtSection{
+			{Name: "xdp", Funcs: []FuncInfo{{0, f}, {16, f}}, Lines: []LineInfo{{0, file, 0, 1, 2}, {8, file, 0, 2, 3}, {16, file, 0, 3, 4}}},
+			{Name: "empty", Funcs: []FuncInfo{{0, g}}},
+			{Name: ".text", Funcs: []FuncInfo{{0, g}}, Lines: []LineInfo{{0, file, 0, 7, 1}}},
+		}
+	}
+	b, ext := build()
+	wantBTF, wantExt, err := b.Finish(ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ext = build()
+	e := NewExtBuffer([]int{2, 1, 1}, []int{5, 2, 3}) // more room than used
+	lines := make([]int, len(ext))
+	for i, s := range ext {
+		for j, l := range s.Lines {
+			if err := PutLine(e.Lines(i)[j*LineRecLen:], l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lines[i] = len(s.Lines)
+	}
+	gotBTF, gotExt, err := b.FinishBuffer(ext, e, lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(gotBTF, wantBTF) || !bytes.Equal(gotExt, wantExt) {
+		t.Errorf("FinishBuffer:\n%x\n%x\nwant (Finish)\n%x\n%x", gotBTF, gotExt, wantBTF, wantExt)
+	}
+}

@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
@@ -104,44 +105,30 @@ func (l *linker) btf() error {
 		b.Datasec(name, size, vars)
 	}
 
-	// .BTF.ext: sections in object order, functions in offset order.
-	var ext []btf.ExtSection
+	// .BTF.ext: sections in object order, functions in offset order. The
+	// line records are in place; here they get their final form.
+	ext := make([]btf.ExtSection, len(l.extSecs))
 	lines := newLineTable(l.u, b)
-	for _, s := range l.obj.Sections() {
-		if s.Flags&elf.SHF_EXECINSTR == 0 {
-			continue
-		}
-		es := btf.ExtSection{Name: s.Name}
-		n, progs := 0, 0
+	le := binary.LittleEndian
+	for i, name := range l.extSecs {
+		ext[i].Name = name
 		for _, pc := range l.placed {
-			if pc.section == s.Name {
-				n += len(pc.lines)
-				progs++
-			}
-		}
-		if progs > 1 {
-			es.Lines = make([]btf.LineInfo, 0, n)
-		}
-		for _, pc := range l.placed {
-			if pc.section != s.Name {
+			if pc.section != name {
 				continue
 			}
-			es.Funcs = append(es.Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
+			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			off := uint32(pc.off)
-			for i := range pc.lines {
-				r := &pc.lines[i]
-				r.InsnOff += off
-				r.FileNameOff, r.LineOff = lines.lookup(asm.Pos{File: l.files[r.FileNameOff], Line: int32(r.Line)})
-			}
-			if progs == 1 {
-				es.Lines = pc.lines
-			} else {
-				es.Lines = append(es.Lines, pc.lines...)
+			for r := pc.lines; len(r) > 0; r = r[btf.LineRecLen:] {
+				line := le.Uint32(r[8:])
+				fileOff, lineOff := lines.lookup(asm.Pos{File: l.files[le.Uint32(r[4:])], Line: int32(line)})
+				rec := btf.LineInfo{InsnOff: le.Uint32(r) + off, FileNameOff: fileOff, LineOff: lineOff, Line: line, Col: le.Uint32(r[12:])}
+				if err := btf.PutLine(r, rec); err != nil {
+					return fmt.Errorf("encoding BTF: %v", err)
+				}
 			}
 		}
-		ext = append(ext, es)
 	}
-	btfData, extData, err := b.Finish(ext)
+	btfData, extData, err := b.FinishBuffer(ext, l.ext, l.extLines)
 	if err != nil {
 		return fmt.Errorf("encoding BTF: %v", err)
 	}

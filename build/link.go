@@ -59,6 +59,13 @@ type linker struct {
 
 	files []string // file names of line records
 
+	// .BTF.ext, whose line records assembly writes in place: one section
+	// for each code section (extSecs, in object order), with the number
+	// of records written so far.
+	ext      *btf.ExtBuffer
+	extSecs  []string
+	extLines []int
+
 	mapOff  []uint32 // offset of each map in .maps
 	mapSize []uint32
 	globals map[string]*placed
@@ -69,26 +76,70 @@ type placedCode struct {
 	res     *asm.Result
 	section string
 	off     uint64 // offset in the section
-	// lines are the BTF line records of the instructions, made while
-	// assembling them: InsnOff relative to the program, FileNameOff an
-	// index into linker.files, LineOff not set (see btf).
-	lines []btf.LineInfo
+	// lines are the line records of the instructions in the .BTF.ext
+	// buffer, written while assembling them in a preliminary form (see
+	// putPrelim) that btf completes.
+	lines []byte
 }
 
-// assemble assembles p and records its line information.
-func (l *linker) assemble(p *asm.Program) (*asm.Result, []btf.LineInfo, error) {
-	lines := make([]btf.LineInfo, 0, p.Len())
+// layoutExt reserves .BTF.ext: a section for each code section, in the
+// order the object will have them (the programs' sections in the order
+// they first appear, then .text), room for a func_info record for each
+// program and function and for a line record for each of their items.
+func (l *linker) layoutExt() {
+	var funcs, maxLines []int
+	add := func(section string, p *asm.Program) {
+		i := slices.Index(l.extSecs, section)
+		if i < 0 {
+			i = len(l.extSecs)
+			l.extSecs = append(l.extSecs, section)
+			funcs, maxLines = append(funcs, 0), append(maxLines, 0)
+		}
+		funcs[i]++
+		maxLines[i] += p.Len()
+	}
+	for i := range l.u.Programs {
+		add(l.u.Programs[i].Section, &l.u.Programs[i])
+	}
+	for i := range l.u.Functions {
+		add(".text", &l.u.Functions[i])
+	}
+	l.ext = btf.NewExtBuffer(funcs, maxLines)
+	l.extLines = make([]int, len(l.extSecs))
+}
+
+// assemble assembles p, the next program of code section section, and
+// writes its line records into that section's room in .BTF.ext, after the
+// records of the section's earlier programs. A record is written in a
+// preliminary form: InsnOff relative to the program, the index of the file
+// in linker.files in place of FileNameOff, the line number in place of
+// LineOff, and the column in place of the line and column. btf completes
+// it.
+func (l *linker) assemble(p *asm.Program, section string) (*asm.Result, []byte, error) {
+	i := slices.Index(l.extSecs, section)
+	room := l.ext.Lines(i)[btf.LineRecLen*l.extLines[i]:]
+	n := 0
 	file, fileName := uint32(0), "\x00" // the last file seen
+	le := binary.LittleEndian
 	res, err := asm.AssembleLines(p, func(slot int, pos asm.Pos) {
 		if slot == 0 {
-			lines = lines[:0]
+			n = 0
 		}
 		if pos.File != fileName {
 			file, fileName = l.fileIndex(pos.File), pos.File
 		}
-		lines = append(lines, btf.LineInfo{InsnOff: uint32(slot * isa.SlotSize), FileNameOff: file, Line: uint32(pos.Line), Col: uint32(pos.Col)})
+		r := room[n*btf.LineRecLen : (n+1)*btf.LineRecLen]
+		le.PutUint32(r, uint32(slot*isa.SlotSize))
+		le.PutUint32(r[4:], file)
+		le.PutUint32(r[8:], uint32(pos.Line))
+		le.PutUint32(r[12:], uint32(pos.Col))
+		n++
 	})
-	return res, lines, err
+	if err != nil {
+		return nil, nil, err
+	}
+	l.extLines[i] += n
+	return res, room[:n*btf.LineRecLen], nil
 }
 
 func (l *linker) fileIndex(name string) uint32 {
@@ -108,9 +159,10 @@ type placed struct {
 
 // code assembles every program and function into its section.
 func (l *linker) code() error {
+	l.layoutExt()
 	for i := range l.u.Programs {
 		p := &l.u.Programs[i]
-		res, lines, err := l.assemble(p)
+		res, lines, err := l.assemble(p, p.Section)
 		if err != nil {
 			return err
 		}
@@ -126,7 +178,7 @@ func (l *linker) code() error {
 	text := &objwriter.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
 	for i := range l.u.Functions {
 		f := &l.u.Functions[i]
-		res, lines, err := l.assemble(f)
+		res, lines, err := l.assemble(f, ".text")
 		if err != nil {
 			return err
 		}
