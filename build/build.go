@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
@@ -32,6 +33,16 @@ func File(path string, opts Options) ([]byte, error) {
 
 // Source builds a program file from its contents.
 func Source(filename string, src []byte, opts Options) ([]byte, error) {
+	im, err := SourceImage(filename, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	return im.Bytes(), nil
+}
+
+// SourceImage is Source that returns the laid-out object, to be written
+// (WriteImage) without first being made in memory.
+func SourceImage(filename string, src []byte, opts Options) (*objwriter.Image, error) {
 	u, err := starlib.Exec(filename, src, opts)
 	if err != nil {
 		return nil, err
@@ -40,7 +51,7 @@ func Source(filename string, src []byte, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return obj.Bytes()
+	return obj.Layout()
 }
 
 // WriteFile writes data to path atomically, with permissions 0644: into a
@@ -48,4 +59,9 @@ func Source(filename string, src []byte, opts Options) ([]byte, error) {
 // path is untouched.
 func WriteFile(path string, data []byte) error {
 	return atomicfile.Write(path, data, 0o644)
+}
+
+// WriteImage writes the object im to path as WriteFile does.
+func WriteImage(path string, im *objwriter.Image) error {
+	return atomicfile.WriteFrom(path, im, 0o644)
 }

@@ -16,9 +16,12 @@
 package objwriter
 
 import (
+	"bufio"
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
 // Section is one ELF section with its symbols and relocations.
@@ -161,14 +164,34 @@ type shdr struct {
 	data           []byte // nil for NOBITS
 }
 
+const (
+	ehdrSize = 64
+	shdrSize = 64
+	symSize  = 24
+	relSize  = 16
+)
+
 // Bytes lays out and encodes the object.
 func (o *Object) Bytes() ([]byte, error) {
-	const (
-		ehdrSize = 64
-		shdrSize = 64
-		symSize  = 24
-		relSize  = 16
-	)
+	im, err := o.Layout()
+	if err != nil {
+		return nil, err
+	}
+	return im.Bytes(), nil
+}
+
+// Image is a laid-out object: its ELF file, made from the object's
+// sections when written. The object must not change while its Image is in
+// use.
+type Image struct {
+	headers []shdr
+	shoff   uint64 // offset of the section header table
+}
+
+// Layout lays out the object: symbols, relocations, string table, the
+// place of every section in the file. The sections' contents are not
+// copied.
+func (o *Object) Layout() (*Image, error) {
 	var str strtab
 	// Section indexes: 0 null, 1 .strtab, then each section and its .rel
 	// section, then .symtab.
@@ -296,35 +319,107 @@ func (o *Object) Bytes() ([]byte, error) {
 			off += h.size
 		}
 	}
-	shoff := alignUp(off, 8)
-	out := make([]byte, shoff, shoff+uint64(len(headers))*shdrSize)
-	copy(out, []byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT), byte(elf.ELFOSABI_NONE)})
-	le.PutUint16(out[16:], uint16(elf.ET_REL))
-	le.PutUint16(out[18:], uint16(elf.EM_BPF))
-	le.PutUint32(out[20:], uint32(elf.EV_CURRENT))
-	le.PutUint64(out[40:], shoff)
-	le.PutUint16(out[52:], ehdrSize)
-	le.PutUint16(out[58:], shdrSize)
-	le.PutUint16(out[60:], uint16(len(headers)))
-	le.PutUint16(out[62:], 1) // .strtab doubles as the section name table
-	for _, h := range headers {
-		if h.typ != elf.SHT_NOBITS {
-			copy(out[h.off:], h.data)
+	return &Image{headers: headers, shoff: alignUp(off, 8)}, nil
+}
+
+// Size returns the size of the ELF file in bytes.
+func (im *Image) Size() int {
+	return int(im.shoff) + len(im.headers)*shdrSize
+}
+
+// Bytes returns the ELF file.
+func (im *Image) Bytes() []byte {
+	b := bytes.NewBuffer(make([]byte, 0, im.Size()))
+	im.write(b)
+	return b.Bytes()
+}
+
+// WriteTo writes the ELF file to w, buffered, without first making it in
+// memory: for a large program that is as much memory again as the code and
+// its line information.
+func (im *Image) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	err := im.write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	return cw.n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+var zeros [64]byte
+
+// write writes the ELF file: ELF header, section contents in header order
+// (with zero padding between them), header table.
+func (im *Image) write(w io.Writer) error {
+	le := binary.LittleEndian
+	var ehdr [ehdrSize]byte
+	copy(ehdr[:], []byte{0x7f, 'E', 'L', 'F', byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB), byte(elf.EV_CURRENT), byte(elf.ELFOSABI_NONE)})
+	le.PutUint16(ehdr[16:], uint16(elf.ET_REL))
+	le.PutUint16(ehdr[18:], uint16(elf.EM_BPF))
+	le.PutUint32(ehdr[20:], uint32(elf.EV_CURRENT))
+	le.PutUint64(ehdr[40:], im.shoff)
+	le.PutUint16(ehdr[52:], ehdrSize)
+	le.PutUint16(ehdr[58:], shdrSize)
+	le.PutUint16(ehdr[60:], uint16(len(im.headers)))
+	le.PutUint16(ehdr[62:], 1) // .strtab doubles as the section name table
+	if _, err := w.Write(ehdr[:]); err != nil {
+		return err
+	}
+	off := uint64(ehdrSize)
+	pad := func(to uint64) error {
+		for off < to {
+			n, err := w.Write(zeros[:min(to-off, uint64(len(zeros)))])
+			if err != nil {
+				return err
+			}
+			off += uint64(n)
+		}
+		return nil
+	}
+	for _, h := range im.headers {
+		if h.typ == elf.SHT_NOBITS || h.typ == elf.SHT_NULL {
+			continue
+		}
+		if err := pad(h.off); err != nil {
+			return err
+		}
+		if _, err := w.Write(h.data); err != nil {
+			return err
+		}
+		off += uint64(len(h.data))
+	}
+	if err := pad(im.shoff); err != nil {
+		return err
+	}
+	var hdr [shdrSize]byte
+	for _, h := range im.headers {
+		le.PutUint32(hdr[0:], h.name)
+		le.PutUint32(hdr[4:], uint32(h.typ))
+		le.PutUint64(hdr[8:], uint64(h.flags))
+		le.PutUint64(hdr[16:], 0) // sh_addr
+		le.PutUint64(hdr[24:], h.off)
+		le.PutUint64(hdr[32:], h.size)
+		le.PutUint32(hdr[40:], h.link)
+		le.PutUint32(hdr[44:], h.info)
+		le.PutUint64(hdr[48:], h.align)
+		le.PutUint64(hdr[56:], h.entsize)
+		if _, err := w.Write(hdr[:]); err != nil {
+			return err
 		}
 	}
-	for _, h := range headers {
-		out = le.AppendUint32(out, h.name)
-		out = le.AppendUint32(out, uint32(h.typ))
-		out = le.AppendUint64(out, uint64(h.flags))
-		out = le.AppendUint64(out, 0) // sh_addr
-		out = le.AppendUint64(out, h.off)
-		out = le.AppendUint64(out, h.size)
-		out = le.AppendUint32(out, h.link)
-		out = le.AppendUint32(out, h.info)
-		out = le.AppendUint64(out, h.align)
-		out = le.AppendUint64(out, h.entsize)
-	}
-	return out, nil
+	return nil
 }
 
 func alignUp(v, a uint64) uint64 {

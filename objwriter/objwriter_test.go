@@ -183,3 +183,23 @@ func TestReadelf(t *testing.T) {
 		}
 	}
 }
+
+// WriteTo writes what Bytes returns, and counts it.
+func TestWriteTo(t *testing.T) {
+	want, err := sample(t).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := sample(t).Layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	n, err := im.WriteTo(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), want) || n != int64(len(want)) || im.Size() != len(want) {
+		t.Errorf("WriteTo wrote %d bytes (returned %d, Size %d), Bytes %d; equal: %v", b.Len(), n, im.Size(), len(want), bytes.Equal(b.Bytes(), want))
+	}
+}

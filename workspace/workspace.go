@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
@@ -144,6 +145,16 @@ func (w *Workspace) exec(rel string, src []byte, opts starlib.Options) (*starlib
 // usable from the current directory: what a Make-style dependency file
 // lists.
 func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, err error) {
+	im, deps, err := BuildFileImage(file, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return im.Bytes(), deps, nil
+}
+
+// BuildFileImage is BuildFile that returns the laid-out object, for
+// build.WriteImage to write without first making it in memory.
+func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, deps []string, err error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		var pe *fs.PathError
@@ -157,8 +168,11 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 		return nil, nil, err
 	}
 	if w == nil {
-		obj, err := build.Source(file, src, opts)
-		return obj, []string{file}, err
+		im, err := build.SourceImage(file, src, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return im, []string{file}, nil
 	}
 	rel, err := w.Rel(file)
 	if err != nil {
@@ -168,15 +182,18 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 	if err != nil {
 		return nil, nil, err
 	}
-	obj, err = linkUnit(u)
+	obj, err := build.Link(u)
 	if err != nil {
+		return nil, nil, err
+	}
+	if im, err = obj.Layout(); err != nil {
 		return nil, nil, err
 	}
 	deps = []string{file}
 	for _, l := range u.Loads {
 		deps = append(deps, w.displayPath(l))
 	}
-	return obj, deps, nil
+	return im, deps, nil
 }
 
 // displayPath returns the workspace file rel as a path relative to the

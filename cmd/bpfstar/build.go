@@ -76,11 +76,11 @@ func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
 	}
-	obj, deps, err := workspace.BuildFile(in, build.Options{MaxSteps: steps, Print: stderr})
+	obj, deps, err := workspace.BuildFileImage(in, build.Options{MaxSteps: steps, Print: stderr})
 	if err != nil {
 		return err
 	}
-	if err := build.WriteFile(out, obj); err != nil {
+	if err := build.WriteImage(out, obj); err != nil {
 		return err
 	}
 	if depfile != "" {

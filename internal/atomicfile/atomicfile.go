@@ -3,8 +3,10 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,7 +16,13 @@ import (
 // directory, then renamed over path, with permissions perm. On failure path
 // is untouched, no temporary file is left behind, and the error names what
 // is in the way (a missing directory, a file where a directory should be).
-func Write(path string, data []byte, perm fs.FileMode) (err error) {
+func Write(path string, data []byte, perm fs.FileMode) error {
+	return WriteFrom(path, bytes.NewReader(data), perm)
+}
+
+// WriteFrom is Write with the contents that src writes: a large file need
+// not be made in memory first.
+func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		// Name the part of the path that is in the way.
@@ -50,7 +58,7 @@ func Write(path string, data []byte, perm fs.FileMode) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if _, err = src.WriteTo(f); err != nil {
 		return fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if err = f.Chmod(perm); err != nil {
