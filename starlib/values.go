@@ -99,6 +99,22 @@ func plainExt(file string) *insnExt {
 	return x
 }
 
+// labelExt caches the insnExt of the label last jumped to or placed, which
+// the jumps to a label and the label itself then share (a block that jumps
+// twice to its end and places the label there makes one insnExt, not
+// three). Comparing the label usually compares two equal pointers: the
+// names come from the same Starlark string.
+var labelExt atomic.Pointer[insnExt]
+
+func labelExtOf(file, label string) *insnExt {
+	if x := labelExt.Load(); x != nil && x.label == label && x.file == file {
+		return x
+	}
+	x := &insnExt{file: file, label: label}
+	labelExt.Store(x)
+	return x
+}
+
 // Insns are allocated from chunks, in the order they are made: that saves
 // a million allocations for a program of a million instructions, and the
 // assembler, which reads a program's instructions in order, reads memory in
@@ -137,10 +153,14 @@ func newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Positi
 		flags = insnRaw
 	}
 	var x *insnExt
-	if target != "" || ref != nil {
+	switch {
+	case ref != nil:
 		flags |= insnExtra
 		x = &insnExt{file: pos.Filename(), label: target, ref: ref}
-	} else {
+	case target != "":
+		flags |= insnExtra
+		x = labelExtOf(pos.Filename(), target)
+	default:
 		x = plainExt(pos.Filename())
 	}
 	in := allocInsn()
@@ -273,7 +293,7 @@ type Label Insn
 
 func newLabel(name string, pos syntax.Position) *Label {
 	in := allocInsn()
-	*in = Insn{flags: insnLabel | insnExtra, line: pos.Line, col: pos.Col, x: &insnExt{file: pos.Filename(), label: name}}
+	*in = Insn{flags: insnLabel | insnExtra, line: pos.Line, col: pos.Col, x: labelExtOf(pos.Filename(), name)}
 	return (*Label)(in)
 }
 
