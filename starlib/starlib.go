@@ -362,10 +362,8 @@ const maxNesting = 64
 // values themselves, not copies. On a bad element it returns the index path
 // to it, e.g. "[3][0]", and a description of the fault.
 func flatten(p *asm.Program, v starlark.Value) (string, string) {
-	// Size the items once: growing them by append copies a program of a
-	// million instructions several times over.
-	its := make(items, 0, countItems(v, 0))
-	path, msg := flattenInto(&its, v, 0)
+	its := newItems(16)
+	path, msg := flattenInto(its, v, 0)
 	p.Source = its
 	return path, msg
 }
@@ -373,10 +371,10 @@ func flatten(p *asm.Program, v starlark.Value) (string, string) {
 func flattenInto(its *items, v starlark.Value, depth int) (string, string) {
 	switch v := v.(type) {
 	case *Insn:
-		*its = append(*its, v)
+		its.add(v)
 		return "", ""
 	case *Label:
-		*its = append(*its, (*Insn)(v))
+		its.add((*Insn)(v))
 		return "", ""
 	case *starlark.List, starlark.Tuple:
 		if depth >= maxNesting {
@@ -391,30 +389,6 @@ func flattenInto(its *items, v starlark.Value, depth int) (string, string) {
 		return "", ""
 	}
 	return "", fmt.Sprintf("got %s, want insn, label or list of them", v.Type())
-}
-
-// countItems returns the number of items flatten appends for v (a bad
-// element counts as none: flatten reports it).
-func countItems(v starlark.Value, depth int) int {
-	switch v := v.(type) {
-	case *Insn, *Label:
-		return 1
-	case *starlark.List, starlark.Tuple:
-		if depth >= maxNesting {
-			return 0
-		}
-		seq, n := v.(starlark.Indexable), 0
-		for i := 0; i < seq.Len(); i++ {
-			switch seq.Index(i).(type) {
-			case *Insn, *Label:
-				n++
-			default:
-				n += countItems(seq.Index(i), depth+1)
-			}
-		}
-		return n
-	}
-	return 0
 }
 
 func license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -2,8 +2,10 @@ package starlib
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -185,18 +187,12 @@ func (i *Insn) pos() asm.Pos { return asm.Pos{File: i.x.file, Line: i.line, Col:
 // Item returns the assembler item of the instruction.
 func (i *Insn) Item() asm.Item {
 	var it asm.Item
-	items{i}.Item(0, &it)
+	i.item(&it)
 	return it
 }
 
-// items are the instructions and labels of a program, in order, as the
-// assembler reads them (an asm.InsnSource).
-type items []*Insn
-
-func (s items) Len() int { return len(s) }
-
-func (s items) Item(i int, it *asm.Item) {
-	in := s[i]
+// item sets *it to the assembler item of the instruction.
+func (in *Insn) item(it *asm.Item) {
 	it.Pos = in.pos()
 	switch {
 	case in.flags&insnLabel != 0:
@@ -208,8 +204,71 @@ func (s items) Item(i int, it *asm.Item) {
 	}
 }
 
-func (s items) Insn(i int) (isa.Instruction, asm.ItemKind) {
-	in := s[i]
+// items are the instructions and labels of a program, in order, as the
+// assembler reads them (an asm.InsnSource). They are held as runs of Insns
+// that lie one after the other in a chunk (the Insns that a macro makes in
+// a row), not as one pointer each: a program of a million instructions
+// made in blocks of a dozen holds 80k runs, not a million pointers.
+type items struct {
+	runs []insnRun
+	n    int
+	cur  *atomic.Int32 // the run read last: reads go mostly in order
+}
+
+// insnRun is n Insns in a row in one chunk, the first at item index start.
+type insnRun struct {
+	first *Insn
+	start int32
+	n     int32
+}
+
+const insnSize = unsafe.Sizeof(Insn{})
+
+func newItems(capRuns int) *items {
+	return &items{runs: make([]insnRun, 0, capRuns), cur: new(atomic.Int32)}
+}
+
+// add appends in to the items.
+func (s *items) add(in *Insn) {
+	if k := len(s.runs) - 1; k >= 0 {
+		// An Insn right after the last one of the run is in the same
+		// chunk: a chunk's Insns are its last field, and no Insn starts
+		// where a chunk ends.
+		r := &s.runs[k]
+		if uintptr(unsafe.Pointer(in)) == uintptr(unsafe.Pointer(r.first))+uintptr(r.n)*insnSize {
+			r.n++
+			s.n++
+			return
+		}
+	}
+	s.runs = append(s.runs, insnRun{first: in, start: int32(s.n), n: 1})
+	s.n++
+}
+
+// at returns item i.
+func (s *items) at(i int) *Insn {
+	c := int(s.cur.Load())
+	if c >= len(s.runs) || i < int(s.runs[c].start) {
+		c = 0
+	}
+	if r := &s.runs[c]; i >= int(r.start)+int(r.n) {
+		if c+1 < len(s.runs) && i < int(s.runs[c+1].start)+int(s.runs[c+1].n) {
+			c++
+		} else {
+			c = sort.Search(len(s.runs), func(k int) bool { return int(s.runs[k].start)+int(s.runs[k].n) > i })
+		}
+		s.cur.Store(int32(c))
+	}
+	r := &s.runs[c]
+	return (*Insn)(unsafe.Add(unsafe.Pointer(r.first), uintptr(i-int(r.start))*insnSize))
+}
+
+func (s *items) Len() int { return s.n }
+
+func (s *items) Item(i int, it *asm.Item) { s.at(i).item(it) }
+
+func (s *items) Insn(i int) (isa.Instruction, asm.ItemKind) {
+	in := s.at(i)
 	switch {
 	case in.flags&insnLabel != 0:
 		return isa.Instruction{}, asm.KindLabel
@@ -219,7 +278,7 @@ func (s items) Insn(i int) (isa.Instruction, asm.ItemKind) {
 	return in.ins(), asm.KindInsn
 }
 
-func (s items) Pos(i int) asm.Pos { return s[i].pos() }
+func (s *items) Pos(i int) asm.Pos { return s.at(i).pos() }
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
 // does; a jump to a label prints the label name as its target.
