@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -172,8 +173,38 @@ func checkedUniverse() starlark.StringDict {
 	return d
 }
 
+// percentName is the builtin that computes "literal" % y (see format).
+const percentName = "bpfstar.format"
+
+// format computes x % y, the same as Starlark does, but without fmt and
+// math/big when x is a string with one %d and no other %, and y an int of
+// 64 bits: "L%d" % i, a macro's way of naming a label, takes a tenth of the
+// time.
+func format(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	x, y := args[0], args[1]
+	if s, ok := x.(starlark.String); ok {
+		if i, ok := y.(starlark.Int); ok {
+			if v, ok := i.Int64(); ok {
+				pre, post, ok := strings.Cut(string(s), "%d")
+				if ok && strings.IndexByte(pre, '%') < 0 && strings.IndexByte(post, '%') < 0 {
+					var digits [20]byte
+					d := strconv.AppendInt(digits[:0], v, 10)
+					var sb strings.Builder
+					sb.Grow(len(pre) + len(d) + len(post))
+					sb.WriteString(pre)
+					sb.Write(d)
+					sb.WriteString(post)
+					return starlark.String(sb.String()), nil
+				}
+			}
+		}
+	}
+	return starlark.Binary(syntax.PERCENT, x, y)
+}
+
 // limitPredeclared adds to d the names the rewritten syntax tree calls.
 func limitPredeclared(d starlark.StringDict) {
+	d[percentName] = starlark.NewBuiltin(percentName, format)
 	for op, name := range binaryNames {
 		d[name] = checkedBinary(op)
 		d[name+"="] = checkedOperand(op)
@@ -185,7 +216,7 @@ func limitPredeclared(d starlark.StringDict) {
 
 // rewriteOps replaces each x + y and x * y in f by a call of a builtin that
 // checks the size of the result first, and each x += y, x *= y by
-// x += check(x, y). The calls carry the position of the operator, so
+// x += check(x, y); and "literal" % y by a call of format. The calls carry the position of the operator, so
 // errors point at it.
 func rewriteOps(f *syntax.File) {
 	var r rewriter
@@ -265,6 +296,9 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 		e.X, e.Y = r.expr(e.X), r.expr(e.Y)
 		if name, ok := binaryNames[e.Op]; ok && !(e.Op == syntax.PLUS && (isNumber(e.X) || isNumber(e.Y))) {
 			return callOf(name, e.OpPos, e.X, e.Y)
+		}
+		if l, ok := e.X.(*syntax.Literal); ok && e.Op == syntax.PERCENT && l.Token == syntax.STRING {
+			return callOf(percentName, e.OpPos, e.X, e.Y)
 		}
 	case *syntax.UnaryExpr:
 		if e.X != nil {

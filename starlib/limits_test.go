@@ -1,8 +1,12 @@
 package starlib
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // The rewritten + and * keep Starlark's semantics.
@@ -80,6 +84,36 @@ func TestLimits(t *testing.T) {
 		}
 		if !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%q:\n got %s\nwant %s", tc.src, err, tc.want)
+		}
+	}
+}
+
+// TestFormat checks that the fast path of "literal" % y gives what Starlark
+// gives, and that every other case falls back to it.
+func TestFormat(t *testing.T) {
+	big := starlark.MakeInt64(1 << 62).Mul(starlark.MakeInt(1 << 10))
+	for _, c := range []struct {
+		x string
+		y starlark.Value
+	}{
+		{"L%d", starlark.MakeInt(7)},
+		{"L%d", starlark.MakeInt(-123456)},
+		{"%d", starlark.MakeInt64(0x100000001 * 99)},
+		{"x%dy", starlark.MakeInt64(-1 << 63)},
+		{"L%d", big},
+		{"L%d%%", starlark.MakeInt(3)},
+		{"L%5d", starlark.MakeInt(3)},
+		{"%d %d", starlark.Tuple{starlark.MakeInt(1), starlark.MakeInt(2)}},
+		{"%d", starlark.String("a")},
+		{"%s", starlark.MakeInt(3)},
+		{"no directive", starlark.MakeInt(3)},
+		{"%d", starlark.Float(1.5)},
+		{"%d", starlark.True},
+	} {
+		want, werr := starlark.Binary(syntax.PERCENT, starlark.String(c.x), c.y)
+		got, gerr := format(nil, nil, starlark.Tuple{starlark.String(c.x), c.y}, nil)
+		if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("%q %% %v = %v, %v; want %v, %v", c.x, c.y, got, gerr, want, werr)
 		}
 	}
 }
