@@ -84,11 +84,46 @@ func sizeOf(v starlark.Value) (n, limit int64, what string) {
 func checkedBinary(op syntax.Token) *starlark.Builtin {
 	return starlark.NewBuiltin(binaryNames[op], func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		x, y := args[0], args[1]
+		if op == syntax.STAR {
+			if p, ok := mul64(x, y); ok {
+				return p, nil
+			}
+		}
 		if err := checkResult(op, x, y); err != nil {
 			return nil, err
 		}
 		return starlark.Binary(op, x, y)
 	})
+}
+
+// mul64 returns x * y when both are ints and the product fits in 64 bits
+// (go.starlark.net multiplies ints beyond 32 bits as big.Ints: i *
+// 0x100000001, a 64-bit immediate, took three allocations).
+func mul64(x, y starlark.Value) (starlark.Value, bool) {
+	a, ok := x.(starlark.Int)
+	if !ok {
+		return nil, false
+	}
+	b, ok := y.(starlark.Int)
+	if !ok {
+		return nil, false
+	}
+	u, ok := a.Int64()
+	if !ok {
+		return nil, false
+	}
+	v, ok := b.Int64()
+	if !ok {
+		return nil, false
+	}
+	if u == 0 || v == 0 {
+		return starlark.MakeInt(0), true
+	}
+	p := u * v
+	if p/v != u || (u == -1 && v == math.MinInt64) || (v == -1 && u == math.MinInt64) {
+		return nil, false
+	}
+	return starlark.MakeInt64(p), true
 }
 
 // checkedOperand returns the builtin that checks x op= y and returns y, for

@@ -117,3 +117,28 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestMul64 checks that the fast path of int * int gives what Starlark
+// gives, and steps aside when the product does not fit.
+func TestMul64(t *testing.T) {
+	vals := []int64{0, 1, -1, 2, 7, 0x100000001, 83332, -83332, 1 << 31, 1<<31 - 1, -1 << 31, 1 << 32, 3037000499, 3037000500, 1<<62 + 5, 1<<63 - 1, -1 << 63}
+	for _, u := range vals {
+		for _, v := range vals {
+			x, y := starlark.MakeInt64(u), starlark.MakeInt64(v)
+			want, err := starlark.Binary(syntax.STAR, x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := mul64(x, y)
+			if ok && got.String() != want.String() {
+				t.Errorf("mul64(%d, %d) = %v, want %v", u, v, got, want)
+			}
+			if _, fits := want.(starlark.Int).Int64(); ok != fits {
+				t.Errorf("mul64(%d, %d): ok = %v, want %v (product %v)", u, v, ok, fits, want)
+			}
+		}
+	}
+	if _, ok := mul64(starlark.MakeInt(2), starlark.String("a")); ok {
+		t.Error("mul64 of an int and a string")
+	}
+}
