@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	buildtools "github.com/bazelbuild/buildtools/build"
+	"github.com/bazelbuild/buildtools/tables"
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
@@ -50,7 +51,8 @@ func File(file string, check bool) (changed bool, err error) {
 
 // Source formats a BUILD.star file as a Bazel BUILD file and every
 // other file (programs and libraries) as a .bzl file, with buildifier's
-// printer and rewrites.
+// printer and the rewrites that keep what the file builds (see
+// bzlRewrites).
 func Source(file string, src []byte) ([]byte, error) {
 	parse := buildtools.ParseBzl
 	if filepath.Base(file) == "BUILD.star" {
@@ -67,8 +69,34 @@ func Source(file string, src []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return buildtools.Format(f), nil
+	rewrites := bzlRewrites
+	if f.Type == buildtools.TypeBuild {
+		rewrites = buildRewrites
+	}
+	return buildtools.FormatWithRewriter(&buildtools.Rewriter{
+		RewriteSet:                      rewrites,
+		IsLabelArg:                      tables.IsLabelArg,
+		LabelDenyList:                   tables.LabelDenylist,
+		IsSortableListArg:               tables.IsSortableListArg,
+		SortableDenylist:                tables.SortableDenylist,
+		SortableAllowlist:               tables.SortableAllowlist,
+		NamePriority:                    tables.NamePriority,
+		StripLabelLeadingSlashes:        tables.StripLabelLeadingSlashes,
+		ShortenAbsoluteLabelsToRelative: tables.ShortenAbsoluteLabelsToRelative,
+	}, f), nil
 }
+
+// The rewrites buildifier applies, less the ones that would change what a
+// file builds: in bpfstar a load() runs its library's top-level
+// declarations (maps, programs) where it stands, so loads are never moved
+// to the top or sorted (loadTop, sortLoadStatements), and lists of strings
+// in program files may be data, so they are never sorted (listsort).
+// Reordering the names within one load, merging loads of the same file,
+// and spelling literals canonically change nothing.
+var (
+	bzlRewrites   = []string{"sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
+	buildRewrites = []string{"removeParens", "callsort", "label", "listsort", "multiplus", "sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
+)
 
 // Files expands fmt's arguments into the files to format, each once:
 // a file stands for itself; a directory for every .star file below it

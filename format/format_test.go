@@ -52,3 +52,17 @@ func TestFile(t *testing.T) {
 		t.Errorf("formatted file reported as changed: %v", err)
 	}
 }
+
+// Formatting never changes what a file builds: loads stay where they are
+// and in their order (a library's top-level declarations run at its load),
+// and string lists in programs are not sorted.
+func TestSourceKeepsOrder(t *testing.T) {
+	in := "m = bpf_map(\"m\", \"array\", 4, 8, 1)\n\nload(\"//lib:b.star\", \"b\")\nload(\"//lib:a.star\", \"a\")\n\nnames = [\"z\", \"a\"]\n"
+	got, err := Source("prog.star", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != in {
+		t.Errorf("Source reordered the file:\n%s\nwant\n%s", got, in)
+	}
+}
