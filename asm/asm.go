@@ -436,7 +436,9 @@ func assemble(p *Program) (*Result, error) {
 			if second == nil {
 				second = make([]bool, total)
 				for _, s := range seconds {
-					second[s] = true
+					if s < total { // a raw first half at the end has no second
+						second[s] = true
+					}
 				}
 			}
 			if second[dest] {

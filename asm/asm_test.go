@@ -107,6 +107,15 @@ func TestRaw(t *testing.T) {
 			t.Errorf("raw 0x18 then %+v: got %v", next, err)
 		}
 	}
+	// ... also as the last slot of a program with jumps (this once
+	// indexed past the end of the slot table).
+	_, err = Assemble(&Program{Symbol: "p", Items: []Item{
+		{Insn: isa.Instruction{Op: 0x05}, Pos: at(2)}, // ja +0
+		{Insn: isa.Instruction{Op: isa.OpLoadImm64, Raw: true}, Pos: at(3)},
+	}})
+	if err == nil || !strings.HasPrefix(err.Error(), "t.star:3:1: insn.raw: code 0x18 starts a 64-bit load") {
+		t.Errorf("raw 0x18 last: got %v", err)
+	}
 }
 
 func TestTooManyInstructions(t *testing.T) {
