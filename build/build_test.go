@@ -61,6 +61,9 @@ func TestErrors(t *testing.T) {
 		{"ringbuf rules", "m = bpf_map(\"r\", \"ringbuf\", 0, 0, 1000)", `p.star:1:12: bpf_map: map "r": ringbuf maps need max_entries to be a power of 2 and a multiple of the page size (4096), not 1000`},
 		{"unknown map type", "m = bpf_map(\"h\", \"hashy\", 4, 8, 1)", `p.star:1:12: bpf_map: unknown map type "hashy" (want one of arena array`},
 		{"raw first half last", "section(\"xdp\", \"p\", [insn.ja(0), insn.raw(0x18, 0, 0, 0, 0)])", "p.star:1:42: insn.raw: code 0x18 starts a 64-bit load"},
+		{"data section as a program", "section(\".data\", \"p\", [exit()])", `p.star:1:8: section: section name ".data" is reserved`},
+		{"maps section as a program", "section(\".maps\", \"p\", [exit()])", `p.star:1:8: section: section name ".maps" is reserved`},
+		{"BTF section as a program", "section(\".BTF\", \"p\", [exit()])", `p.star:1:8: section: section name ".BTF" is reserved`},
 		{"step limit", "def spin():\n    for i in range(1000000000):\n        pass\nspin()\n", "p.star:2:5: the program file ran more than 100000 Starlark steps (raise the limit with --max-steps)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

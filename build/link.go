@@ -35,8 +35,12 @@ func Link(u *starlib.Unit) (*objwriter.Object, error) {
 			return nil, err
 		}
 	}
-	l.mapsSection()
-	l.dataSections()
+	if err := l.mapsSection(); err != nil {
+		return nil, err
+	}
+	if err := l.dataSections(); err != nil {
+		return nil, err
+	}
 	if err := l.relocate(); err != nil {
 		return nil, err
 	}
@@ -226,9 +230,9 @@ type mapField struct {
 	typed bool
 }
 
-func (l *linker) mapsSection() {
+func (l *linker) mapsSection() error {
 	if len(l.u.Maps) == 0 {
-		return
+		return nil
 	}
 	s := &objwriter.Section{Name: ".maps", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8}
 	for _, m := range l.u.Maps {
@@ -237,12 +241,12 @@ func (l *linker) mapsSection() {
 		s.Symbols = append(s.Symbols, objwriter.Symbol{Name: m.Name, Value: uint64(off), Size: uint64(size), Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL})
 		l.mapOff, l.mapSize = append(l.mapOff, off), append(l.mapSize, size)
 	}
-	l.obj.AddSection(s)
+	return l.obj.AddSection(s)
 }
 
 var dataSections = []string{".rodata", ".data", ".bss"}
 
-func (l *linker) dataSections() {
+func (l *linker) dataSections() error {
 	for _, name := range dataSections {
 		s := &objwriter.Section{Name: name, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 1}
 		switch name {
@@ -270,8 +274,11 @@ func (l *linker) dataSections() {
 			continue // never emit empty data sections
 		}
 		s.Size = uint64(size)
-		l.obj.AddSection(s)
+		if err := l.obj.AddSection(s); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // relocate turns the references of every instruction into relocation

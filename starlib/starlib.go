@@ -342,7 +342,7 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if !sectionRE.MatchString(name) {
 		return nil, errorf(b, "section name %q: want letters, digits and _ . ? / + : - only", name)
 	}
-	if strings.HasPrefix(name, ".rel") || name == ".strtab" || name == ".symtab" || name == "license" || name == ".text" {
+	if reservedSection(name) {
 		return nil, errorf(b, "section name %q is reserved", name)
 	}
 	u := getUnit(thread)
@@ -411,4 +411,21 @@ func license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	}
 	u.License, u.HasLicense, u.licensePos = text, true, callerPos(thread)
 	return starlark.None, nil
+}
+
+// reservedSection reports whether a program may not use the section name:
+// the object's own sections (symbols, strings, relocations, .text for
+// functions, BTF) and the ones the loaders read as data, never as code
+// (license, version, maps, .maps, .data*, .rodata*, .bss*).
+func reservedSection(name string) bool {
+	switch name {
+	case ".strtab", ".symtab", ".text", ".maps", ".BTF", ".BTF.ext":
+		return true
+	}
+	for _, prefix := range []string{".rel", "license", "version", "maps", ".data", ".rodata", ".bss"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
