@@ -110,12 +110,14 @@ func (l *linker) btf() error {
 	ext := make([]btf.ExtSection, len(l.extSecs))
 	lines := newLineTable(l.u, b)
 	le := binary.LittleEndian
+	bySection := make([][]*placedCode, len(l.extSecs)) // placed code, in order
+	for k := range l.placed {
+		i := l.extIndex[l.placed[k].section]
+		bySection[i] = append(bySection[i], &l.placed[k])
+	}
 	for i, name := range l.extSecs {
 		ext[i].Name = name
-		for _, pc := range l.placed {
-			if pc.section != name {
-				continue
-			}
+		for _, pc := range bySection[i] {
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			off := uint32(pc.off)
 			for r := pc.lines; len(r) > 0; r = r[btf.LineRecLen:] {

@@ -68,6 +68,7 @@ type linker struct {
 	// of records written so far.
 	ext      *btf.ExtBuffer
 	extSecs  []string
+	extIndex map[string]int // index of a section in extSecs
 	extLines []int
 
 	mapOff  []uint32 // offset of each map in .maps
@@ -92,10 +93,12 @@ type placedCode struct {
 // program and function and for a line record for each of their items.
 func (l *linker) layoutExt() {
 	var funcs, maxLines []int
+	l.extIndex = make(map[string]int)
 	add := func(section string, p *asm.Program) {
-		i := slices.Index(l.extSecs, section)
-		if i < 0 {
+		i, ok := l.extIndex[section]
+		if !ok {
 			i = len(l.extSecs)
+			l.extIndex[section] = i
 			l.extSecs = append(l.extSecs, section)
 			funcs, maxLines = append(funcs, 0), append(maxLines, 0)
 		}
@@ -120,7 +123,7 @@ func (l *linker) layoutExt() {
 // LineOff, and the column in place of the line and column. btf completes
 // it.
 func (l *linker) assemble(p *asm.Program, section string) (*asm.Result, []byte, error) {
-	i := slices.Index(l.extSecs, section)
+	i := l.extIndex[section]
 	room := l.ext.Lines(i)[btf.LineRecLen*l.extLines[i]:]
 	n := 0
 	file, fileName := uint32(0), "\x00" // the last file seen

@@ -73,20 +73,14 @@ const (
 // Object is an ELF relocatable object under construction.
 type Object struct {
 	sections []*Section
+	byName   map[string]*Section
 }
 
 // New returns an empty object.
-func New() *Object { return &Object{} }
+func New() *Object { return &Object{byName: make(map[string]*Section)} }
 
 // Section returns the section with the given name, or nil.
-func (o *Object) Section(name string) *Section {
-	for _, s := range o.sections {
-		if s.Name == name {
-			return s
-		}
-	}
-	return nil
-}
+func (o *Object) Section(name string) *Section { return o.byName[name] }
 
 // Sections returns the sections in output order.
 func (o *Object) Sections() []*Section { return o.sections }
@@ -97,6 +91,7 @@ func (o *Object) AddSection(s *Section) error {
 		return fmt.Errorf("duplicate section %q", s.Name)
 	}
 	o.sections = append(o.sections, s)
+	o.byName[s.Name] = s
 	return nil
 }
 
@@ -110,6 +105,7 @@ func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
 	if s == nil {
 		s = &Section{Name: sec, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
 		o.sections = append(o.sections, s)
+		o.byName[sec] = s
 	} else if s.Flags&elf.SHF_EXECINSTR == 0 {
 		return 0, fmt.Errorf("section %q holds data, not code", sec)
 	}
@@ -211,6 +207,9 @@ func (o *Object) Layout() (*Image, error) {
 			relOf[secIndex[s.Name]] = len(headers)
 			headers = append(headers, shdr{name: str.add(".rel" + s.Name), typ: elf.SHT_REL, info: uint32(secIndex[s.Name]), align: 8, entsize: relSize})
 		}
+	}
+	if len(headers) >= int(elf.SHN_LORESERVE) {
+		return nil, fmt.Errorf("%d sections: ELF numbers at most %d without extended section numbering", len(headers)+1, elf.SHN_LORESERVE-1)
 	}
 	symtabIndex := len(headers)
 	headers = append(headers, shdr{name: str.add(".symtab"), typ: elf.SHT_SYMTAB, link: 1, align: 8, entsize: symSize})

@@ -3,6 +3,7 @@ package objwriter
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,5 +202,19 @@ func TestWriteTo(t *testing.T) {
 	}
 	if !bytes.Equal(b.Bytes(), want) || n != int64(len(want)) || im.Size() != len(want) {
 		t.Errorf("WriteTo wrote %d bytes (returned %d, Size %d), Bytes %d; equal: %v", b.Len(), n, im.Size(), len(want), bytes.Equal(b.Bytes(), want))
+	}
+}
+
+// Past ELF's 65,279 section headers (SHN_LORESERVE), Layout refuses: the
+// 16-bit indexes would wrap around.
+func TestTooManySections(t *testing.T) {
+	o := New()
+	for i := 0; i < 65300; i++ {
+		if _, err := o.AddProgram(fmt.Sprintf("s%d", i), fmt.Sprintf("p%d", i), []byte{0x95, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.Layout(); err == nil || !strings.Contains(err.Error(), "ELF numbers at most 65279") {
+		t.Errorf("Layout: %v", err)
 	}
 }

@@ -118,6 +118,7 @@ const localKey = "bpfstar.unit"
 type unit struct {
 	Unit
 	symbols    map[string]asm.Pos
+	sections   map[string]bool // program section names used so far
 	licensePos asm.Pos
 	items      int // instructions and labels of all programs and functions
 }
@@ -357,9 +358,23 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := u.claim(b, symbol, "symbol", pos); err != nil {
 		return nil, err
 	}
+	if !u.sections[name] {
+		if len(u.sections) >= MaxSections {
+			return nil, errorf(b, "more than %d program sections in one file: ELF numbers at most 65,279 sections, and each program section may need a relocation section", MaxSections)
+		}
+		if u.sections == nil {
+			u.sections = make(map[string]bool)
+		}
+		u.sections[name] = true
+	}
 	u.Programs = append(u.Programs, p)
 	return starlark.None, nil
 }
+
+// MaxSections is the number of distinct program sections a file may
+// declare: with a relocation section each, and the object's own sections,
+// they stay below ELF's limit of 65,279 section headers (SHN_LORESERVE).
+const MaxSections = 32000
 
 const maxNesting = 64
 
