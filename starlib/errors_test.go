@@ -76,6 +76,10 @@ func TestValues(t *testing.T) {
 		{`(insn.ld_imm64(r1, 1).size, exit().size)`, `(16, 8)`},
 		{`insn.ja("out").target`, `"out"`},
 		{`type(insn.exit())`, `"insn"`},
+		// Instructions that refer to different symbols differ.
+		{`insn.call_func("f") == insn.call_func("g")`, `False`},
+		{`insn.call_func("f") == insn.call_func("f")`, `True`},
+		{`len(dict([(insn.call_func("f"), 1), (insn.call_func("g"), 2)]))`, `2`},
 	} {
 		v, err := evalInsn(t, tc.expr)
 		if err != nil {

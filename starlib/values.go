@@ -302,10 +302,15 @@ func (i *Insn) Hash() (uint32, error) {
 		h ^= 0x5bd1e995
 	}
 	s, _ := starlark.String(i.label()).Hash()
+	if r := i.ref(); r != nil {
+		n, _ := starlark.String(r.Name).Hash()
+		s ^= n*31 + uint32(r.Kind)
+	}
 	return h ^ s, nil
 }
 func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
-	eq := i.ins() == y.(*Insn).ins() && i.label() == y.(*Insn).label()
+	j := y.(*Insn)
+	eq := i.ins() == j.ins() && i.label() == j.label() && i.flags&insnLabel == j.flags&insnLabel && refEqual(i.ref(), j.ref())
 	switch op {
 	case syntax.EQL:
 		return eq, nil
@@ -313,6 +318,15 @@ func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bo
 		return !eq, nil
 	}
 	return false, fmt.Errorf("insn values can only be compared with == and !=")
+}
+
+// refEqual reports whether two instructions refer to the same symbol (a
+// map, a global at the same offset, a function), or both to none.
+func refEqual(a, b *asm.Ref) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 var insnAttrs = []string{"code", "dst", "imm", "off", "size", "src", "target"}
