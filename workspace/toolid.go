@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -14,8 +15,8 @@ var (
 
 // ExecutableID returns a string that changes whenever the running binary
 // does: the Go build ID from its ELF note (the go command derives it from
-// the binary's inputs and contents), or else the sha256 of the whole
-// executable. Combined with the version, it keys the build cache, so a
+// the binary's inputs and contents) when it has the go command's form, or
+// else the sha256 of the whole executable. Combined with the version, it keys the build cache, so a
 // rebuilt bpfstar never trusts what an older one cached.
 func ExecutableID() string {
 	exeIDOnce.Do(func() {
@@ -59,7 +60,11 @@ func goBuildID(file string) string {
 		return ""
 	}
 	id := string(name[4 : 4+descsz])
-	if id == "" {
+	if !strings.Contains(id, "/") {
+		// Not an ID the go command computed (actionID/contentID...): a
+		// linker given -buildid=redacted, say, writes the same string
+		// into every binary, which would let a new bpfstar trust an old
+		// one's cache.
 		return ""
 	}
 	return id
