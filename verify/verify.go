@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -40,10 +41,27 @@ func Object(obj []byte) ([]Verdict, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading object: %w", err)
 	}
+	if len(spec.Programs) == 0 {
+		return nil, errors.New("the object has no programs")
+	}
 	order, err := programOrder(obj)
 	if err != nil {
 		return nil, err
 	}
+	// Programs the symbol table does not list as global functions (a
+	// static program in a clang object, say) come last, by name.
+	listed := map[string]bool{}
+	for _, name := range order {
+		listed[name] = true
+	}
+	var rest []string
+	for name := range spec.Programs {
+		if !listed[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	order = append(order, rest...)
 	var out []Verdict
 	for _, name := range order {
 		ps, ok := spec.Programs[name]

@@ -3,6 +3,8 @@ package verify
 import (
 	"strings"
 	"testing"
+
+	"github.com/bpfstar/bpfstar/objwriter"
 )
 
 // The kernel's log with line info (as printed for a program built from
@@ -34,5 +36,20 @@ processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 	}
 	if n := processed(strings.Join(kernelLog, "\n")); n != 6 {
 		t.Errorf("processed = %d", n)
+	}
+}
+
+// An object without programs is an error, not an empty success.
+func TestNoPrograms(t *testing.T) {
+	o := objwriter.New()
+	if err := o.SetLicense("GPL"); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := o.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Object(obj); err == nil || err.Error() != "the object has no programs" {
+		t.Errorf("Object = %v, want 'the object has no programs'", err)
 	}
 }
