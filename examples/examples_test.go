@@ -16,8 +16,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/bpfstar/bpfstar/build"
 	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/workspace"
 )
 
 func examples(t *testing.T) []string {
@@ -32,7 +33,7 @@ func examples(t *testing.T) []string {
 // buildExample builds an example into the test's temporary directory.
 func buildExample(t *testing.T, file string) string {
 	t.Helper()
-	obj, err := build.File(file, build.Options{})
+	obj, _, err := workspace.BuildFile(file, starlib.Options{})
 	if err != nil {
 		t.Fatalf("build %s: %v", file, err)
 	}

@@ -6,18 +6,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstar/bpfstar/build"
 	"github.com/bpfstar/bpfstar/disasm"
 	"github.com/bpfstar/bpfstar/internal/golden"
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/workspace"
 )
 
-// The bytes of every example's object are pinned in testdata/<stem>.o, with
-// its disassembly beside it (testdata/<stem>.disasm) so that a change shows
-// up readably in review. Regenerate with go test ./examples -update.
+// The bytes of every example's object, as bpfstar build makes it in this
+// repository's workspace (line info names examples/<stem>.star), are
+// pinned in testdata/<stem>.o, with its disassembly beside it
+// (testdata/<stem>.disasm) so that a change shows up readably in review. Regenerate with go test ./examples -update.
 func TestGoldenObjects(t *testing.T) {
 	for _, file := range examples(t) {
 		t.Run(file, func(t *testing.T) {
-			obj, err := build.File(file, build.Options{})
+			obj, _, err := workspace.BuildFile(file, starlib.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -114,7 +114,7 @@ func TestXDPCountBTF(t *testing.T) {
 	if !ok {
 		t.Fatalf("first instruction has no line info: %v", ins[0].Source())
 	}
-	if src.FileName() != "xdp_count.star" || !strings.Contains(src.Line(), "insn.ld_map_value(r2, seen)") {
+	if src.FileName() != "examples/xdp_count.star" || !strings.Contains(src.Line(), "insn.ld_map_value(r2, seen)") {
 		t.Errorf("line info of instruction 0 = %q %q:%d", src.FileName(), src.Line(), src.LineNumber())
 	}
 
@@ -150,14 +150,14 @@ func TestXDPCountLinum(t *testing.T) {
 		t.Fatalf("bpftool prog dump xlated: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		`; insn.ld_map_value(r2, seen), [file:xdp_count.star line_num:53 line_col:22]`,
-		`; insn.call("map_lookup_elem"), [file:xdp_count.star line_num:32 line_col:14]`,
+		`; insn.ld_map_value(r2, seen), [file:examples/xdp_count.star line_num:53 line_col:22]`,
+		`; insn.call("map_lookup_elem"), [file:examples/xdp_count.star line_num:32 line_col:14]`,
 	} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("bpftool prog dump xlated linum lacks %q:\n%s", want, out)
 		}
 	}
-	if n := len(regexp.MustCompile(`file:xdp_count\.star line_num:\d+`).FindAll(out, -1)); n < 30 {
+	if n := len(regexp.MustCompile(`file:examples/xdp_count\.star line_num:\d+`).FindAll(out, -1)); n < 30 {
 		t.Errorf("only %d instructions carry .star lines:\n%s", n, out)
 	}
 }
