@@ -65,6 +65,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "fmt":
 		return fmtMain(args[1:], stdout, stderr)
 	case "version":
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "usage: bpfstar version\n")
+			return 2
+		}
 		fmt.Fprintln(stdout, "bpfstar", Version)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
