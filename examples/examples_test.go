@@ -143,6 +143,7 @@ func TestCgroupDevDeniesURandom(t *testing.T) {
 	// run reads one byte of dev in a child process, inside the cgroup or not.
 	run := func(dev string, inCgroup bool) (string, error) {
 		cmd := exec.Command("head", "-c", "1", dev)
+		cmd.Env = append(os.Environ(), "LC_ALL=C") // the message checked below is strerror's
 		if inCgroup {
 			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgfd.Fd())}
 		}

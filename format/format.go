@@ -42,11 +42,16 @@ func File(file string, check bool) (changed bool, err error) {
 	if check {
 		return true, nil
 	}
-	fi, err := os.Stat(file)
+	// Write through a symbolic link, not over it.
+	target, err := filepath.EvalSymlinks(file)
 	if err != nil {
 		return false, err
 	}
-	return true, atomicfile.Write(file, out, fi.Mode().Perm())
+	fi, err := os.Stat(target)
+	if err != nil {
+		return false, err
+	}
+	return true, atomicfile.Write(target, out, fi.Mode().Perm())
 }
 
 // Source formats a BUILD.star file as a Bazel BUILD file and every

@@ -66,3 +66,24 @@ func TestSourceKeepsOrder(t *testing.T) {
 		t.Errorf("Source reordered the file:\n%s\nwant\n%s", got, in)
 	}
 }
+
+// A symbolic link stays a link: the file it points to is formatted.
+func TestFileThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.star"), filepath.Join(dir, "link.star")
+	if err := os.WriteFile(real, []byte("x=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real.star", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := File(link, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("link.star is no longer a symbolic link: %v %v", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "x = 1\n" {
+		t.Errorf("real.star = %q", b)
+	}
+}
