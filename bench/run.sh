@@ -13,4 +13,7 @@ $GO build -o bin/bpfstar ./cmd/bpfstar
 for tool in llvm-mc-19 clang-19; do
 	command -v $tool >/dev/null || { echo "bench: $tool is not installed (make test-deps installs it)" >&2; exit 1; }
 done
+# Peak RSS is read through GNU time (see docs/perf.md): without it each
+# child would report at least the runner's own memory.
+[ -x /usr/bin/time ] || { echo "bench: GNU time is not installed (apt-get install -y time)" >&2; exit 1; }
 $GO run ./bench/runner -bpfstar bin/bpfstar "$@"
