@@ -9,23 +9,11 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-// sliceSource is a []Item as an InsnSource, so that AssembleLines takes
-// its one-pass path.
-type sliceSource []Item
+// itemsSource presents a Program of Items as an InsnSource (through the
+// Program's own accessors), so that AssembleLines takes its one-pass path.
+type itemsSource struct{ *Program }
 
-func (s sliceSource) Len() int             { return len(s) }
-func (s sliceSource) Item(i int, it *Item) { *it = s[i] }
-func (s sliceSource) Pos(i int) Pos        { return s[i].Pos }
-func (s sliceSource) Insn(i int) (isa.Instruction, ItemKind) {
-	it := s[i]
-	switch {
-	case it.IsLabel():
-		return isa.Instruction{}, KindLabel
-	case it.Target != "" || it.Ref.Kind != RefNone:
-		return it.Insn, KindOther
-	}
-	return it.Insn, KindInsn
-}
+func (s itemsSource) Pos(i int) Pos { return s.PosAt(i) }
 
 // randomProgram makes a small program of labels, jumps (to labels, some
 // undefined, and by offset, some out of range), long jumps, 64-bit loads,
@@ -77,7 +65,7 @@ func TestFastMatchesTwoPass(t *testing.T) {
 		items := randomProgram(r)
 		slow, slowErr := assemble(&Program{Symbol: "p", Items: items})
 		var lines []string
-		fast := assembleFast(sliceSource(items), func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
+		fast := assembleFast(itemsSource{&Program{Symbol: "p", Items: items}}, func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
 		switch {
 		case slowErr != nil && fast != nil:
 			t.Fatalf("program %v: two passes refuse it (%v), one pass accepts it", items, slowErr)
