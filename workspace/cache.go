@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+
+	"github.com/bpfstar/bpfstar/internal/atomicfile"
 )
 
 // cache is the content-addressed build cache under bpfstar-out/cache. It
@@ -105,21 +107,8 @@ func (c *cache) putBlob(data []byte) {
 }
 
 func (c *cache) write(p string, data []byte) {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	// Best effort: a cache entry that cannot be written is a later miss.
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+		atomicfile.Write(p, data, 0o644)
 	}
 }
