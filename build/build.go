@@ -17,9 +17,11 @@ import (
 // Options control a build.
 type Options = starlib.Options
 
-// File builds the program file at path and returns the object's bytes. The
-// file name in error messages is path as given.
-func File(path string, opts Options) ([]byte, error) {
+// ReadFile reads a program file, with an error that names it and the
+// reason alone ("cannot read prog.star: no such file or directory"). To
+// build a file, use workspace.BuildFile: it names the file as the
+// workspace around it requires.
+func ReadFile(path string) ([]byte, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
@@ -28,7 +30,7 @@ func File(path string, opts Options) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot read %s: %v", path, err)
 	}
-	return Source(path, src, opts)
+	return src, nil
 }
 
 // Source builds a program file from its contents.

@@ -155,13 +155,9 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 // BuildFileImage is BuildFile that returns the laid-out object, for
 // build.WriteImage to write without first making it in memory.
 func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, deps []string, err error) {
-	src, err := os.ReadFile(file)
+	src, err := build.ReadFile(file)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, nil, fmt.Errorf("cannot read %s: %v", file, err)
+		return nil, nil, err
 	}
 	w, err := Find(filepath.Dir(file))
 	if err != nil {
