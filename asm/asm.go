@@ -197,14 +197,14 @@ func Assemble(p *Program) (*Result, error) { return AssembleLines(p, nil) }
 // assembler starts over (see below), line is called again from slot 0: a
 // call with slot 0 starts the program anew.
 //
-// A program whose Source is an InsnSource is assembled in one pass over
+// A program whose Source is a PackedSource is assembled in one pass over
 // its items (the items of a large program do not fit in the caches, and
 // reading them is what takes the time). That pass gives up on the first
 // problem it finds; the program is then assembled again by the two passes
 // below, which report the problem that comes first in their order.
 func AssembleLines(p *Program, line func(slot int, pos Pos)) (*Result, error) {
-	if src, ok := p.Source.(InsnSource); ok {
-		if res := assembleFast(src, line); res != nil {
+	if src, ok := p.Source.(PackedSource); ok {
+		if res := assemblePacked(src, line); res != nil {
 			return res, nil
 		}
 	}
@@ -220,102 +220,6 @@ func AssembleLines(p *Program, line func(slot int, pos Pos)) (*Result, error) {
 		}
 	}
 	return res, nil
-}
-
-// assembleFast assembles a program in one pass: jumps to labels that come
-// later are filled in at the end. It returns nil when the program has a
-// problem of any kind.
-func assembleFast(src InsnSource, line func(slot int, pos Pos)) *Result {
-	items := src.Len()
-	// A guess at the code's size: every item an instruction, one in eight
-	// a 64-bit load.
-	code := make([]byte, 0, (items+items/8+1)*isa.SlotSize)
-	labels := make(map[string]int32)
-	type fixup struct{ at, slot, item int32 } // at: byte offset in code
-	var fixups []fixup
-	var dests []int32   // the slots every jump lands on
-	var seconds []int32 // slots that are the second half of a 64-bit load
-	var relocs []Reloc
-	it := new(Item)
-	slot, n, open := 0, 0, false
-	var last isa.Instruction
-	for i := 0; i < items; i++ {
-		ins, kind := src.Insn(i)
-		if kind == KindLabel {
-			src.Item(i, it)
-			if _, dup := labels[it.Label]; dup {
-				return nil
-			}
-			labels[it.Label] = int32(slot)
-			continue
-		}
-		if open && !(ins.Raw && ins.Op == 0 && ins.Dst == 0 && ins.Src == 0 && ins.Off == 0) {
-			return nil
-		}
-		open = isRawLoadImm64(ins)
-		if kind == KindOther {
-			src.Item(i, it)
-			if it.Target != "" {
-				dest, ok := labels[it.Target]
-				if !ok {
-					fixups = append(fixups, fixup{int32(len(code)), int32(slot), int32(i)})
-				} else if !setDelta(&ins, int64(dest)-int64(slot)-1) {
-					return nil
-				}
-			}
-			if it.Ref.Kind != RefNone {
-				relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: it.Ref, Pos: it.Pos})
-			}
-		}
-		if ins.Validate() != nil {
-			return nil
-		}
-		if delta, ok := jumpDelta(ins); ok && (len(fixups) == 0 || int(fixups[len(fixups)-1].at) != len(code)) {
-			dests = append(dests, int32(int64(slot)+1+delta))
-		}
-		if line != nil {
-			line(slot, src.Pos(i))
-		}
-		code = ins.Append(code)
-		s := ins.Slots()
-		if s == 2 || open {
-			seconds = append(seconds, int32(slot+1))
-		}
-		slot += s
-		n++
-		last = ins
-	}
-	if open || n == 0 || n > MaxInstructions || !terminates(last) {
-		return nil
-	}
-	for _, f := range fixups {
-		ins, _ := src.Insn(int(f.item))
-		src.Item(int(f.item), it)
-		dest, ok := labels[it.Target]
-		if !ok || !setDelta(&ins, int64(dest)-int64(f.slot)-1) || ins.Validate() != nil {
-			return nil
-		}
-		delta, _ := jumpDelta(ins)
-		dests = append(dests, int32(int64(f.slot)+1+delta))
-		ins.Append(code[f.at:f.at])
-	}
-	total := int32(slot)
-	var second []bool
-	for _, d := range dests {
-		if d < 0 || d >= total {
-			return nil
-		}
-		if second == nil {
-			second = make([]bool, total)
-			for _, s := range seconds {
-				second[s] = true
-			}
-		}
-		if second[d] {
-			return nil
-		}
-	}
-	return &Result{Code: code, Relocs: relocs, Insns: n}
 }
 
 // setDelta sets the target of a jump to a label delta slots away, and

@@ -9,11 +9,57 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-// itemsSource presents a Program of Items as an InsnSource (through the
-// Program's own accessors), so that AssembleLines takes its one-pass path.
-type itemsSource struct{ *Program }
+// packedSource holds a program's items as Packed values in runs of random
+// lengths, so that AssembleLines takes its one-pass path.
+type packedSource struct {
+	items []Packed
+	runs  [][]Packed
+}
 
-func (s itemsSource) Pos(i int) Pos { return s.PosAt(i) }
+// pack makes a packedSource of items. An instruction that validates is
+// marked PackedChecked unless unchecked says otherwise (the assembler
+// then validates it itself).
+func pack(r *rand.Rand, items []Item, unchecked bool) *packedSource {
+	s := &packedSource{}
+	for _, it := range items {
+		p := Packed{Line: it.Pos.Line, Col: it.Pos.Col, Ext: &PackedExt{File: it.Pos.File}}
+		if it.IsLabel() {
+			p.Flags = PackedLabel
+			p.Ext.Label = it.Label
+		} else {
+			ins := it.Insn
+			p.Imm, p.Off, p.Op, p.Regs = ins.Imm, ins.Off, ins.Op, uint8(ins.Dst&15)|uint8(ins.Src&15)<<4
+			if ins.Raw {
+				p.Flags |= PackedRaw
+			}
+			if ins.Validate() == nil && !unchecked {
+				p.Flags |= PackedChecked
+			}
+			if it.Target != "" || it.Ref.Kind != RefNone {
+				p.Flags |= PackedExtra
+				p.Ext.Label = it.Target
+				if it.Ref.Kind != RefNone {
+					ref := it.Ref
+					p.Ext.Ref = &ref
+				}
+			}
+		}
+		s.items = append(s.items, p)
+	}
+	for rest := s.items; len(rest) > 0; {
+		n := 1 + r.IntN(len(rest))
+		s.runs = append(s.runs, rest[:n:n])
+		rest = rest[n:]
+	}
+	return s
+}
+
+func (s *packedSource) Len() int                               { return len(s.items) }
+func (s *packedSource) Item(i int, it *Item)                   { s.items[i].Item(it) }
+func (s *packedSource) Insn(i int) (isa.Instruction, ItemKind) { return s.items[i].Kind() }
+func (s *packedSource) Pos(i int) Pos                          { return s.items[i].Pos() }
+func (s *packedSource) Runs() int                              { return len(s.runs) }
+func (s *packedSource) Run(k int) []Packed                     { return s.runs[k] }
 
 // randomProgram makes a small program of labels, jumps (to labels, some
 // undefined, and by offset, some out of range), long jumps, 64-bit loads,
@@ -25,7 +71,7 @@ func randomProgram(r *rand.Rand) []Item {
 	for i := 0; i < n; i++ {
 		pos := Pos{File: "f.star", Line: int32(i + 1), Col: 1}
 		var it Item
-		switch r.IntN(11) {
+		switch r.IntN(12) {
 		case 0:
 			it = Item{Label: label()}
 		case 1:
@@ -46,6 +92,8 @@ func randomProgram(r *rand.Rand) []Item {
 			it = Item{Insn: isa.Instruction{Op: isa.OpLoadImm64, Dst: 1}, Ref: Ref{Kind: RefMap, Name: "m"}}
 		case 9:
 			it = Item{Insn: isa.Instruction{Op: 0xb7, Dst: isa.Register(r.IntN(12)), Imm: 1}} // r11 is invalid
+		case 10:
+			it = Item{Insn: isa.Instruction{Op: 0x05, Off: 1, Imm: int64(r.IntN(2))}} // ja +1, imm 1 is invalid
 		default:
 			it = Item{Insn: isa.Instruction{Op: 0x95}}
 		}
@@ -65,7 +113,8 @@ func TestFastMatchesTwoPass(t *testing.T) {
 		items := randomProgram(r)
 		slow, slowErr := assemble(&Program{Symbol: "p", Items: items})
 		var lines []string
-		fast := assembleFast(itemsSource{&Program{Symbol: "p", Items: items}}, func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
+		src := pack(r, items, r.IntN(4) == 0)
+		fast := assemblePacked(src, func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
 		switch {
 		case slowErr != nil && fast != nil:
 			t.Fatalf("program %v: two passes refuse it (%v), one pass accepts it", items, slowErr)

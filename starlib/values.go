@@ -54,65 +54,40 @@ func threeway(op syntax.Token, cmp int) (bool, error) {
 // Insns are immutable. Two insns are equal when they encode the same way
 // and name the same label; where they were written does not matter.
 //
-// An Insn is kept small (32 bytes: the instruction packed into 16, the line
-// and column, and one pointer) and is never copied: a program of a million
-// instructions holds a million of them, and the assembler reads them in
-// place (see items). What few instructions have besides (a label, a
-// symbol reference) lives out of line, in an insnExt; the ones that have
-// nothing of the kind share the insnExt of their file.
-type Insn struct {
-	imm   int64
-	off   int16
-	op    isa.Opcode
-	regs  uint8 // dst | src<<4
-	flags uint8
-	line  int32
-	col   int32
-	x     *insnExt
-}
+// An Insn is an asm.Packed (32 bytes: the instruction packed into 16, the
+// line and column, and one pointer) and is never copied: a program of a
+// million instructions holds a million of them, and the assembler reads
+// them in place (see items). What few instructions have besides (a label,
+// a symbol reference) lives out of line, in an asm.PackedExt; the ones
+// that have nothing of the kind share the PackedExt of their file.
+type Insn asm.Packed
 
-// Insn flags.
-const (
-	insnRaw   = 1 << iota // the instruction is a raw slot
-	insnLabel             // the Insn is the form of a Label
-	insnExtra             // x holds a label or a reference
-)
-
-// insnExt holds what an Insn has out of line: the name of the file it was
-// written in, the label it jumps to or (for a Label) its name, and the
-// symbol it refers to.
-type insnExt struct {
-	file  string
-	label string
-	ref   *asm.Ref
-}
-
-// fileExt caches the shared insnExt of the file of the last plain
+// fileExt caches the shared PackedExt of the file of the last plain
 // instruction made. (The file names of positions are shared strings, so
 // the comparison is usually of two equal pointers.)
-var fileExt atomic.Pointer[insnExt]
+var fileExt atomic.Pointer[asm.PackedExt]
 
-func plainExt(file string) *insnExt {
-	if x := fileExt.Load(); x != nil && x.file == file {
+func plainExt(file string) *asm.PackedExt {
+	if x := fileExt.Load(); x != nil && x.File == file {
 		return x
 	}
-	x := &insnExt{file: file}
+	x := &asm.PackedExt{File: file}
 	fileExt.Store(x)
 	return x
 }
 
-// labelExt caches the insnExt of the label last jumped to or placed, which
-// the jumps to a label and the label itself then share (a block that jumps
-// twice to its end and places the label there makes one insnExt, not
-// three). Comparing the label usually compares two equal pointers: the
+// labelExt caches the PackedExt of the label last jumped to or placed,
+// which the jumps to a label and the label itself then share (a block that
+// jumps twice to its end and places the label there makes one PackedExt,
+// not three). Comparing the label usually compares two equal pointers: the
 // names come from the same Starlark string.
-var labelExt atomic.Pointer[insnExt]
+var labelExt atomic.Pointer[asm.PackedExt]
 
-func labelExtOf(file, label string) *insnExt {
-	if x := labelExt.Load(); x != nil && x.label == label && x.file == file {
+func labelExtOf(file, label string) *asm.PackedExt {
+	if x := labelExt.Load(); x != nil && x.Label == label && x.File == file {
 		return x
 	}
-	x := &insnExt{file: file, label: label}
+	x := &asm.PackedExt{File: file, Label: label}
 	labelExt.Store(x)
 	return x
 }
@@ -147,68 +122,55 @@ func allocInsn() *Insn {
 	}
 }
 
-// newInsn returns the Insn of ins, jumping to label target (if not empty),
-// referring to ref (if not nil), made at pos.
+// newInsn returns the Insn of ins, which has passed isa's Validate,
+// jumping to label target (if not empty), referring to ref (if not nil),
+// made at pos.
 func newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Position) *Insn {
-	var flags uint8
+	flags := asm.PackedChecked
 	if ins.Raw {
-		flags = insnRaw
+		flags |= asm.PackedRaw
 	}
-	var x *insnExt
+	var x *asm.PackedExt
 	switch {
 	case ref != nil:
-		flags |= insnExtra
-		x = &insnExt{file: pos.Filename(), label: target, ref: ref}
+		flags |= asm.PackedExtra
+		x = &asm.PackedExt{File: pos.Filename(), Label: target, Ref: ref}
 	case target != "":
-		flags |= insnExtra
+		flags |= asm.PackedExtra
 		x = labelExtOf(pos.Filename(), target)
 	default:
 		x = plainExt(pos.Filename())
 	}
 	in := allocInsn()
-	*in = Insn{imm: ins.Imm, off: ins.Off, op: ins.Op, regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, flags: flags, line: pos.Line, col: pos.Col, x: x}
+	*in = Insn{Imm: ins.Imm, Off: ins.Off, Op: ins.Op, Regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, Flags: flags, Line: pos.Line, Col: pos.Col, Ext: x}
 	return in
 }
 
+func (i *Insn) packed() *asm.Packed { return (*asm.Packed)(i) }
+
 // ins returns the instruction.
-func (i *Insn) ins() isa.Instruction {
-	return isa.Instruction{Op: i.op, Dst: isa.Register(i.regs & 15), Src: isa.Register(i.regs >> 4), Off: i.off, Imm: i.imm, Raw: i.flags&insnRaw != 0}
-}
+func (i *Insn) ins() isa.Instruction { return i.packed().Instruction() }
 
 // label returns the label the instruction jumps to ("" for none), or for
 // the form of a Label its name.
-func (i *Insn) label() string { return i.x.label }
+func (i *Insn) label() string { return i.Ext.Label }
 
 // ref returns the symbol the instruction refers to (nil for none).
-func (i *Insn) ref() *asm.Ref { return i.x.ref }
-
-func (i *Insn) pos() asm.Pos { return asm.Pos{File: i.x.file, Line: i.line, Col: i.col} }
+func (i *Insn) ref() *asm.Ref { return i.Ext.Ref }
 
 // Item returns the assembler item of the instruction.
 func (i *Insn) Item() asm.Item {
 	var it asm.Item
-	i.item(&it)
+	i.packed().Item(&it)
 	return it
 }
 
-// item sets *it to the assembler item of the instruction.
-func (in *Insn) item(it *asm.Item) {
-	it.Pos = in.pos()
-	switch {
-	case in.flags&insnLabel != 0:
-		it.Label, it.Insn, it.Target, it.Ref = in.x.label, isa.Instruction{}, "", asm.Ref{}
-	case in.x.ref == nil:
-		it.Label, it.Insn, it.Target, it.Ref = "", in.ins(), in.x.label, asm.Ref{}
-	default:
-		it.Label, it.Insn, it.Target, it.Ref = "", in.ins(), in.x.label, *in.x.ref
-	}
-}
-
 // items are the instructions and labels of a program, in order, as the
-// assembler reads them (an asm.InsnSource). They are held as runs of Insns
-// that lie one after the other in a chunk (the Insns that a macro makes in
-// a row), not as one pointer each: a program of a million instructions
-// made in blocks of a dozen holds 80k runs, not a million pointers.
+// assembler reads them (an asm.PackedSource). They are held as runs of
+// Insns that lie one after the other in a chunk (the Insns that a macro
+// makes in a row), not as one pointer each: a program of a million
+// instructions made in blocks of a dozen holds 80k runs, not a million
+// pointers.
 type items struct {
 	runs []insnRun
 	n    int
@@ -265,20 +227,18 @@ func (s *items) at(i int) *Insn {
 
 func (s *items) Len() int { return s.n }
 
-func (s *items) Item(i int, it *asm.Item) { s.at(i).item(it) }
+func (s *items) Item(i int, it *asm.Item) { s.at(i).packed().Item(it) }
 
-func (s *items) Insn(i int) (isa.Instruction, asm.ItemKind) {
-	in := s.at(i)
-	switch {
-	case in.flags&insnLabel != 0:
-		return isa.Instruction{}, asm.KindLabel
-	case in.flags&insnExtra != 0:
-		return in.ins(), asm.KindOther
-	}
-	return in.ins(), asm.KindInsn
+func (s *items) Insn(i int) (isa.Instruction, asm.ItemKind) { return s.at(i).packed().Kind() }
+
+func (s *items) Pos(i int) asm.Pos { return s.at(i).packed().Pos() }
+
+func (s *items) Runs() int { return len(s.runs) }
+
+func (s *items) Run(k int) []asm.Packed {
+	r := s.runs[k]
+	return unsafe.Slice(r.first.packed(), r.n)
 }
-
-func (s *items) Pos(i int) asm.Pos { return s.at(i).pos() }
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
 // does; a jump to a label prints the label name as its target.
@@ -310,7 +270,7 @@ func (i *Insn) Hash() (uint32, error) {
 }
 func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
 	j := y.(*Insn)
-	eq := i.ins() == j.ins() && i.label() == j.label() && i.flags&insnLabel == j.flags&insnLabel && refEqual(i.ref(), j.ref())
+	eq := i.ins() == j.ins() && i.label() == j.label() && i.Flags&asm.PackedLabel == j.Flags&asm.PackedLabel && refEqual(i.ref(), j.ref())
 	switch op {
 	case syntax.EQL:
 		return eq, nil
@@ -360,18 +320,19 @@ func (i *Insn) Attr(name string) (starlark.Value, error) {
 func (i *Insn) AttrNames() []string { return insnAttrs }
 
 // Label is the Starlark value of a label marker inside an instruction list.
-// It has the layout of an Insn (flag insnLabel, its name in x.label), so
+// It has the layout of an Insn (flag asm.PackedLabel, its name in
+// Ext.Label), so
 // that a program's items can hold both.
 type Label Insn
 
 func newLabel(name string, pos syntax.Position) *Label {
 	in := allocInsn()
-	*in = Insn{flags: insnLabel | insnExtra, line: pos.Line, col: pos.Col, x: labelExtOf(pos.Filename(), name)}
+	*in = Insn{Flags: asm.PackedLabel | asm.PackedExtra, Line: pos.Line, Col: pos.Col, Ext: labelExtOf(pos.Filename(), name)}
 	return (*Label)(in)
 }
 
 // name returns the label's name.
-func (l *Label) name() string { return l.x.label }
+func (l *Label) name() string { return l.Ext.Label }
 
 var (
 	_ starlark.Value      = (*Label)(nil)
