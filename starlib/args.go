@@ -3,7 +3,6 @@ package starlib
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -124,7 +123,7 @@ func (a *targetArg) Unpack(v starlark.Value) error {
 // choice unpacks a string that must be one of a fixed set of names.
 type choice[T any] struct {
 	what  string
-	names map[string]T
+	names *nameTable[T]
 	v     T
 	name  string
 }
@@ -134,7 +133,7 @@ func (c *choice[T]) Unpack(v starlark.Value) error {
 	if !ok {
 		return fmt.Errorf("got %s, want %s name (string)", v.Type(), c.what)
 	}
-	val, ok := c.names[string(s)]
+	val, ok := c.names.lookup(string(s))
 	if !ok {
 		return fmt.Errorf("unknown %s %q (want one of %s)", c.what, string(s), c.list())
 	}
@@ -143,15 +142,14 @@ func (c *choice[T]) Unpack(v starlark.Value) error {
 }
 
 func (c *choice[T]) list() string {
-	names := make([]string, 0, len(c.names))
-	for n := range c.names {
-		names = append(names, fmt.Sprintf("%q", n))
+	names := make([]string, len(c.names.names))
+	for i, n := range c.names.names {
+		names[i] = fmt.Sprintf("%q", n)
 	}
-	sort.Strings(names)
 	return strings.Join(names, " ")
 }
 
-var sizes = map[string]isa.Size{"b": isa.SizeB, "h": isa.SizeH, "w": isa.SizeW, "dw": isa.SizeDW}
+var sizes = newNameTable(map[string]isa.Size{"b": isa.SizeB, "h": isa.SizeH, "w": isa.SizeW, "dw": isa.SizeDW})
 
 func sizeArg() *choice[isa.Size] { return &choice[isa.Size]{what: "size", names: sizes} }
 
@@ -162,21 +160,21 @@ type aluOp struct {
 	off int16
 }
 
-var aluOps = map[string]aluOp{
+var aluOps = newNameTable(map[string]aluOp{
 	"add": {isa.ALUAdd, 0}, "sub": {isa.ALUSub, 0}, "mul": {isa.ALUMul, 0},
 	"div": {isa.ALUDiv, 0}, "sdiv": {isa.ALUDiv, 1}, "or": {isa.ALUOr, 0},
 	"and": {isa.ALUAnd, 0}, "lsh": {isa.ALULsh, 0}, "rsh": {isa.ALURsh, 0},
 	"neg": {isa.ALUNeg, 0}, "mod": {isa.ALUMod, 0}, "smod": {isa.ALUMod, 1},
 	"xor": {isa.ALUXor, 0}, "mov": {isa.ALUMov, 0}, "arsh": {isa.ALUArsh, 0},
-}
+})
 
-var jumpOps = map[string]isa.JumpOp{
+var jumpOps = newNameTable(map[string]isa.JumpOp{
 	"jeq": isa.JumpJEQ, "jne": isa.JumpJNE, "jgt": isa.JumpJGT, "jge": isa.JumpJGE,
 	"jlt": isa.JumpJLT, "jle": isa.JumpJLE, "jsgt": isa.JumpJSGT, "jsge": isa.JumpJSGE,
 	"jslt": isa.JumpJSLT, "jsle": isa.JumpJSLE, "jset": isa.JumpJSET,
-}
+})
 
-var atomicOps = map[string]isa.AtomicOp{
+var atomicOps = newNameTable(map[string]isa.AtomicOp{
 	"add": isa.AtomicAdd, "or": isa.AtomicOr, "and": isa.AtomicAnd, "xor": isa.AtomicXor,
 	"xchg": isa.AtomicXchg, "cmpxchg": isa.AtomicCmpXchg,
-}
+})

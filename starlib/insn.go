@@ -14,7 +14,7 @@ import (
 
 // insnModule is the "insn" module: one builtin per kernel BPF_* instruction
 // macro, named after it (BPF_MOV64_IMM is insn.mov64_imm).
-var insnModule = &module{&starlarkstruct.Module{
+var insnModule = newModule(&starlarkstruct.Module{
 	Name: "insn",
 	Members: starlark.StringDict{
 		"mov64_imm":    builtin("mov64_imm", movImm(isa.ClassALU64)),
@@ -53,7 +53,7 @@ var insnModule = &module{&starlarkstruct.Module{
 		"ld_map_value": refBuiltin("ld_map_value", ldMapValue),
 		"call_func":    refBuiltin("call_func", callFunc),
 	},
-}}
+})
 
 // refBuiltin wraps the constructor of an instruction that refers to a map,
 // a global or a function as insn.NAME.
@@ -434,11 +434,19 @@ func raw(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa
 }
 
 // module is a starlarkstruct.Module whose errors name it: "insn has no
-// .mov64_imn field or method (did you mean .mov64_imm?)".
-type module struct{ *starlarkstruct.Module }
+// .mov64_imn field or method (did you mean .mov64_imm?)". Its members are
+// looked up in a nameTable: insn.NAME is evaluated once per instruction.
+type module struct {
+	*starlarkstruct.Module
+	members *nameTable[starlark.Value]
+}
+
+func newModule(m *starlarkstruct.Module) *module {
+	return &module{m, newNameTable(m.Members)}
+}
 
 func (m *module) Attr(name string) (starlark.Value, error) {
-	if v, _ := m.Module.Attr(name); v != nil {
+	if v, ok := m.members.lookup(name); ok {
 		return v, nil
 	}
 	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no .%s field or method", m.Name, name))
