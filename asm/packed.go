@@ -110,14 +110,19 @@ type PackedSource interface {
 // which).
 func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 	items := src.Len()
-	// A guess at the code's size, grown when wrong: every item an
-	// instruction, one in eight a 64-bit load.
+	// Guesses at the sizes, grown when wrong: every item an instruction,
+	// one in eight a 64-bit load, a label every 16 items, a jump to a
+	// label every 8. (A million items make about 14 MB; letting each grow
+	// from nothing took 30 ms, mostly in page faults.)
 	code := make([]byte, (items+items/8+2)*isa.SlotSize)
+	// second marks the slots that are the second half of a 64-bit load,
+	// where no jump may land: a bit a slot of code.
+	second := make([]uint64, len(code)/isa.SlotSize/64+1)
 	// Labels by name, and the slot of each (-1 until placed). A jump to
 	// a label and the label itself usually share their name's string, so
 	// the last name looked up is tried first.
-	labelIdx := make(map[string]int32)
-	var labelSlot []int32
+	labelIdx := make(map[string]int32, items/16)
+	labelSlot := make([]int32, 0, items/16)
 	lastName, lastIdx := "", int32(-1)
 	label := func(name string) int32 {
 		if lastIdx >= 0 && name == lastName {
@@ -132,13 +137,12 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 		lastName, lastIdx = name, id
 		return id
 	}
-	type fixup struct {
-		slot, label int32
-		p           *Packed
-	}
-	var fixups []fixup
-	var dests []int32   // the slots every jump by offset lands on
-	var seconds []int32 // slots that are the second half of a 64-bit load
+	// A jump to a label, filled in at the end: the slot, the label and
+	// where the item is (no pointer: appending does not involve the
+	// collector).
+	type fixup struct{ slot, label, run, index int32 }
+	fixups := make([]fixup, 0, items/8)
+	var dests []int32 // the slots the jumps by offset land on
 	var relocs []Reloc
 	slot, n, open := 0, 0, false
 	var last *Packed
@@ -156,6 +160,7 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 			}
 			if len(code) < (slot+2)*isa.SlotSize {
 				code = append(code, make([]byte, len(code)/2+2*isa.SlotSize)...)
+				second = append(second, make([]uint64, len(code)/isa.SlotSize/64+1-len(second))...)
 			}
 			at := code[slot*isa.SlotSize : (slot+2)*isa.SlotSize]
 			if p.Flags == PackedChecked && !open {
@@ -169,7 +174,7 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 					if p.Op == isa.OpLoadImm64 {
 						at[8], at[9], at[10], at[11] = 0, 0, 0, 0
 						putUint32(at[12:], uint32(uint64(p.Imm)>>32))
-						seconds = append(seconds, int32(slot+1))
+						second[(slot+1)/64] |= 1 << ((slot + 1) % 64)
 						s = 2
 					}
 				case isa.ClassJMP, isa.ClassJMP32:
@@ -197,7 +202,7 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 				if p.Ext.Label != "" {
 					// Placed later, or earlier: either way, filled in
 					// at the end, once every label has its slot.
-					fixups = append(fixups, fixup{int32(slot), label(p.Ext.Label), p})
+					fixups = append(fixups, fixup{int32(slot), label(p.Ext.Label), int32(k), int32(j)})
 				}
 				if p.Ext.Ref != nil && p.Ext.Ref.Kind != RefNone {
 					relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: *p.Ext.Ref, Pos: p.Pos()})
@@ -214,7 +219,7 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 			ins.Append(at[:0])
 			s := ins.Slots()
 			if s == 2 || open {
-				seconds = append(seconds, int32(slot+1))
+				second[(slot+1)/64] |= 1 << ((slot + 1) % 64)
 			}
 			slot += s
 			n++
@@ -224,32 +229,26 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 	if open || n == 0 || n > MaxInstructions || !terminates(last.Instruction()) {
 		return nil
 	}
+	total := int64(slot)
+	lands := func(dest int64) bool {
+		return dest >= 0 && dest < total && second[dest/64]&(1<<(dest%64)) == 0
+	}
+	for _, d := range dests {
+		if !lands(int64(d)) {
+			return nil
+		}
+	}
 	code = code[:slot*isa.SlotSize]
 	for _, f := range fixups {
 		dest := labelSlot[f.label]
-		ins := f.p.Instruction()
+		ins := src.Run(int(f.run))[f.index].Instruction()
 		if dest < 0 || !setDelta(&ins, int64(dest)-int64(f.slot)-1) || ins.Validate() != nil {
 			return nil
 		}
-		delta, _ := jumpDelta(ins)
-		dests = append(dests, int32(int64(f.slot)+1+delta))
+		if delta, _ := jumpDelta(ins); !lands(int64(f.slot) + 1 + delta) {
+			return nil
+		}
 		ins.Append(code[f.slot*isa.SlotSize : f.slot*isa.SlotSize])
-	}
-	total := int32(slot)
-	var second []bool
-	for _, d := range dests {
-		if d < 0 || d >= total {
-			return nil
-		}
-		if second == nil {
-			second = make([]bool, total+1)
-			for _, s := range seconds {
-				second[s] = true
-			}
-		}
-		if second[d] {
-			return nil
-		}
 	}
 	return &Result{Code: code, Relocs: relocs, Insns: n}
 }
