@@ -190,36 +190,49 @@ func errorf(pos Pos, format string, args ...any) *Error {
 }
 
 // Assemble lays out and checks p and returns its encoding.
-func Assemble(p *Program) (*Result, error) { return AssembleLines(p, nil) }
-
-// AssembleLines is Assemble that also calls line, when not nil, for every
-// instruction in order, with its slot offset and its position. If the
-// assembler starts over (see below), line is called again from slot 0: a
-// call with slot 0 starts the program anew.
 //
 // A program whose Source is a PackedSource is assembled in one pass over
 // its items (the items of a large program do not fit in the caches, and
 // reading them is what takes the time). That pass gives up on the first
 // problem it finds; the program is then assembled again by the two passes
 // below, which report the problem that comes first in their order.
-func AssembleLines(p *Program, line func(slot int, pos Pos)) (*Result, error) {
+func Assemble(p *Program) (*Result, error) {
 	if src, ok := p.Source.(PackedSource); ok {
-		if res := assemblePacked(src, line); res != nil {
+		if res := assemblePacked(src); res != nil {
 			return res, nil
 		}
 	}
-	res, err := assemble(p)
-	if err != nil || line == nil {
-		return res, err
-	}
+	return assemble(p)
+}
+
+// Lines calls fn for every instruction of p, in order, with its slot
+// offset (where Assemble puts it) and its position: the program's line
+// information. It reads a PackedSource run by run.
+func (p *Program) Lines(fn func(slot int, pos Pos)) {
 	slot := 0
+	if src, ok := p.Source.(PackedSource); ok {
+		for k, runs := 0, src.Runs(); k < runs; k++ {
+			run := src.Run(k)
+			for j := range run {
+				q := &run[j]
+				if q.Flags&PackedLabel != 0 {
+					continue
+				}
+				fn(slot, Pos{File: q.Ext.File, Line: q.Line, Col: q.Col})
+				slot++
+				if q.Op == isa.OpLoadImm64 && q.Flags&PackedRaw == 0 {
+					slot++
+				}
+			}
+		}
+		return
+	}
 	for i, n := 0, p.Len(); i < n; i++ {
 		if ins, kind := p.Insn(i); kind != KindLabel {
-			line(slot, p.PosAt(i))
+			fn(slot, p.PosAt(i))
 			slot += ins.Slots()
 		}
 	}
-	return res, nil
 }
 
 // setDelta sets the target of a jump to a label delta slots away, and

@@ -10,7 +10,7 @@ import (
 )
 
 // packedSource holds a program's items as Packed values in runs of random
-// lengths, so that AssembleLines takes its one-pass path.
+// lengths, so that Assemble takes its one-pass path.
 type packedSource struct {
 	items []Packed
 	runs  [][]Packed
@@ -105,16 +105,16 @@ func randomProgram(r *rand.Rand) []Item {
 
 // The one-pass assembler gives the same result as the two-pass one on
 // every program it accepts, and gives up (leaving the error to the two
-// passes) on every program they refuse; line info agrees too.
+// passes) on every program they refuse. Program.Lines places every
+// instruction where they do.
 func TestFastMatchesTwoPass(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	accepted := 0
 	for k := 0; k < 200000; k++ {
 		items := randomProgram(r)
 		slow, slowErr := assemble(&Program{Symbol: "p", Items: items})
-		var lines []string
 		src := pack(r, items, r.IntN(4) == 0)
-		fast := assemblePacked(src, func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
+		fast := assemblePacked(src)
 		switch {
 		case slowErr != nil && fast != nil:
 			t.Fatalf("program %v: two passes refuse it (%v), one pass accepts it", items, slowErr)
@@ -125,16 +125,22 @@ func TestFastMatchesTwoPass(t *testing.T) {
 			if !reflect.DeepEqual(slow, fast) {
 				t.Fatalf("program %v:\ntwo passes %+v\none pass   %+v", items, slow, fast)
 			}
-			var want []string
-			slot := 0
-			for _, it := range items {
-				if !it.IsLabel() {
-					want = append(want, fmt.Sprint(slot, it.Pos))
-					slot += it.Insn.Slots()
-				}
+		}
+		// Line information: each instruction at the slot Assemble gives
+		// it, read from packed runs and from Items alike.
+		var want []string
+		slot := 0
+		for _, it := range items {
+			if !it.IsLabel() {
+				want = append(want, fmt.Sprint(slot, it.Pos))
+				slot += it.Insn.Slots()
 			}
+		}
+		for _, p := range []*Program{{Source: src}, {Items: items}} {
+			var lines []string
+			p.Lines(func(slot int, pos Pos) { lines = append(lines, fmt.Sprint(slot, pos)) })
 			if !reflect.DeepEqual(lines, want) {
-				t.Fatalf("program %v: line calls %v, want %v", items, lines, want)
+				t.Fatalf("program %v: Lines calls %v, want %v", items, lines, want)
 			}
 		}
 	}

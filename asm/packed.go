@@ -108,7 +108,7 @@ type PackedSource interface {
 // labels that come later are filled in at the end. It returns nil when the
 // program has a problem of any kind (the two-pass assembler then says
 // which).
-func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
+func assemblePacked(src PackedSource) *Result {
 	items := src.Len()
 	// Guesses at the sizes, grown when wrong: every item an instruction,
 	// one in eight a 64-bit load, a label every 16 items, a jump to a
@@ -182,9 +182,6 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 						dests = append(dests, int32(int64(slot)+1+delta))
 					}
 				}
-				if line != nil {
-					line(slot, Pos{File: p.Ext.File, Line: p.Line, Col: p.Col})
-				}
 				slot += s
 				n++
 				last = p
@@ -212,9 +209,6 @@ func assemblePacked(src PackedSource, line func(slot int, pos Pos)) *Result {
 				if delta, ok := jumpDelta(ins); ok {
 					dests = append(dests, int32(int64(slot)+1+delta))
 				}
-			}
-			if line != nil {
-				line(slot, Pos{File: p.Ext.File, Line: p.Line, Col: p.Col})
 			}
 			ins.Append(at[:0])
 			s := ins.Slots()

@@ -14,8 +14,10 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -90,11 +92,17 @@ type LineInfo struct {
 	Col         uint32
 }
 
-// ExtSection holds the .BTF.ext records of one code section.
+// ExtSection holds the .BTF.ext records of one code section. Its line
+// records are Lines or, when EachLine is set, the LineCount records that
+// EachLine passes to put, in order, each time the section is encoded: a
+// large section's records are then made as .BTF.ext is written rather than
+// kept (see Ext).
 type ExtSection struct {
-	Name  string
-	Funcs []FuncInfo
-	Lines []LineInfo
+	Name      string
+	Funcs     []FuncInfo
+	Lines     []LineInfo
+	LineCount int
+	EachLine  func(put func(LineInfo))
 }
 
 // Builder accumulates types and strings.
@@ -216,31 +224,27 @@ const (
 // Finish encodes .BTF and, from ext, .BTF.ext. The names of ext's sections
 // are added to the string table first, so call Finish once, last.
 func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) {
-	if ext == nil {
-		return b.FinishBuffer(nil, nil, nil)
+	btfData, e, err := b.FinishExt(ext)
+	if err != nil || e == nil {
+		return btfData, nil, err
 	}
-	funcs, lines := make([]int, len(ext)), make([]int, len(ext))
-	for i, s := range ext {
-		funcs[i], lines[i] = len(s.Funcs), len(s.Lines)
+	var buf bytes.Buffer
+	buf.Grow(e.Len())
+	if _, err := e.WriteTo(&buf); err != nil {
+		return nil, nil, err
 	}
-	e := NewExtBuffer(funcs, lines)
-	for i, s := range ext {
-		room := e.Lines(i)
-		for j, l := range s.Lines {
-			if err := PutLine(room[j*LineRecLen:], l); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	return b.FinishBuffer(ext, e, lines)
+	return btfData, buf.Bytes(), nil
 }
 
 // LineRecLen is the size of an encoded line_info record.
 const LineRecLen = lineRecLen
 
-// PutLine encodes l as a line_info record in the first LineRecLen bytes of
+// MaxLine is the largest line number a line_info record holds.
+const MaxLine = maxLine
+
+// putLine encodes l as a line_info record in the first LineRecLen bytes of
 // rec. It fails when l.Line does not fit in the record.
-func PutLine(rec []byte, l LineInfo) error {
+func putLine(rec []byte, l LineInfo) error {
 	if l.Line > maxLine {
 		return fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
 	}
@@ -252,49 +256,27 @@ func PutLine(rec []byte, l LineInfo) error {
 	return nil
 }
 
-// ExtBuffer is .BTF.ext under construction, in the one buffer it is
-// encoded in: room for the header, for a known number of func_info records
-// per code section and for at most a given number of line_info records per
-// section, which the caller encodes in place (PutLine). For a million
-// instructions the records take 16 MB; they are not made first and copied
-// after.
-type ExtBuffer struct {
-	data   []byte
-	prefix int   // header, func_info part and the line record size
-	start  []int // offset of each section's line records
-	max    []int // room for records, per section
+// Ext is an encoded .BTF.ext whose line_info records are made as it is
+// written (WriteTo), by the EachLine functions of its sections when they
+// have them: for a million instructions the records take 16 MB, which are
+// then never all in memory at once.
+type Ext struct {
+	prefix []byte // header, func_info part and the line record size
+	secs   []extLines
+	size   int
 }
 
-// NewExtBuffer reserves .BTF.ext for code sections where section i has
-// funcs[i] func_info records and at most maxLines[i] line_info records.
-func NewExtBuffer(funcs, maxLines []int) *ExtBuffer {
-	e := &ExtBuffer{prefix: extHdrLen + 4 + 4, start: make([]int, len(funcs)), max: maxLines}
-	for _, n := range funcs {
-		if n > 0 {
-			e.prefix += 8 + funcRecLen*n
-		}
-	}
-	off := e.prefix
-	for i, n := range maxLines {
-		off += 8 // the section's name and record count
-		e.start[i] = off
-		off += lineRecLen * n
-	}
-	e.data = make([]byte, off)
-	return e
+type extLines struct {
+	name  uint32
+	lines []LineInfo
+	count int
+	each  func(put func(LineInfo))
 }
 
-// Lines returns the room for the line records of section i: LineRecLen
-// bytes for each record, to fill from the start.
-func (e *ExtBuffer) Lines(i int) []byte {
-	return e.data[e.start[i] : e.start[i]+lineRecLen*e.max[i]]
-}
-
-// FinishBuffer is Finish with the line records in e: ext gives the name and
-// the func_info records of each section (its Lines are not read), and
-// lines[i] the number of records encoded at the start of e.Lines(i). The
-// records were checked by PutLine. The .BTF.ext returned is e's buffer.
-func (b *Builder) FinishBuffer(ext []ExtSection, e *ExtBuffer, lines []int) (btfData, extData []byte, err error) {
+// FinishExt is Finish that returns .BTF.ext as an Ext (nil when ext is
+// nil). A section's records are its Lines, or the LineCount records that
+// its EachLine makes when the Ext is written.
+func (b *Builder) FinishExt(ext []ExtSection) (btfData []byte, e *Ext, err error) {
 	// .BTF.ext first: it may add section names to the string table.
 	names := make([]uint32, len(ext))
 	funcsLen, linesLen := 4, 4 // the record sizes
@@ -303,8 +285,14 @@ func (b *Builder) FinishBuffer(ext []ExtSection, e *ExtBuffer, lines []int) (btf
 		if len(s.Funcs) > 0 {
 			funcsLen += 8 + funcRecLen*len(s.Funcs)
 		}
-		if lines[i] > 0 {
-			linesLen += 8 + lineRecLen*lines[i]
+		if n := s.lineCount(); n > 0 {
+			linesLen += 8 + lineRecLen*n
+		}
+		for _, l := range s.Lines {
+			var rec [lineRecLen]byte
+			if err := putLine(rec[:], l); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	if b.err != nil {
@@ -313,7 +301,7 @@ func (b *Builder) FinishBuffer(ext []ExtSection, e *ExtBuffer, lines []int) (btf
 	if b.n == 0 {
 		return nil, nil, fmt.Errorf("no types: the kernel refuses empty BTF")
 	}
-	if uint64(len(b.types))+uint64(len(b.strings)) > math.MaxUint32 {
+	if uint64(len(b.types))+uint64(len(b.strings)) > math.MaxUint32 || uint64(funcsLen)+uint64(linesLen) > math.MaxUint32-extHdrLen {
 		return nil, nil, fmt.Errorf("BTF too large")
 	}
 
@@ -331,43 +319,95 @@ func (b *Builder) FinishBuffer(ext []ExtSection, e *ExtBuffer, lines []int) (btf
 	if ext == nil {
 		return btfData, nil, nil
 	}
-	if extHdrLen+funcsLen+4 != e.prefix {
-		return nil, nil, fmt.Errorf("func_info records do not match the room reserved for them")
-	}
-	extData = e.data[:0]
-	extData = binary.LittleEndian.AppendUint16(extData, magic)
-	extData = append(extData, version, 0)
-	extData = binary.LittleEndian.AppendUint32(extData, extHdrLen)
-	extData = binary.LittleEndian.AppendUint32(extData, 0) // func_info_off
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen))
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen)) // line_info_off
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(linesLen))
-	extData = binary.LittleEndian.AppendUint32(extData, uint32(funcsLen+linesLen)) // core_relo_off
-	extData = binary.LittleEndian.AppendUint32(extData, 0)                         // core_relo_len
-	extData = binary.LittleEndian.AppendUint32(extData, funcRecLen)
+	e = &Ext{size: extHdrLen + funcsLen + linesLen}
+	p := make([]byte, 0, extHdrLen+funcsLen+4)
+	p = binary.LittleEndian.AppendUint16(p, magic)
+	p = append(p, version, 0)
+	p = binary.LittleEndian.AppendUint32(p, extHdrLen)
+	p = binary.LittleEndian.AppendUint32(p, 0) // func_info_off
+	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen))
+	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen)) // line_info_off
+	p = binary.LittleEndian.AppendUint32(p, uint32(linesLen))
+	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen+linesLen)) // core_relo_off
+	p = binary.LittleEndian.AppendUint32(p, 0)                         // core_relo_len
+	p = binary.LittleEndian.AppendUint32(p, funcRecLen)
 	for i, s := range ext {
 		if len(s.Funcs) > 0 {
-			extData = binary.LittleEndian.AppendUint32(extData, names[i])
-			extData = binary.LittleEndian.AppendUint32(extData, uint32(len(s.Funcs)))
+			p = binary.LittleEndian.AppendUint32(p, names[i])
+			p = binary.LittleEndian.AppendUint32(p, uint32(len(s.Funcs)))
 			for _, f := range s.Funcs {
-				extData = binary.LittleEndian.AppendUint32(extData, f.InsnOff)
-				extData = binary.LittleEndian.AppendUint32(extData, uint32(f.Type))
+				p = binary.LittleEndian.AppendUint32(p, f.InsnOff)
+				p = binary.LittleEndian.AppendUint32(p, uint32(f.Type))
 			}
 		}
 	}
-	extData = binary.LittleEndian.AppendUint32(extData, lineRecLen)
-	// The records of each section move down next to the previous
-	// section's (the room reserved may have been more than was used);
-	// the first section's are already in place.
-	for i := range ext {
-		if lines[i] == 0 {
-			continue
+	e.prefix = binary.LittleEndian.AppendUint32(p, lineRecLen)
+	for i, s := range ext {
+		if n := s.lineCount(); n > 0 {
+			e.secs = append(e.secs, extLines{names[i], s.Lines, n, s.EachLine})
 		}
-		extData = binary.LittleEndian.AppendUint32(extData, names[i])
-		extData = binary.LittleEndian.AppendUint32(extData, uint32(lines[i]))
-		n := len(extData)
-		extData = extData[:n+lineRecLen*lines[i]]
-		copy(extData[n:], e.data[e.start[i]:])
 	}
-	return btfData, extData, nil
+	return btfData, e, nil
+}
+
+func (s *ExtSection) lineCount() int {
+	if s.EachLine != nil {
+		return s.LineCount
+	}
+	return len(s.Lines)
+}
+
+// Len returns the size of the encoded .BTF.ext.
+func (e *Ext) Len() int { return e.size }
+
+// WriteTo writes the encoded .BTF.ext to w, making the records of each
+// section with an EachLine as it goes. It fails if an EachLine makes more
+// or fewer records than its LineCount, or a record does not fit.
+func (e *Ext) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	buf := make([]byte, 0, 64<<10)
+	flush := func() error {
+		m, err := w.Write(buf)
+		n += int64(m)
+		buf = buf[:0]
+		return err
+	}
+	buf = append(buf, e.prefix...)
+	for _, s := range e.secs {
+		buf = binary.LittleEndian.AppendUint32(buf, s.name)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(s.count))
+		var err error
+		made := 0
+		put := func(l LineInfo) {
+			if err != nil {
+				return
+			}
+			if made++; made > s.count {
+				err = fmt.Errorf(".BTF.ext: more than the %d line records announced", s.count)
+				return
+			}
+			if len(buf)+lineRecLen > cap(buf) {
+				if err = flush(); err != nil {
+					return
+				}
+			}
+			buf = buf[:len(buf)+lineRecLen]
+			err = putLine(buf[len(buf)-lineRecLen:], l)
+		}
+		if s.each != nil {
+			s.each(put)
+		} else {
+			for _, l := range s.lines {
+				put(l)
+			}
+		}
+		if err == nil && made != s.count {
+			err = fmt.Errorf(".BTF.ext: %d line records made, %d announced", made, s.count)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	err := flush()
+	return n, err
 }

@@ -134,42 +134,51 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// FinishBuffer closes the gaps between sections that used less than the
-// room reserved for their line records: the same bytes as Finish.
-func TestFinishBuffer(t *testing.T) {
-	build := func() (*Builder, []ExtSection) {
+// Records made by EachLine as the Ext is written encode as the same records
+// given as Lines; a wrong count is an error of WriteTo.
+func TestEachLine(t *testing.T) {
+	build := func(each bool) (*Builder, []ExtSection) {
 		b := NewBuilder()
 		intT := b.Int("int", 4, true)
 		proto := b.FuncProto(intT, nil)
 		f, g := b.Func("f", proto, FuncGlobal), b.Func("g", proto, FuncStatic)
 		file := b.String("p.star")
-		return b, []ExtSection{
+		ext := []ExtSection{
 			{Name: "xdp", Funcs: []FuncInfo{{0, f}, {16, f}}, Lines: []LineInfo{{0, file, 0, 1, 2}, {8, file, 0, 2, 3}, {16, file, 0, 3, 4}}},
 			{Name: "empty", Funcs: []FuncInfo{{0, g}}},
 			{Name: ".text", Funcs: []FuncInfo{{0, g}}, Lines: []LineInfo{{0, file, 0, 7, 1}}},
 		}
+		if each {
+			for i := range ext {
+				lines := ext[i].Lines
+				ext[i].Lines, ext[i].LineCount = nil, len(lines)
+				ext[i].EachLine = func(put func(LineInfo)) {
+					for _, l := range lines {
+						put(l)
+					}
+				}
+			}
+		}
+		return b, ext
 	}
-	b, ext := build()
+	b, ext := build(false)
 	wantBTF, wantExt, err := b.Finish(ext)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, ext = build()
-	e := NewExtBuffer([]int{2, 1, 1}, []int{5, 2, 3}) // more room than used
-	lines := make([]int, len(ext))
-	for i, s := range ext {
-		for j, l := range s.Lines {
-			if err := PutLine(e.Lines(i)[j*LineRecLen:], l); err != nil {
-				t.Fatal(err)
-			}
-		}
-		lines[i] = len(s.Lines)
-	}
-	gotBTF, gotExt, err := b.FinishBuffer(ext, e, lines)
+	b, ext = build(true)
+	gotBTF, gotExt, err := b.Finish(ext)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(gotBTF, wantBTF) || !bytes.Equal(gotExt, wantExt) {
-		t.Errorf("FinishBuffer:\n%x\n%x\nwant (Finish)\n%x\n%x", gotBTF, gotExt, wantBTF, wantExt)
+		t.Errorf("EachLine:\n%x\n%x\nwant (Lines)\n%x\n%x", gotBTF, gotExt, wantBTF, wantExt)
+	}
+	for _, count := range []int{2, 4} {
+		b, ext = build(true)
+		ext[0].LineCount = count
+		if _, _, err := b.Finish(ext); err == nil || !strings.Contains(err.Error(), "announced") {
+			t.Errorf("LineCount %d for 3 records: %v", count, err)
+		}
 	}
 }

@@ -3,13 +3,13 @@ package build
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
+	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
@@ -105,39 +105,62 @@ func (l *linker) btf() error {
 		b.Datasec(name, size, vars)
 	}
 
-	// .BTF.ext: sections in object order, functions in offset order. The
-	// line records are in place; here they get their final form.
-	ext := make([]btf.ExtSection, len(l.extSecs))
-	lines := newLineTable(l.u, b)
-	le := binary.LittleEndian
-	bySection := make([][]*placedCode, len(l.extSecs)) // placed code, in order
+	// .BTF.ext: code sections in object order (the programs' sections in
+	// the order they first appear, then .text), functions in offset order,
+	// a line record for each instruction. The line texts go into the
+	// string table here, in the order of the records; the records
+	// themselves are made again, from the programs, as .BTF.ext is
+	// written (EachLine): at a million instructions they are 16 MB that
+	// need not be kept.
+	var ext []btf.ExtSection
+	var bySection [][]*placedCode // placed code, in order
+	index := make(map[string]int)
 	for k := range l.placed {
-		i := l.extIndex[l.placed[k].section]
-		bySection[i] = append(bySection[i], &l.placed[k])
+		pc := &l.placed[k]
+		i, ok := index[pc.section]
+		if !ok {
+			i = len(ext)
+			index[pc.section] = i
+			ext = append(ext, btf.ExtSection{Name: pc.section})
+			bySection = append(bySection, nil)
+		}
+		bySection[i] = append(bySection[i], pc)
 	}
-	for i, name := range l.extSecs {
-		ext[i].Name = name
-		for _, pc := range bySection[i] {
+	lines := newLineTable(l.u, b)
+	for i := range ext {
+		progs := bySection[i]
+		var tooLong int32
+		for _, pc := range progs {
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
-			off := uint32(pc.off)
-			for r := pc.lines; len(r) > 0; r = r[btf.LineRecLen:] {
-				line := le.Uint32(r[8:])
-				fileOff, lineOff := lines.lookup(asm.Pos{File: l.files[le.Uint32(r[4:])], Line: int32(line)})
-				rec := btf.LineInfo{InsnOff: le.Uint32(r) + off, FileNameOff: fileOff, LineOff: lineOff, Line: line, Col: le.Uint32(r[12:])}
-				if err := btf.PutLine(r, rec); err != nil {
-					return fmt.Errorf("encoding BTF: %v", err)
+			ext[i].LineCount += pc.res.Insns
+			pc.prog.Lines(func(_ int, pos asm.Pos) {
+				if pos.Line > btf.MaxLine {
+					tooLong = max(tooLong, pos.Line)
 				}
+				lines.lookup(pos)
+			})
+		}
+		if tooLong > 0 {
+			return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", tooLong, btf.MaxLine)
+		}
+		ext[i].EachLine = func(put func(btf.LineInfo)) {
+			for _, pc := range progs {
+				off := uint32(pc.off)
+				pc.prog.Lines(func(slot int, pos asm.Pos) {
+					fileOff, lineOff := lines.lookup(pos)
+					put(btf.LineInfo{InsnOff: off + uint32(slot)*isa.SlotSize, FileNameOff: fileOff, LineOff: lineOff, Line: uint32(pos.Line), Col: uint32(pos.Col)})
+				})
 			}
 		}
 	}
-	btfData, extData, err := b.FinishBuffer(ext, l.ext, l.extLines)
+	btfData, extData, err := b.FinishExt(ext)
 	if err != nil {
 		return fmt.Errorf("encoding BTF: %v", err)
 	}
 	if err := l.obj.AddSection(&objwriter.Section{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 4, Data: btfData}); err != nil {
 		return err
 	}
-	return l.obj.AddSection(&objwriter.Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: extData})
+	return l.obj.AddSection(&objwriter.Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Size: uint64(extData.Len()), Content: extData})
 }
 
 // lineTable finds the BTF strings of source positions: the file's name as

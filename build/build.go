@@ -39,7 +39,7 @@ func Source(filename string, src []byte, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return im.Bytes(), nil
+	return im.Bytes()
 }
 
 // SourceImage is Source that returns the laid-out object, to be written

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
-	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
@@ -61,16 +60,6 @@ type linker struct {
 	placed  []placedCode
 	funcOff map[string]uint64 // offset of each function in .text
 
-	files []string // file names of line records
-
-	// .BTF.ext, whose line records assembly writes in place: one section
-	// for each code section (extSecs, in object order), with the number
-	// of records written so far.
-	ext      *btf.ExtBuffer
-	extSecs  []string
-	extIndex map[string]int // index of a section in extSecs
-	extLines []int
-
 	mapOff  []uint32 // offset of each map in .maps
 	mapSize []uint32
 	globals map[string]*placed
@@ -81,82 +70,6 @@ type placedCode struct {
 	res     *asm.Result
 	section string
 	off     uint64 // offset in the section
-	// lines are the line records of the instructions in the .BTF.ext
-	// buffer, written while assembling them in a preliminary form (see
-	// putPrelim) that btf completes.
-	lines []byte
-}
-
-// layoutExt reserves .BTF.ext: a section for each code section, in the
-// order the object will have them (the programs' sections in the order
-// they first appear, then .text), room for a func_info record for each
-// program and function and for a line record for each of their items.
-func (l *linker) layoutExt() {
-	var funcs, maxLines []int
-	l.extIndex = make(map[string]int)
-	add := func(section string, p *asm.Program) {
-		i, ok := l.extIndex[section]
-		if !ok {
-			i = len(l.extSecs)
-			l.extIndex[section] = i
-			l.extSecs = append(l.extSecs, section)
-			funcs, maxLines = append(funcs, 0), append(maxLines, 0)
-		}
-		funcs[i]++
-		maxLines[i] += p.Len()
-	}
-	for i := range l.u.Programs {
-		add(l.u.Programs[i].Section, &l.u.Programs[i])
-	}
-	for i := range l.u.Functions {
-		add(".text", &l.u.Functions[i])
-	}
-	l.ext = btf.NewExtBuffer(funcs, maxLines)
-	l.extLines = make([]int, len(l.extSecs))
-}
-
-// assemble assembles p, the next program of code section section, and
-// writes its line records into that section's room in .BTF.ext, after the
-// records of the section's earlier programs. A record is written in a
-// preliminary form: InsnOff relative to the program, the index of the file
-// in linker.files in place of FileNameOff, the line number in place of
-// LineOff, and the column in place of the line and column. btf completes
-// it.
-func (l *linker) assemble(p *asm.Program, section string) (*asm.Result, []byte, error) {
-	i := l.extIndex[section]
-	room := l.ext.Lines(i)[btf.LineRecLen*l.extLines[i]:]
-	n := 0
-	file, fileName := uint32(0), "\x00" // the last file seen
-	le := binary.LittleEndian
-	res, err := asm.AssembleLines(p, func(slot int, pos asm.Pos) {
-		if slot == 0 {
-			n = 0
-		}
-		if pos.File != fileName {
-			file, fileName = l.fileIndex(pos.File), pos.File
-		}
-		r := room[n*btf.LineRecLen : (n+1)*btf.LineRecLen]
-		le.PutUint32(r, uint32(slot*isa.SlotSize))
-		le.PutUint32(r[4:], file)
-		le.PutUint32(r[8:], uint32(pos.Line))
-		le.PutUint32(r[12:], uint32(pos.Col))
-		n++
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	l.extLines[i] += n
-	return res, room[:n*btf.LineRecLen], nil
-}
-
-func (l *linker) fileIndex(name string) uint32 {
-	for i, f := range l.files {
-		if f == name {
-			return uint32(i)
-		}
-	}
-	l.files = append(l.files, name)
-	return uint32(len(l.files) - 1)
 }
 
 type placed struct {
@@ -166,10 +79,9 @@ type placed struct {
 
 // code assembles every program and function into its section.
 func (l *linker) code() error {
-	l.layoutExt()
 	for i := range l.u.Programs {
 		p := &l.u.Programs[i]
-		res, lines, err := l.assemble(p, p.Section)
+		res, err := asm.Assemble(p)
 		if err != nil {
 			return err
 		}
@@ -177,7 +89,7 @@ func (l *linker) code() error {
 		if err != nil {
 			return &asm.Error{Pos: p.Pos, Msg: err.Error()}
 		}
-		l.placed = append(l.placed, placedCode{p, res, p.Section, off, lines})
+		l.placed = append(l.placed, placedCode{p, res, p.Section, off})
 	}
 	if len(l.u.Functions) == 0 {
 		return nil
@@ -185,7 +97,7 @@ func (l *linker) code() error {
 	text := &objwriter.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
 	for i := range l.u.Functions {
 		f := &l.u.Functions[i]
-		res, lines, err := l.assemble(f, ".text")
+		res, err := asm.Assemble(f)
 		if err != nil {
 			return err
 		}
@@ -193,7 +105,7 @@ func (l *linker) code() error {
 		text.Data = append(text.Data, res.Code...)
 		text.Symbols = append(text.Symbols, objwriter.Symbol{Name: f.Symbol, Value: off, Size: uint64(len(res.Code)), Type: elf.STT_FUNC, Bind: elf.STB_LOCAL})
 		l.funcOff[f.Symbol] = off
-		l.placed = append(l.placed, placedCode{f, res, ".text", off, lines})
+		l.placed = append(l.placed, placedCode{f, res, ".text", off})
 	}
 	return l.obj.AddSection(text)
 }

@@ -31,7 +31,11 @@ type Section struct {
 	Flags elf.SectionFlag
 	Align uint64
 	Data  []byte // contents; nil for SHT_NOBITS
-	Size  uint64 // size of an SHT_NOBITS section
+	Size  uint64 // size of an SHT_NOBITS section, or of Content
+	// Content, when not nil, writes the contents (Size bytes) in place of
+	// Data when the object is written: a large section made as it is
+	// written (.BTF.ext's line records) rather than kept in memory.
+	Content io.WriterTo
 
 	Symbols []Symbol
 	Relocs  []Reloc
@@ -125,7 +129,7 @@ func (o *Object) SetLicense(text string) error {
 }
 
 func (s *Section) size() uint64 {
-	if s.Type == elf.SHT_NOBITS {
+	if s.Type == elf.SHT_NOBITS || s.Content != nil {
 		return s.Size
 	}
 	return uint64(len(s.Data))
@@ -158,6 +162,7 @@ type shdr struct {
 	link, info     uint32
 	align, entsize uint64
 	data           []byte // nil for NOBITS
+	content        io.WriterTo
 }
 
 const (
@@ -173,7 +178,7 @@ func (o *Object) Bytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return im.Bytes(), nil
+	return im.Bytes()
 }
 
 // Image is a laid-out object: its ELF file, made from the object's
@@ -198,11 +203,11 @@ func (o *Object) Layout() (*Image, error) {
 		if s.Name == "" {
 			return nil, fmt.Errorf("section without a name")
 		}
-		if s.Type == elf.SHT_PROGBITS && len(s.Data) == 0 {
+		if s.Type == elf.SHT_PROGBITS && s.size() == 0 {
 			return nil, fmt.Errorf("section %q is empty", s.Name)
 		}
 		secIndex[s.Name] = len(headers)
-		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data})
+		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data, content: s.Content})
 		if len(s.Relocs) > 0 {
 			relOf[secIndex[s.Name]] = len(headers)
 			headers = append(headers, shdr{name: str.add(".rel" + s.Name), typ: elf.SHT_REL, info: uint32(secIndex[s.Name]), align: 8, entsize: relSize})
@@ -327,10 +332,12 @@ func (im *Image) Size() int {
 }
 
 // Bytes returns the ELF file.
-func (im *Image) Bytes() []byte {
+func (im *Image) Bytes() ([]byte, error) {
 	b := bytes.NewBuffer(make([]byte, 0, im.Size()))
-	im.write(b)
-	return b.Bytes()
+	if err := im.write(b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // WriteTo writes the ELF file to w, buffered, without first making it in
@@ -393,6 +400,17 @@ func (im *Image) write(w io.Writer) error {
 		}
 		if err := pad(h.off); err != nil {
 			return err
+		}
+		if h.content != nil {
+			n, err := h.content.WriteTo(w)
+			if err == nil && uint64(n) != h.size {
+				err = fmt.Errorf("section content of %d bytes, %d announced", n, h.size)
+			}
+			if err != nil {
+				return err
+			}
+			off += h.size
+			continue
 		}
 		if _, err := w.Write(h.data); err != nil {
 			return err

@@ -149,7 +149,11 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 	if err != nil {
 		return nil, nil, err
 	}
-	return im.Bytes(), deps, nil
+	b, err := im.Bytes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, deps, nil
 }
 
 // BuildFileImage is BuildFile that returns the laid-out object, for
