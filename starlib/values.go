@@ -96,8 +96,9 @@ func labelExtOf(file, label string) *asm.PackedExt {
 // a million allocations for a program of a million instructions, and the
 // assembler, which reads a program's instructions in order, reads memory in
 // order too. (A chunk is shared by the evaluations that run at once, and
-// lives as long as any of its Insns.)
-const insnChunkLen = 256
+// lives as long as any of its Insns.) 255 Insns and the count make 8,168
+// bytes, which the allocator rounds up to 8,192; 256 would take 9,472.
+const insnChunkLen = 255
 
 type insnChunk struct {
 	n   atomic.Int32 // Insns handed out (may run past insnChunkLen)
