@@ -49,9 +49,6 @@ func SourceImage(filename string, src []byte, opts Options) (*objwriter.Image, e
 	if err != nil {
 		return nil, err
 	}
-	if opts.Evaluated != nil {
-		opts.Evaluated()
-	}
 	obj, err := Link(u)
 	if err != nil {
 		return nil, err

@@ -70,12 +70,6 @@ type Options struct {
 	// same name gets the same, frozen, module. starlib itself never touches
 	// the file system.
 	Load func(from, module string) (name string, src []byte, err error)
-	// Evaluated, when not nil, is called by build.SourceImage and
-	// workspace.BuildFileImage once Exec has returned and before they
-	// link: the Starlark values of the evaluation are garbage by then.
-	// starlib itself never calls it. (bpfstar build FILE.star uses it to
-	// have the collector work harder while linking; see docs/perf.md.)
-	Evaluated func()
 }
 
 // Unit is what a program file declares.

@@ -182,9 +182,6 @@ func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, dep
 	if err != nil {
 		return nil, nil, err
 	}
-	if opts.Evaluated != nil {
-		opts.Evaluated()
-	}
 	obj, err := build.Link(u)
 	if err != nil {
 		return nil, nil, err

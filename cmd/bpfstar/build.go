@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -73,34 +72,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	}, *lock, *check, stdout, stderr)
 }
 
-// linkGCPercent is the collector's GOGC percentage while a program file,
-// evaluated, is linked and written. When evaluation ends, the heap holds
-// the unit's instructions, the Starlark values just made garbage and
-// whatever garbage the last collection left, and with the default GOGC
-// of 100 the next collection waits for twice the data live at the last
-// one: linking's allocations (the code, .BTF.ext) would come on top of all
-// of it. At 25 the collector frees the evaluation's values and garbage
-// as soon as linking starts. It is a proportion of the live heap, not a
-// fixed limit, so a larger build gets a proportionally larger heap rather
-// than a collector that runs without end. At 1M instructions: 135-149 MB
-// peak RSS become 113-128 MB, for about 30 ms more wall time (50 ms CPU).
-const linkGCPercent = 25
-
 func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
 	}
-	restore := func() {}
-	defer func() { restore() }()
-	evaluated := func() {
-		// See linkGCPercent; a lower GOGC (or GOGC=off) stays.
-		if old := debug.SetGCPercent(linkGCPercent); old < linkGCPercent {
-			debug.SetGCPercent(old)
-		} else {
-			restore = func() { debug.SetGCPercent(old) }
-		}
-	}
-	obj, deps, err := workspace.BuildFileImage(in, build.Options{MaxSteps: steps, Print: stderr, Evaluated: evaluated})
+	obj, deps, err := workspace.BuildFileImage(in, build.Options{MaxSteps: steps, Print: stderr})
 	if err != nil {
 		return err
 	}
