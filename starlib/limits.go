@@ -493,50 +493,71 @@ func execFile(thread *starlark.Thread, filename string, src []byte) (starlark.St
 	return g, err
 }
 
+// sizeWalk counts the instructions and labels of a nested list for
+// checkSize.
+type sizeWalk struct {
+	insns, labels, visits, maxVisits int
+	lists                            []*starlark.List // the lists being walked, outermost first
+	path                             []int            // the index path to the value being walked
+	cycle                            string
+}
+
+// walk counts v and what it holds, and reports whether to go on.
+func (w *sizeWalk) walk(v starlark.Value, depth int) bool {
+	if w.visits++; w.visits > w.maxVisits || w.insns > asm.MaxInstructions || w.labels > asm.MaxInstructions {
+		return false
+	}
+	switch v := v.(type) {
+	case *Insn:
+		w.insns++
+	case *Label:
+		w.labels++
+	case *starlark.List:
+		if i := slices.Index(w.lists, v); i >= 0 {
+			w.cycle = fmt.Sprintf("insns%s is the list insns%s itself: a list that contains itself has no end", indexPath(w.path), indexPath(w.path[:i]))
+			return false
+		}
+		w.lists = append(w.lists, v)
+		ok := w.items(v, depth)
+		w.lists = w.lists[:len(w.lists)-1]
+		return ok
+	case starlark.Tuple:
+		return w.items(v, depth)
+	}
+	return true
+}
+
+func (w *sizeWalk) items(seq starlark.Indexable, depth int) bool {
+	if depth >= maxNesting {
+		return true // flatten reports it
+	}
+	for i, n := 0, seq.Len(); i < n; i++ {
+		x := seq.Index(i)
+		// Instructions, the most common case, counted without a call.
+		if _, ok := x.(*Insn); ok {
+			if w.visits++; w.visits > w.maxVisits || w.insns > asm.MaxInstructions || w.labels > asm.MaxInstructions {
+				return false
+			}
+			w.insns++
+			continue
+		}
+		w.path = append(w.path, i)
+		if !w.walk(x, depth+1) {
+			return false
+		}
+		w.path = w.path[:len(w.path)-1]
+	}
+	return true
+}
+
 // checkSize refuses an instruction list (the insns of section or function
 // what) too large for the kernel, or for the file's budget, before it is
 // flattened. It stops counting at the limit, so that a list repeated into
 // itself costs no more than a list of the limit's size.
 func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) error {
-	insns, labels, visits := 0, 0, 0
-	maxVisits := 4 * asm.MaxInstructions
-	var lists []*starlark.List // the lists being walked, outermost first
-	var path []int             // the index path to the value being walked
-	cycle := ""
-	var walk func(v starlark.Value, depth int) bool
-	walk = func(v starlark.Value, depth int) bool {
-		if visits++; visits > maxVisits || insns > asm.MaxInstructions || labels > asm.MaxInstructions {
-			return false
-		}
-		switch v := v.(type) {
-		case *Insn:
-			insns++
-		case *Label:
-			labels++
-		case *starlark.List, starlark.Tuple:
-			if l, ok := v.(*starlark.List); ok {
-				if i := slices.Index(lists, l); i >= 0 {
-					cycle = fmt.Sprintf("insns%s is the list insns%s itself: a list that contains itself has no end", indexPath(path), indexPath(path[:i]))
-					return false
-				}
-				lists = append(lists, l)
-				defer func() { lists = lists[:len(lists)-1] }()
-			}
-			if depth >= maxNesting {
-				return true // flatten reports it
-			}
-			seq := v.(starlark.Indexable)
-			for i := 0; i < seq.Len(); i++ {
-				path = append(path, i)
-				if !walk(seq.Index(i), depth+1) {
-					return false
-				}
-				path = path[:len(path)-1]
-			}
-		}
-		return true
-	}
-	walk(v, 0)
+	w := sizeWalk{maxVisits: 4 * asm.MaxInstructions}
+	w.walk(v, 0)
+	insns, labels, visits, maxVisits, cycle := w.insns, w.labels, w.visits, w.maxVisits, w.cycle
 	switch {
 	case cycle != "":
 		return errorf(b, "%s", cycle)
