@@ -107,11 +107,17 @@ func (l *linker) btf() error {
 
 	// .BTF.ext: code sections in object order (the programs' sections in
 	// the order they first appear, then .text), functions in offset order,
-	// a line record for each instruction. The line texts go into the
-	// string table here, in the order of the records; the records
-	// themselves are made again, from the programs, as .BTF.ext is
+	// a line record for each instruction. The file names and line texts
+	// were collected in the order of the records (collectLines, while the
+	// code was assembled); they go into the string table now, after the
+	// types' names. The records themselves are made as .BTF.ext is
 	// written (EachLine): at a million instructions they are 16 MB that
 	// need not be kept.
+	lines := l.lines
+	if lines.tooLong > 0 {
+		return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", lines.tooLong, btf.MaxLine)
+	}
+	lines.addStrings(b)
 	var ext []btf.ExtSection
 	var bySection [][]*placedCode // placed code, in order
 	index := make(map[string]int)
@@ -126,22 +132,11 @@ func (l *linker) btf() error {
 		}
 		bySection[i] = append(bySection[i], pc)
 	}
-	lines := newLineTable(l.u, b)
 	for i := range ext {
 		progs := bySection[i]
-		var tooLong int32
 		for _, pc := range progs {
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			ext[i].LineCount += pc.res.Insns
-			pc.prog.Lines(func(_ int, pos asm.Pos) {
-				if pos.Line > btf.MaxLine {
-					tooLong = max(tooLong, pos.Line)
-				}
-				lines.lookup(pos)
-			})
-		}
-		if tooLong > 0 {
-			return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", tooLong, btf.MaxLine)
 		}
 		ext[i].EachLine = func(put func(btf.LineInfo)) {
 			for _, pc := range progs {
@@ -164,49 +159,123 @@ func (l *linker) btf() error {
 }
 
 // lineTable finds the BTF strings of source positions: the file's name as
-// recorded in the object and the text of the line. A lookup is two slice
-// indexes when the file is the one of the last lookup (it is called once
-// per instruction).
+// recorded in the object and the text of the line. It is made in two
+// steps. collect, which needs no BTF builder and so can run while the code
+// is assembled, goes over the positions of the line records in order and
+// notes each file and line the first time it is used; addStrings then adds
+// their strings to the builder in that order (as one pass adding them as
+// it went would). After that, lookup is two slice indexes when the file is
+// the one of the last lookup (it is called once per instruction).
 type lineTable struct {
-	u     *starlib.Unit
-	b     *btf.Builder
-	files map[string]*fileLines
-	last  *fileLines
+	u       *starlib.Unit
+	files   map[string]*fileLines
+	last    *fileLines
+	order   []lineRef // first uses, in record order
+	tooLong int32     // the largest line number past btf.MaxLine, if any
+}
+
+// lineRef is the first use of a file (line < 0) or of one of its lines.
+type lineRef struct {
+	f    *fileLines
+	line int32 // index in f.lines
 }
 
 type fileLines struct {
 	file  string // the name positions use
 	name  uint32
 	lines [][]byte
-	offs  []uint32 // string offset of line i+1's text, plus one; 0: not added yet
+	seen  []bool
+	offs  []uint32 // string offset of line i+1's text
 }
 
-func newLineTable(u *starlib.Unit, b *btf.Builder) *lineTable {
-	return &lineTable{u: u, b: b, files: make(map[string]*fileLines)}
+func newLineTable(u *starlib.Unit) *lineTable {
+	return &lineTable{u: u, files: make(map[string]*fileLines)}
 }
 
+// collectLines collects the positions of every instruction of the unit, in
+// the order of the line records of .BTF.ext (see btf).
+func collectLines(u *starlib.Unit) *lineTable {
+	t := newLineTable(u)
+	var sections [][]int // the programs of each section, sections in first-use order
+	index := make(map[string]int)
+	for i := range u.Programs {
+		k, ok := index[u.Programs[i].Section]
+		if !ok {
+			k = len(sections)
+			index[u.Programs[i].Section] = k
+			sections = append(sections, nil)
+		}
+		sections[k] = append(sections[k], i)
+	}
+	for _, progs := range sections {
+		for _, i := range progs {
+			u.Programs[i].Lines(t.collect)
+		}
+	}
+	for i := range u.Functions {
+		u.Functions[i].Lines(t.collect)
+	}
+	return t
+}
+
+func (t *lineTable) file(name string) *fileLines {
+	if f := t.last; f != nil && f.file == name {
+		return f
+	}
+	f := t.files[name]
+	if f == nil {
+		f = &fileLines{file: name}
+		if src, ok := t.u.Sources[name]; ok {
+			f.lines = bytes.Split(src.Text, []byte("\n"))
+		}
+		f.seen = make([]bool, len(f.lines))
+		f.offs = make([]uint32, len(f.lines))
+		t.files[name] = f
+		t.order = append(t.order, lineRef{f, -1})
+	}
+	t.last = f
+	return f
+}
+
+func (t *lineTable) collect(_ int, pos asm.Pos) {
+	f := t.file(pos.File)
+	if pos.Line > btf.MaxLine {
+		t.tooLong = max(t.tooLong, pos.Line)
+	}
+	if i := int(pos.Line) - 1; i >= 0 && i < len(f.lines) && !f.seen[i] {
+		f.seen[i] = true
+		t.order = append(t.order, lineRef{f, int32(i)})
+	}
+}
+
+// addStrings adds the file names and line texts to b, in the order of
+// their first use.
+func (t *lineTable) addStrings(b *btf.Builder) {
+	for _, r := range t.order {
+		f := r.f
+		if r.line >= 0 {
+			f.offs[r.line] = b.String(string(bytes.TrimRight(f.lines[r.line], "\r")))
+			continue
+		}
+		if src, ok := t.u.Sources[f.file]; ok {
+			f.name = b.String(src.Name)
+		} else {
+			f.name = b.String(f.file)
+		}
+	}
+}
+
+// lookup returns the string offsets of the file name and line text of
+// pos, which collect has seen.
 func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
 	f := t.last
 	if f == nil || f.file != pos.File {
-		if f = t.files[pos.File]; f == nil {
-			f = &fileLines{file: pos.File}
-			if src, ok := t.u.Sources[pos.File]; ok {
-				f.name = t.b.String(src.Name)
-				f.lines = bytes.Split(src.Text, []byte("\n"))
-			} else {
-				f.name = t.b.String(pos.File)
-			}
-			f.offs = make([]uint32, len(f.lines))
-			t.files[pos.File] = f
-		}
+		f = t.files[pos.File]
 		t.last = f
 	}
 	i := int(pos.Line) - 1
 	if i < 0 || i >= len(f.lines) {
-		return f.name, t.b.String("") // a position outside the file: no text
+		return f.name, 0 // a position outside the file: no text ("")
 	}
-	if f.offs[i] == 0 {
-		f.offs[i] = t.b.String(string(bytes.TrimRight(f.lines[i], "\r"))) + 1
-	}
-	return f.name, f.offs[i] - 1
+	return f.name, f.offs[i]
 }
