@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,5 +217,41 @@ func TestTooManySections(t *testing.T) {
 	}
 	if _, err := o.Layout(); err == nil || !strings.Contains(err.Error(), "ELF numbers at most 65279") {
 		t.Errorf("Layout: %v", err)
+	}
+}
+
+// contentOf writes data, as a section's Content.
+type contentOf []byte
+
+func (c contentOf) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(c)
+	return int64(n), err
+}
+
+// A section whose Content writes its bytes makes the same file as one that
+// holds them in Data; a Content that writes another size than announced
+// fails the write instead of making a broken file.
+func TestContent(t *testing.T) {
+	data := []byte("0123456789abcdef")
+	withData := sample(t)
+	if err := withData.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := withData.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []uint64{16, 15, 17} {
+		o := sample(t)
+		if err := o.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Size: size, Content: contentOf(data)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := o.Bytes()
+		switch {
+		case size == 16 && (err != nil || !bytes.Equal(got, want)):
+			t.Errorf("Content: %v; same bytes as Data: %v", err, bytes.Equal(got, want))
+		case size != 16 && (err == nil || !strings.Contains(err.Error(), "announced")):
+			t.Errorf("Content of 16 bytes with Size %d: %v", size, err)
+		}
 	}
 }
