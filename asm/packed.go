@@ -53,17 +53,6 @@ func (p *Packed) Instruction() isa.Instruction {
 	return isa.Instruction{Op: p.Op, Dst: isa.Register(p.Regs & 15), Src: isa.Register(p.Regs >> 4), Off: p.Off, Imm: p.Imm, Raw: p.Flags&PackedRaw != 0}
 }
 
-// IsLabel reports whether the item is a label.
-func (p *Packed) IsLabel() bool { return p.Flags&PackedLabel != 0 }
-
-// Target returns the label the instruction jumps to ("" for none).
-func (p *Packed) Target() string {
-	if p.Flags&PackedLabel != 0 {
-		return ""
-	}
-	return p.Ext.Label
-}
-
 // Pos returns the item's position.
 func (p *Packed) Pos() Pos { return Pos{File: p.Ext.File, Line: p.Line, Col: p.Col} }
 
