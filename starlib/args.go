@@ -151,7 +151,7 @@ func (c *choice[T]) list() string {
 
 var sizes = newNameTable(map[string]isa.Size{"b": isa.SizeB, "h": isa.SizeH, "w": isa.SizeW, "dw": isa.SizeDW})
 
-func sizeArg() *choice[isa.Size] { return &choice[isa.Size]{what: "size", names: sizes} }
+func sizeArg() choice[isa.Size] { return choice[isa.Size]{what: "size", names: sizes} }
 
 // aluOp is an arithmetic operation with the offset that selects its signed
 // variant.

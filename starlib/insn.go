@@ -209,7 +209,7 @@ func ldx(m isa.Mode) insnFunc {
 		size := sizeArg()
 		var dst, src regArg
 		var off intArg
-		if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "dst", &dst, "src", &src, "off", &off); err != nil {
 			return isa.Instruction{}, "", err
 		}
 		if m == isa.ModeMEMSX && size.v == isa.SizeDW {
@@ -227,7 +227,7 @@ func stxMem(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (
 	size := sizeArg()
 	var dst, src regArg
 	var off intArg
-	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "src", &src, "off", &off); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "dst", &dst, "src", &src, "off", &off); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	o, err := off16(off)
@@ -241,7 +241,7 @@ func stMem(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (i
 	size := sizeArg()
 	var dst regArg
 	var off, imm intArg
-	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "dst", &dst, "off", &off, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "dst", &dst, "off", &off, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	o, err := off16(off)
@@ -261,7 +261,7 @@ func atomicOp(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple)
 	var dst, src regArg
 	var off intArg
 	var fetch bool
-	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "op", op, "dst", &dst, "src", &src, "off", &off, "fetch?", &fetch); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "op", op, "dst", &dst, "src", &src, "off", &off, "fetch?", &fetch); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	if size.v != isa.SizeW && size.v != isa.SizeDW {
@@ -346,7 +346,7 @@ func ldImm64(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) 
 func ldAbs(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, string, error) {
 	size := sizeArg()
 	var imm intArg
-	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	v, err := imm32(imm, false)
@@ -360,7 +360,7 @@ func ldInd(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (i
 	size := sizeArg()
 	var src regArg
 	var imm intArg
-	if err := unpackArgs(b.Name(), args, kwargs, "size", size, "src", &src, "imm", &imm); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "size", &size, "src", &src, "imm", &imm); err != nil {
 		return isa.Instruction{}, "", err
 	}
 	v, err := imm32(imm, false)

@@ -23,7 +23,8 @@ func TestUnpackArgsMatchesStarlark(t *testing.T) {
 	}
 	unpack := func(f func(string, starlark.Tuple, []starlark.Tuple, ...any) error, args starlark.Tuple, kwargs []starlark.Tuple) string {
 		var x vars
-		x.size, x.op = sizeArg(), &choice[aluOp]{what: "operation", names: aluOps}
+		size := sizeArg()
+		x.size, x.op = &size, &choice[aluOp]{what: "operation", names: aluOps}
 		err := f("f", args, kwargs, "size", x.size, "op", x.op, "dst", &x.dst, "off", &x.off, "target", &x.t, "bits", &x.bits, "fetch?", &x.fetch, "v?", &x.v)
 		if err != nil {
 			return err.Error() // the variables are not used after an error
