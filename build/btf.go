@@ -118,22 +118,14 @@ func (l *linker) btf() error {
 		return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", lines.tooLong, btf.MaxLine)
 	}
 	lines.addStrings(b)
-	var ext []btf.ExtSection
-	var bySection [][]*placedCode // placed code, in order
-	index := make(map[string]int)
-	for k := range l.placed {
-		pc := &l.placed[k]
-		i, ok := index[pc.section]
-		if !ok {
-			i = len(ext)
-			index[pc.section] = i
-			ext = append(ext, btf.ExtSection{Name: pc.section})
-			bySection = append(bySection, nil)
+	sections := bySection(len(l.placed), func(k int) string { return l.placed[k].section })
+	ext := make([]btf.ExtSection, len(sections))
+	for i, placed := range sections {
+		ext[i].Name = l.placed[placed[0]].section
+		progs := make([]*placedCode, len(placed))
+		for j, k := range placed {
+			progs[j] = &l.placed[k]
 		}
-		bySection[i] = append(bySection[i], pc)
-	}
-	for i := range ext {
-		progs := bySection[i]
 		for _, pc := range progs {
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
 			ext[i].LineCount += pc.res.Insns
@@ -196,26 +188,44 @@ func newLineTable(u *starlib.Unit) *lineTable {
 // the order of the line records of .BTF.ext (see btf).
 func collectLines(u *starlib.Unit) *lineTable {
 	t := newLineTable(u)
-	var sections [][]int // the programs of each section, sections in first-use order
-	index := make(map[string]int)
-	for i := range u.Programs {
-		k, ok := index[u.Programs[i].Section]
-		if !ok {
-			k = len(sections)
-			index[u.Programs[i].Section] = k
-			sections = append(sections, nil)
+	// The order of linker.placed: programs, then functions (all in .text).
+	n := len(u.Programs) + len(u.Functions)
+	prog := func(k int) *asm.Program {
+		if k < len(u.Programs) {
+			return &u.Programs[k]
 		}
-		sections[k] = append(sections[k], i)
+		return &u.Functions[k-len(u.Programs)]
 	}
-	for _, progs := range sections {
-		for _, i := range progs {
-			u.Programs[i].Lines(t.collect)
+	section := func(k int) string {
+		if k < len(u.Programs) {
+			return u.Programs[k].Section
 		}
+		return ".text"
 	}
-	for i := range u.Functions {
-		u.Functions[i].Lines(t.collect)
+	for _, progs := range bySection(n, section) {
+		for _, k := range progs {
+			prog(k).Lines(t.collect)
+		}
 	}
 	return t
+}
+
+// bySection groups n pieces of code, the k-th in section(k), by section:
+// sections in the order they first appear, each with its pieces in order.
+// It is the order of .BTF.ext's records.
+func bySection(n int, section func(k int) string) [][]int {
+	var groups [][]int
+	index := make(map[string]int)
+	for k := 0; k < n; k++ {
+		i, ok := index[section(k)]
+		if !ok {
+			i = len(groups)
+			index[section(k)] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], k)
+	}
+	return groups
 }
 
 func (t *lineTable) file(name string) *fileLines {
