@@ -212,13 +212,13 @@ func (p *Program) Lines(fn func(slot int, pos Pos)) {
 	slot := 0
 	if src, ok := p.Source.(PackedSource); ok {
 		for k, runs := 0, src.Runs(); k < runs; k++ {
-			run := src.Run(k)
+			run, exts := src.Run(k)
 			for j := range run {
 				q := &run[j]
 				if q.Flags&PackedLabel != 0 {
 					continue
 				}
-				fn(slot, Pos{File: q.Ext.File, Line: q.Line, Col: q.Col})
+				fn(slot, Pos{File: exts[q.Ext].File, Line: q.Line, Col: q.Col})
 				slot++
 				if q.Op == isa.OpLoadImm64 && q.Flags&PackedRaw == 0 {
 					slot++

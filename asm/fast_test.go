@@ -5,15 +5,20 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/bpfstar/bpfstar/isa"
 )
 
 // packedSource holds a program's items as Packed values in runs of random
-// lengths, so that Assemble takes its one-pass path.
+// lengths, so that Assemble takes its one-pass path. Each run has its own
+// table of PackedExts; consecutive items with the same out-of-line part
+// share an entry, as a front end's would.
 type packedSource struct {
 	items []Packed
+	exts  []*PackedExt // of each item
 	runs  [][]Packed
+	tabs  [][]*PackedExt
 }
 
 // pack makes a packedSource of items. An instruction that validates is
@@ -22,10 +27,12 @@ type packedSource struct {
 func pack(r *rand.Rand, items []Item, unchecked bool) *packedSource {
 	s := &packedSource{}
 	for _, it := range items {
-		p := Packed{Line: it.Pos.Line, Col: it.Pos.Col, Ext: &PackedExt{File: it.Pos.File}}
+		var p Packed
+		x := &PackedExt{File: it.Pos.File}
+		p.Line, p.Col = it.Pos.Line, it.Pos.Col
 		if it.IsLabel() {
 			p.Flags = PackedLabel
-			p.Ext.Label = it.Label
+			x.Label = it.Label
 		} else {
 			ins := it.Insn
 			p.Imm, p.Off, p.Op, p.Regs = ins.Imm, ins.Off, ins.Op, uint8(ins.Dst&15)|uint8(ins.Src&15)<<4
@@ -37,29 +44,69 @@ func pack(r *rand.Rand, items []Item, unchecked bool) *packedSource {
 			}
 			if it.Target != "" || it.Ref.Kind != RefNone {
 				p.Flags |= PackedExtra
-				p.Ext.Label = it.Target
+				x.Label = it.Target
 				if it.Ref.Kind != RefNone {
 					ref := it.Ref
-					p.Ext.Ref = &ref
+					x.Ref = &ref
 				}
 			}
 		}
+		p.Aux = uint8(r.IntN(256)) // not the assembler's business
 		s.items = append(s.items, p)
+		s.exts = append(s.exts, x)
 	}
-	for rest := s.items; len(rest) > 0; {
-		n := 1 + r.IntN(len(rest))
-		s.runs = append(s.runs, rest[:n:n])
-		rest = rest[n:]
+	for at := 0; at < len(s.items); {
+		n := 1 + r.IntN(len(s.items)-at)
+		run := s.items[at : at+n : at+n]
+		var tab []*PackedExt
+		for j := range run {
+			x := s.exts[at+j]
+			if k := len(tab) - 1; k >= 0 && *tab[k] == *x {
+				x = tab[k]
+			} else {
+				tab = append(tab, x)
+			}
+			s.exts[at+j] = x
+			run[j].Ext = uint8(len(tab) - 1)
+		}
+		s.runs, s.tabs = append(s.runs, run), append(s.tabs, tab)
+		at += n
 	}
 	return s
 }
 
 func (s *packedSource) Len() int                               { return len(s.items) }
-func (s *packedSource) Item(i int, it *Item)                   { s.items[i].Item(it) }
+func (s *packedSource) Item(i int, it *Item)                   { s.items[i].Item(s.exts[i], it) }
 func (s *packedSource) Insn(i int) (isa.Instruction, ItemKind) { return s.items[i].Kind() }
-func (s *packedSource) Pos(i int) Pos                          { return s.items[i].Pos() }
+func (s *packedSource) Pos(i int) Pos                          { return s.items[i].Pos(s.exts[i]) }
 func (s *packedSource) Runs() int                              { return len(s.runs) }
-func (s *packedSource) Run(k int) []Packed                     { return s.runs[k] }
+func (s *packedSource) Run(k int) ([]Packed, []*PackedExt)     { return s.runs[k], s.tabs[k] }
+
+// A Packed item is 24 bytes and holds no pointer.
+func TestPackedSize(t *testing.T) {
+	if n := unsafe.Sizeof(Packed{}); n != 24 {
+		t.Errorf("Packed is %d bytes, want 24", n)
+	}
+	if hasPointer(reflect.TypeOf(Packed{})) {
+		t.Error("Packed holds a pointer")
+	}
+}
+
+func hasPointer(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if hasPointer(t.Field(i).Type) {
+				return true
+			}
+		}
+	case reflect.Array:
+		return hasPointer(t.Elem())
+	}
+	return false
+}
 
 // randomProgram makes a small program of labels, jumps (to labels, some
 // undefined, and by offset, some out of range), long jumps, 64-bit loads,

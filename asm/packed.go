@@ -4,21 +4,24 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-// Packed is an item in 32 bytes: the form in which a front end can keep
-// the items of a large program, and from which the assembler reads them
-// fastest (see PackedSource). The instruction is packed into Imm, Off, Op
-// and Regs; what few items have besides (a label, a jump target, a symbol
-// reference) and the file name live out of line, in an Ext that many
-// items may share.
+// Packed is an item in 24 bytes, without a pointer: the form in which a
+// front end can keep the items of a large program, and from which the
+// assembler reads them fastest (see PackedSource). The instruction is
+// packed into Imm, Off, Op and Regs. What few items have besides (a label,
+// a jump target, a symbol reference) and the file name live out of line,
+// in a PackedExt that many items may share: a run of items comes with a
+// table of them, which Ext indexes. Having no pointer, a million Packed
+// items cost the garbage collector nothing to scan.
 type Packed struct {
 	Imm   int64
 	Off   int16
 	Op    isa.Opcode
 	Regs  uint8 // Dst | Src<<4, as the encoding has them
 	Flags PackedFlags
+	Ext   uint8 // the item's PackedExt: its index in its run's table
+	Aux   uint8 // the front end's own; the assembler does not read it
 	Line  int32
 	Col   int32
-	Ext   *PackedExt // never nil
 }
 
 // PackedFlags say what a Packed item is.
@@ -53,8 +56,8 @@ func (p *Packed) Instruction() isa.Instruction {
 	return isa.Instruction{Op: p.Op, Dst: isa.Register(p.Regs & 15), Src: isa.Register(p.Regs >> 4), Off: p.Off, Imm: p.Imm, Raw: p.Flags&PackedRaw != 0}
 }
 
-// Pos returns the item's position.
-func (p *Packed) Pos() Pos { return Pos{File: p.Ext.File, Line: p.Line, Col: p.Col} }
+// Pos returns the item's position; x is its PackedExt.
+func (p *Packed) Pos(x *PackedExt) Pos { return Pos{File: x.File, Line: p.Line, Col: p.Col} }
 
 // Kind returns the kind of the item and, unless it is a label, its
 // instruction, as InsnSource.Insn does.
@@ -68,16 +71,16 @@ func (p *Packed) Kind() (isa.Instruction, ItemKind) {
 	return p.Instruction(), KindInsn
 }
 
-// Item sets *it to the item.
-func (p *Packed) Item(it *Item) {
-	it.Pos = p.Pos()
+// Item sets *it to the item; x is its PackedExt.
+func (p *Packed) Item(x *PackedExt, it *Item) {
+	it.Pos = p.Pos(x)
 	switch {
 	case p.Flags&PackedLabel != 0:
-		it.Label, it.Insn, it.Target, it.Ref = p.Ext.Label, isa.Instruction{}, "", Ref{}
-	case p.Ext.Ref == nil:
-		it.Label, it.Insn, it.Target, it.Ref = "", p.Instruction(), p.Ext.Label, Ref{}
+		it.Label, it.Insn, it.Target, it.Ref = x.Label, isa.Instruction{}, "", Ref{}
+	case x.Ref == nil:
+		it.Label, it.Insn, it.Target, it.Ref = "", p.Instruction(), x.Label, Ref{}
 	default:
-		it.Label, it.Insn, it.Target, it.Ref = "", p.Instruction(), p.Ext.Label, *p.Ext.Ref
+		it.Label, it.Insn, it.Target, it.Ref = "", p.Instruction(), x.Label, *x.Ref
 	}
 }
 
@@ -88,9 +91,10 @@ type PackedSource interface {
 	InsnSource
 	// Runs returns the number of runs.
 	Runs() int
-	// Run returns run k, 0 <= k < Runs(). The runs, one after the other,
-	// are the items 0..Len()-1 in order.
-	Run(k int) []Packed
+	// Run returns run k, 0 <= k < Runs(), and the table of PackedExts its
+	// items' Ext fields index. The runs, one after the other, are the
+	// items 0..Len()-1 in order.
+	Run(k int) ([]Packed, []*PackedExt)
 }
 
 // assemblePacked assembles a program in one pass over its runs: jumps to
@@ -136,11 +140,11 @@ func assemblePacked(src PackedSource) *Result {
 	slot, n, open := 0, 0, false
 	var last *Packed
 	for k, runs := 0, src.Runs(); k < runs; k++ {
-		run := src.Run(k)
+		run, exts := src.Run(k)
 		for j := range run {
 			p := &run[j]
 			if p.Flags&PackedLabel != 0 {
-				id := label(p.Ext.Label)
+				id := label(exts[p.Ext].Label)
 				if labelSlot[id] >= 0 {
 					return nil // defined twice
 				}
@@ -184,17 +188,18 @@ func assemblePacked(src PackedSource) *Result {
 			if p.Flags&PackedChecked == 0 && ins.Validate() != nil {
 				return nil
 			}
+			x := exts[p.Ext]
 			if p.Flags&PackedExtra != 0 {
-				if p.Ext.Label != "" {
+				if x.Label != "" {
 					// Placed later, or earlier: either way, filled in
 					// at the end, once every label has its slot.
-					fixups = append(fixups, fixup{int32(slot), label(p.Ext.Label), int32(k), int32(j)})
+					fixups = append(fixups, fixup{int32(slot), label(x.Label), int32(k), int32(j)})
 				}
-				if p.Ext.Ref != nil && p.Ext.Ref.Kind != RefNone {
-					relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: *p.Ext.Ref, Pos: p.Pos()})
+				if x.Ref != nil && x.Ref.Kind != RefNone {
+					relocs = append(relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: *x.Ref, Pos: p.Pos(x)})
 				}
 			}
-			if p.Flags&PackedExtra == 0 || p.Ext.Label == "" {
+			if p.Flags&PackedExtra == 0 || x.Label == "" {
 				if delta, ok := jumpDelta(ins); ok {
 					dests = append(dests, int32(int64(slot)+1+delta))
 				}
@@ -224,7 +229,8 @@ func assemblePacked(src PackedSource) *Result {
 	code = code[:slot*isa.SlotSize]
 	for _, f := range fixups {
 		dest := labelSlot[f.label]
-		ins := src.Run(int(f.run))[f.index].Instruction()
+		run, _ := src.Run(int(f.run))
+		ins := run[f.index].Instruction()
 		if dest < 0 || !setDelta(&ins, int64(dest)-int64(f.slot)-1) || ins.Validate() != nil {
 			return nil
 		}

@@ -5,9 +5,11 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bpfstar/bpfstar/asm"
@@ -166,6 +168,47 @@ func TestDeterministic(t *testing.T) {
 	}
 	if !bytes.Equal(a, b) {
 		t.Error("same source, different bytes")
+	}
+}
+
+// Evaluations that run at once (a workspace build with -j) make their
+// instructions side by side: each gets the bytes it gets alone.
+func TestConcurrentBuilds(t *testing.T) {
+	src := func(k int) []byte {
+		return []byte(fmt.Sprintf(`def block(i):
+    skip = "L%%d" %% i
+    return [
+        insn.mov64_imm(r1, i + %d),
+        insn.jmp_imm("jgt", r1, 1000, skip),
+        insn.ld_imm64(r2, i * 0x100000001),
+        insn.call("ktime_get_ns"),
+        label(skip),
+    ]
+
+section("socket", "p", [[block(i) for i in range(3000)], exit()])
+license("GPL")
+`, k))
+	}
+	const n = 6
+	want := make([][]byte, n)
+	for k := range n {
+		b, err := Source(fmt.Sprintf("p%d.star", k), src(k), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[k] = b
+	}
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Go(func() { got[k], errs[k] = Source(fmt.Sprintf("p%d.star", k), src(k), Options{}) })
+	}
+	wg.Wait()
+	for k := range n {
+		if errs[k] != nil || !bytes.Equal(got[k], want[k]) {
+			t.Errorf("build %d at the same time as others: %v; same bytes as alone: %v", k, errs[k], bytes.Equal(got[k], want[k]))
+		}
 	}
 }
 

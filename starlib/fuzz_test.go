@@ -100,8 +100,8 @@ func fuzzValues(u *unit) []starlark.Value {
 	mapH := &MapHandle{&Map{Name: "m", Type: "array", TypeID: 2, KeySize: 4, ValueSize: 8, MaxEntries: 1}}
 	glob := &GlobalHandle{&Global{Name: "g", Section: ".data", Size: 8, Align: 8, Data: make([]byte, 8)}}
 	u.Maps, u.Globals = append(u.Maps, mapH.m), append(u.Globals, glob.g)
-	ex := newInsn(exitInsn, "", nil, syntax.Position{})
-	lab := newLabel("l", syntax.Position{})
+	ex := newInsn(&u.alloc, exitInsn, "", nil, syntax.Position{})
+	lab := newLabel(&u.alloc, "l", syntax.Position{})
 	vals := []starlark.Value{
 		starlark.None, starlark.True, starlark.False,
 		starlark.MakeInt(0), starlark.MakeInt(1), starlark.MakeInt(-1), starlark.MakeInt(2), starlark.MakeInt(4), starlark.MakeInt(8),

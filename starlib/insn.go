@@ -70,7 +70,7 @@ func refBuiltin(name string, f func(b *starlark.Builtin, args starlark.Tuple, kw
 		if it.Ref.Kind != asm.RefNone {
 			ref = &it.Ref
 		}
-		return newInsn(it.Insn, it.Target, ref, thread.CallFrame(1).Pos), nil
+		return newInsn(allocOf(thread), it.Insn, it.Target, ref, thread.CallFrame(1).Pos), nil
 	})
 }
 
@@ -88,7 +88,7 @@ func builtin(name string, f insnFunc) *starlark.Builtin {
 		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		return newInsn(ins, target, nil, thread.CallFrame(1).Pos), nil
+		return newInsn(allocOf(thread), ins, target, nil, thread.CallFrame(1).Pos), nil
 	})
 }
 

@@ -3,6 +3,7 @@ package starlib
 import (
 	"encoding/hex"
 	"testing"
+	"unsafe"
 
 	"go.starlark.net/starlark"
 
@@ -143,5 +144,16 @@ func TestEncodings(t *testing.T) {
 		if got := in.String(); got != tc.text {
 			t.Errorf("str(%s) = %q, want %q", tc.expr, got, tc.text)
 		}
+	}
+}
+
+// An Insn is 24 bytes, and a chunk of them with its table 6,144 bytes: one
+// of the allocator's size classes, so that no memory is lost rounding up.
+func TestInsnChunkSize(t *testing.T) {
+	if n := unsafe.Sizeof(Insn{}); n != 24 {
+		t.Errorf("Insn is %d bytes, want 24", n)
+	}
+	if n := unsafe.Sizeof(insnChunk{}); n != 6144 {
+		t.Errorf("insnChunk is %d bytes, want 6144", n)
 	}
 }

@@ -115,6 +115,7 @@ type unit struct {
 	sections   map[string]bool // program section names used so far
 	licensePos asm.Pos
 	items      int // instructions and labels of all programs and functions
+	alloc      insnAlloc
 }
 
 // Predeclared returns the names every program file sees.
@@ -161,6 +162,8 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		Load: l.load,
 	}
 	thread.SetLocal(localKey, u)
+	u.alloc.thread = thread
+	defer lastAlloc.CompareAndSwap(&u.alloc, nil)
 	mem := opts.MaxMemory
 	if mem == 0 {
 		mem = DefaultMaxMemory
@@ -293,14 +296,14 @@ func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if !isIdent(name) {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
-	return newLabel(name, thread.CallFrame(1).Pos), nil
+	return newLabel(allocOf(thread), name, thread.CallFrame(1).Pos), nil
 }
 
 func exitBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	return newInsn(exitInsn, "", nil, thread.CallFrame(1).Pos), nil
+	return newInsn(allocOf(thread), exitInsn, "", nil, thread.CallFrame(1).Pos), nil
 }
 
 func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -54,12 +54,15 @@ func threeway(op syntax.Token, cmp int) (bool, error) {
 // Insns are immutable. Two insns are equal when they encode the same way
 // and name the same label; where they were written does not matter.
 //
-// An Insn is an asm.Packed (32 bytes: the instruction packed into 16, the
-// line and column, and one pointer) and is never copied: a program of a
+// An Insn is an asm.Packed (24 bytes, no pointer: the instruction packed
+// into 16, the line and column) and is never copied: a program of a
 // million instructions holds a million of them, and the assembler reads
 // them in place (see items). What few instructions have besides (a label,
 // a symbol reference) lives out of line, in an asm.PackedExt; the ones
-// that have nothing of the kind share the PackedExt of their file.
+// that have nothing of the kind share the PackedExt of their file. The
+// PackedExts an Insn's chunk uses are listed at the start of the chunk,
+// and the Insn has their index (Ext) and its own index in the chunk
+// (Aux), from which it finds the chunk.
 type Insn asm.Packed
 
 // fileExt caches the shared PackedExt of the file of the last plain
@@ -95,38 +98,92 @@ func labelExtOf(file, label string) *asm.PackedExt {
 // Insns are allocated from chunks, in the order they are made: that saves
 // a million allocations for a program of a million instructions, and the
 // assembler, which reads a program's instructions in order, reads memory in
-// order too. (A chunk is shared by the evaluations that run at once, and
-// lives as long as any of its Insns.) 255 Insns and the count make 8,168
-// bytes, which the allocator rounds up to 8,192; 256 would take 9,472.
+// order too. A chunk starts with the table of the PackedExts its Insns
+// use, its only pointer: the collector reads the table and nothing else of
+// the chunk. The table and the 255 Insns make 6,144 bytes, one of the
+// allocator's size classes; and 255 is the most PackedExts a chunk can
+// need, so a byte indexes them.
 const insnChunkLen = 255
 
 type insnChunk struct {
-	n   atomic.Int32 // Insns handed out (may run past insnChunkLen)
-	buf [insnChunkLen]Insn
+	exts []*asm.PackedExt // first, so that the collector scans nothing after it
+	buf  [insnChunkLen]Insn
 }
 
-var insnChunks atomic.Pointer[insnChunk]
+// insnAlloc hands out the Insns of one evaluation (one Starlark thread,
+// so no two goroutines use it at once): each chunk belongs to one
+// evaluation, and its table grows without locks.
+type insnAlloc struct {
+	thread *starlark.Thread // the evaluation's thread, set before it starts
+	chunk  *insnChunk
+	n      int // Insns handed out from chunk
+	// The last two distinct PackedExts given to the chunk's Insns, and
+	// their indexes: a block alternates between its file's PackedExt and
+	// a label's.
+	last, prev       *asm.PackedExt
+	lastIdx, prevIdx uint8
+}
 
-func allocInsn() *Insn {
-	for {
-		c := insnChunks.Load()
-		if c != nil {
-			if i := c.n.Add(1) - 1; i < insnChunkLen {
-				return &c.buf[i]
-			}
-		}
-		nc := new(insnChunk)
-		nc.n.Store(1)
-		if insnChunks.CompareAndSwap(c, nc) {
-			return &nc.buf[0]
-		}
+// lastAlloc is the allocator used last: finding a thread's through its
+// unit is a map lookup, and a million instructions are made by one thread
+// in a row. Exec clears it when its evaluation ends.
+var lastAlloc atomic.Pointer[insnAlloc]
+
+// allocOf returns the allocator of the evaluation running on thread: its
+// unit's, or for a thread that evaluates no program file (a test's, an
+// embedder's calling the builtins itself) one kept in a thread local.
+func allocOf(thread *starlark.Thread) *insnAlloc {
+	if a := lastAlloc.Load(); a != nil && a.thread == thread {
+		return a
 	}
+	var a *insnAlloc
+	if u, ok := thread.Local(localKey).(*unit); ok {
+		a = &u.alloc
+	} else if a, ok = thread.Local(allocKey).(*insnAlloc); !ok {
+		a = &insnAlloc{thread: thread}
+		thread.SetLocal(allocKey, a)
+	}
+	lastAlloc.Store(a)
+	return a
 }
+
+const allocKey = "bpfstar.insnAlloc"
+
+// alloc stores v, whose out-of-line part is x, in the next Insn of the
+// chunk and returns it.
+func (a *insnAlloc) alloc(v Insn, x *asm.PackedExt) *Insn {
+	if a.chunk == nil || a.n == insnChunkLen {
+		a.chunk = &insnChunk{exts: make([]*asm.PackedExt, 0, 8)}
+		a.n = 0
+		a.last, a.prev = nil, nil
+	}
+	switch x {
+	case a.last:
+	case a.prev:
+		a.last, a.prev, a.lastIdx, a.prevIdx = a.prev, a.last, a.prevIdx, a.lastIdx
+	default:
+		a.chunk.exts = append(a.chunk.exts, x)
+		a.last, a.prev, a.lastIdx, a.prevIdx = x, a.last, uint8(len(a.chunk.exts)-1), a.lastIdx
+	}
+	v.Ext, v.Aux = a.lastIdx, uint8(a.n)
+	in := &a.chunk.buf[a.n]
+	*in = v
+	a.n++
+	return in
+}
+
+// chunk returns the chunk of the Insn.
+func (i *Insn) chunk() *insnChunk {
+	return (*insnChunk)(unsafe.Add(unsafe.Pointer(i), -int(unsafe.Offsetof(insnChunk{}.buf))-int(i.Aux)*int(insnSize)))
+}
+
+// ext returns the out-of-line part of the Insn.
+func (i *Insn) ext() *asm.PackedExt { return i.chunk().exts[i.Ext] }
 
 // newInsn returns the Insn of ins, which has passed isa's Validate,
 // jumping to label target (if not empty), referring to ref (if not nil),
-// made at pos.
-func newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Position) *Insn {
+// made at pos by the evaluation of a.
+func newInsn(a *insnAlloc, ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Position) *Insn {
 	flags := asm.PackedChecked
 	if ins.Raw {
 		flags |= asm.PackedRaw
@@ -142,9 +199,7 @@ func newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Positi
 	default:
 		x = plainExt(pos.Filename())
 	}
-	in := allocInsn()
-	*in = Insn{Imm: ins.Imm, Off: ins.Off, Op: ins.Op, Regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, Flags: flags, Line: pos.Line, Col: pos.Col, Ext: x}
-	return in
+	return a.alloc(Insn{Imm: ins.Imm, Off: ins.Off, Op: ins.Op, Regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, Flags: flags, Line: pos.Line, Col: pos.Col}, x)
 }
 
 func (i *Insn) packed() *asm.Packed { return (*asm.Packed)(i) }
@@ -154,15 +209,15 @@ func (i *Insn) ins() isa.Instruction { return i.packed().Instruction() }
 
 // label returns the label the instruction jumps to ("" for none), or for
 // the form of a Label its name.
-func (i *Insn) label() string { return i.Ext.Label }
+func (i *Insn) label() string { return i.ext().Label }
 
 // ref returns the symbol the instruction refers to (nil for none).
-func (i *Insn) ref() *asm.Ref { return i.Ext.Ref }
+func (i *Insn) ref() *asm.Ref { return i.ext().Ref }
 
 // Item returns the assembler item of the instruction.
 func (i *Insn) Item() asm.Item {
 	var it asm.Item
-	i.packed().Item(&it)
+	i.packed().Item(i.ext(), &it)
 	return it
 }
 
@@ -228,17 +283,23 @@ func (s *items) at(i int) *Insn {
 
 func (s *items) Len() int { return s.n }
 
-func (s *items) Item(i int, it *asm.Item) { s.at(i).packed().Item(it) }
+func (s *items) Item(i int, it *asm.Item) {
+	in := s.at(i)
+	in.packed().Item(in.ext(), it)
+}
 
 func (s *items) Insn(i int) (isa.Instruction, asm.ItemKind) { return s.at(i).packed().Kind() }
 
-func (s *items) Pos(i int) asm.Pos { return s.at(i).packed().Pos() }
+func (s *items) Pos(i int) asm.Pos {
+	in := s.at(i)
+	return in.packed().Pos(in.ext())
+}
 
 func (s *items) Runs() int { return len(s.runs) }
 
-func (s *items) Run(k int) []asm.Packed {
+func (s *items) Run(k int) ([]asm.Packed, []*asm.PackedExt) {
 	r := s.runs[k]
-	return unsafe.Slice(r.first.packed(), r.n)
+	return unsafe.Slice(r.first.packed(), r.n), r.first.chunk().exts
 }
 
 // String prints the instruction in LLVM assembler syntax, as llvm-objdump
@@ -326,14 +387,12 @@ func (i *Insn) AttrNames() []string { return insnAttrs }
 // that a program's items can hold both.
 type Label Insn
 
-func newLabel(name string, pos syntax.Position) *Label {
-	in := allocInsn()
-	*in = Insn{Flags: asm.PackedLabel | asm.PackedExtra, Line: pos.Line, Col: pos.Col, Ext: labelExtOf(pos.Filename(), name)}
-	return (*Label)(in)
+func newLabel(a *insnAlloc, name string, pos syntax.Position) *Label {
+	return (*Label)(a.alloc(Insn{Flags: asm.PackedLabel | asm.PackedExtra, Line: pos.Line, Col: pos.Col}, labelExtOf(pos.Filename(), name)))
 }
 
 // name returns the label's name.
-func (l *Label) name() string { return l.Ext.Label }
+func (l *Label) name() string { return (*Insn)(l).ext().Label }
 
 var (
 	_ starlark.Value      = (*Label)(nil)
