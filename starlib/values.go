@@ -65,36 +65,6 @@ func threeway(op syntax.Token, cmp int) (bool, error) {
 // (Aux), from which it finds the chunk.
 type Insn asm.Packed
 
-// fileExt caches the shared PackedExt of the file of the last plain
-// instruction made. (The file names of positions are shared strings, so
-// the comparison is usually of two equal pointers.)
-var fileExt atomic.Pointer[asm.PackedExt]
-
-func plainExt(file string) *asm.PackedExt {
-	if x := fileExt.Load(); x != nil && x.File == file {
-		return x
-	}
-	x := &asm.PackedExt{File: file}
-	fileExt.Store(x)
-	return x
-}
-
-// labelExt caches the PackedExt of the label last jumped to or placed,
-// which the jumps to a label and the label itself then share (a block that
-// jumps twice to its end and places the label there makes one PackedExt,
-// not three). Comparing the label usually compares two equal pointers: the
-// names come from the same Starlark string.
-var labelExt atomic.Pointer[asm.PackedExt]
-
-func labelExtOf(file, label string) *asm.PackedExt {
-	if x := labelExt.Load(); x != nil && x.Label == label && x.File == file {
-		return x
-	}
-	x := &asm.PackedExt{File: file, Label: label}
-	labelExt.Store(x)
-	return x
-}
-
 // Insns are allocated from chunks, in the order they are made: that saves
 // a million allocations for a program of a million instructions, and the
 // assembler, which reads a program's instructions in order, reads memory in
@@ -122,6 +92,9 @@ type insnAlloc struct {
 	// a label's.
 	last, prev       *asm.PackedExt
 	lastIdx, prevIdx uint8
+	// The PackedExts of the last plain instruction and of the last label
+	// made (see plainExt, labelExt).
+	lastFile, lastLabel *asm.PackedExt
 }
 
 // lastAlloc is the allocator used last: finding a thread's through its
@@ -172,6 +145,32 @@ func (a *insnAlloc) alloc(v Insn, x *asm.PackedExt) *Insn {
 	return in
 }
 
+// plainExt returns the PackedExt that the plain instructions of file
+// share: the one of the last plain instruction made, when it is of the
+// same file. (The file names of positions are shared strings, so the
+// comparison is usually of two equal pointers.)
+func (a *insnAlloc) plainExt(file string) *asm.PackedExt {
+	if x := a.lastFile; x != nil && x.File == file {
+		return x
+	}
+	a.lastFile = &asm.PackedExt{File: file}
+	return a.lastFile
+}
+
+// labelExt returns the PackedExt of a jump to label, or of the label: the
+// one of the label last jumped to or placed, when it is the same. The
+// jumps to a label and the label itself then share it (a block that jumps
+// twice to its end and places the label there makes one PackedExt, not
+// three). Comparing the label usually compares two equal pointers: the
+// names come from the same Starlark string.
+func (a *insnAlloc) labelExt(file, label string) *asm.PackedExt {
+	if x := a.lastLabel; x != nil && x.Label == label && x.File == file {
+		return x
+	}
+	a.lastLabel = &asm.PackedExt{File: file, Label: label}
+	return a.lastLabel
+}
+
 // chunk returns the chunk of the Insn.
 func (i *Insn) chunk() *insnChunk {
 	return (*insnChunk)(unsafe.Add(unsafe.Pointer(i), -int(unsafe.Offsetof(insnChunk{}.buf))-int(i.Aux)*int(insnSize)))
@@ -195,9 +194,9 @@ func newInsn(a *insnAlloc, ins isa.Instruction, target string, ref *asm.Ref, pos
 		x = &asm.PackedExt{File: pos.Filename(), Label: target, Ref: ref}
 	case target != "":
 		flags |= asm.PackedExtra
-		x = labelExtOf(pos.Filename(), target)
+		x = a.labelExt(pos.Filename(), target)
 	default:
-		x = plainExt(pos.Filename())
+		x = a.plainExt(pos.Filename())
 	}
 	return a.alloc(Insn{Imm: ins.Imm, Off: ins.Off, Op: ins.Op, Regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, Flags: flags, Line: pos.Line, Col: pos.Col}, x)
 }
@@ -388,7 +387,7 @@ func (i *Insn) AttrNames() []string { return insnAttrs }
 type Label Insn
 
 func newLabel(a *insnAlloc, name string, pos syntax.Position) *Label {
-	return (*Label)(a.alloc(Insn{Flags: asm.PackedLabel | asm.PackedExtra, Line: pos.Line, Col: pos.Col}, labelExtOf(pos.Filename(), name)))
+	return (*Label)(a.alloc(Insn{Flags: asm.PackedLabel | asm.PackedExtra, Line: pos.Line, Col: pos.Col}, a.labelExt(pos.Filename(), name)))
 }
 
 // name returns the label's name.
