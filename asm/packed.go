@@ -157,7 +157,10 @@ func assemblePacked(src PackedSource) *Result {
 			}
 			at := code[slot*isa.SlotSize : (slot+2)*isa.SlotSize]
 			if p.Flags == PackedChecked && !open {
-				// A plain instruction, valid as made: encode it.
+				// A plain instruction, valid as made: encode it, here
+				// rather than through isa.Instruction.Append, which does
+				// not inline (link of 1M items: 47 against 60 ms).
+				// TestFastMatchesTwoPass holds the two encodings equal.
 				at[0], at[1] = byte(p.Op), p.Regs
 				at[2], at[3] = byte(uint16(p.Off)), byte(uint16(p.Off)>>8)
 				putUint32(at[4:], uint32(p.Imm))
