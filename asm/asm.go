@@ -116,7 +116,7 @@ const (
 )
 
 // InsnSource is a Source that can also give the parts of an item alone:
-// the assembler reads a plain instruction (and the line information its
+// the two-pass assembler reads a plain instruction (and Program.Lines its
 // position) without filling in a whole Item, and reads the whole Item only
 // of labels and of instructions with a target or a reference.
 type InsnSource interface {
