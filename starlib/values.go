@@ -213,13 +213,6 @@ func (i *Insn) label() string { return i.ext().Label }
 // ref returns the symbol the instruction refers to (nil for none).
 func (i *Insn) ref() *asm.Ref { return i.ext().Ref }
 
-// Item returns the assembler item of the instruction.
-func (i *Insn) Item() asm.Item {
-	var it asm.Item
-	i.packed().Item(i.ext(), &it)
-	return it
-}
-
 // items are the instructions and labels of a program, in order, as the
 // assembler reads them (an asm.PackedSource). They are held as runs of
 // Insns that lie one after the other in a chunk (the Insns that a macro
