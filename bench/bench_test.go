@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/link"
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
@@ -34,7 +35,7 @@ func sectionBytes(t testing.TB, obj []byte, name string) []byte {
 
 func buildStar(t testing.TB, n int) []byte {
 	t.Helper()
-	obj, err := build.Source("bench.star", Star(n), build.Options{})
+	obj, err := compile.Source("bench.star", Star(n), compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func sizeName(n int) string {
 	return fmt.Sprint(n)
 }
 
-// BenchmarkBuild times build.Source, the whole in-process pipeline from
+// BenchmarkBuild times compile.Source, the whole in-process pipeline from
 // Starlark text to object bytes.
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range Sizes {
@@ -87,7 +88,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.Run(sizeName(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := build.Source("bench.star", src, build.Options{}); err != nil {
+				if _, err := compile.Source("bench.star", src, compile.Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -97,7 +98,7 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 // BenchmarkStages times the stages of the pipeline separately: Starlark
-// evaluation (starlib.Exec), assembly and layout (build.Link) and the ELF
+// evaluation (starlib.Exec), assembly and layout (link.Link) and the ELF
 // encoding (Object.Bytes).
 func BenchmarkStages(b *testing.B) {
 	for _, n := range Sizes {
@@ -117,12 +118,12 @@ func BenchmarkStages(b *testing.B) {
 		b.Run("link/"+sizeName(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := build.Link(u); err != nil {
+				if _, err := link.Link(&u.Unit); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		obj, err := build.Link(u)
+		obj, err := link.Link(&u.Unit)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -69,7 +69,7 @@ func Source(file string, src []byte) ([]byte, error) {
 		// parser's position is that of the offending token, while
 		// buildifier's is where its lexer stopped.
 		var se syntax.Error
-		if _, serr := starlib.FileOptions.Parse(file, src, 0); errors.As(serr, &se) {
+		if _, serr := starlib.FileOptions().Parse(file, src, 0); errors.As(serr, &se) {
 			return nil, se
 		}
 		return nil, err

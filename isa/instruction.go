@@ -17,13 +17,16 @@ const SlotSize = 8
 // instruction takes two slots. A Raw instruction is a single slot written as
 // given, without validation: it can express any 8 bytes, including half of a
 // 64-bit load.
+//
+// The fields are ordered so that an Instruction takes 16 bytes: programs
+// of a million instructions hold a million of them.
 type Instruction struct {
 	Op  Opcode
 	Dst Register
 	Src Register
+	Raw bool
 	Off int16
 	Imm int64
-	Raw bool
 }
 
 // IsLoadImm64 reports whether ins is the two-slot 64-bit immediate load.

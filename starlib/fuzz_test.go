@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/link"
 )
 
 // FuzzBuiltins calls every builtin (the insn module's and the top-level
@@ -24,13 +25,14 @@ func FuzzBuiltins(f *testing.F) {
 	f.Add([]byte{0, 2, 1, 2, 3})
 	f.Add([]byte{5, 3, 20, 1, 7, 9})
 	f.Add([]byte{40, 4, 30, 31, 32, 33, 0x80})
-	names, builtins := fuzzBuiltins()
+	names, _ := fuzzBuiltins(newUnit("fuzz.star", "fuzz.star", nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &fuzzReader{fuzzbytes.Reader{Data: data}}
-		predeclared := Predeclared()
 		for calls := 0; !r.Done() && calls < 64; calls++ {
 			i := int(r.Next()) % len(names)
-			u := &unit{Unit: Unit{File: "fuzz.star"}, symbols: map[string]asm.Pos{}}
+			u := newUnit("fuzz.star", "fuzz.star", nil)
+			predeclared := u.predeclared()
+			_, builtins := fuzzBuiltins(u)
 			vals := fuzzValues(u)
 			n := int(r.Next()) % 7
 			args := make(starlark.Tuple, 0, n)
@@ -46,7 +48,6 @@ func FuzzBuiltins(f *testing.F) {
 			// Call from Starlark code, as a program file does, so that the
 			// builtin sees a caller frame.
 			thread := &starlark.Thread{Name: "fuzz"}
-			thread.SetLocal(localKey, u)
 			thread.SetMaxExecutionSteps(100000)
 			predeclared["f"] = builtins[names[i]]
 			predeclared["args"] = args
@@ -55,7 +56,7 @@ func FuzzBuiltins(f *testing.F) {
 				kw.SetKey(p[0], p[1])
 			}
 			predeclared["kwargs"] = kw
-			g, err := starlark.ExecFileOptions(FileOptions, thread, "fuzz.star", "x = f(*args, **kwargs)\n", predeclared)
+			g, err := starlark.ExecFileOptions(FileOptions(), thread, "fuzz.star", "x = f(*args, **kwargs)\n", predeclared)
 			if err != nil {
 				var ee *starlark.EvalError
 				if !errors.As(err, &ee) {
@@ -63,8 +64,8 @@ func FuzzBuiltins(f *testing.F) {
 				}
 				continue
 			}
-			if in, ok := g["x"].(*Insn); ok && !in.ins().Raw && in.label() == "" && in.ref() == nil {
-				if err := in.ins().Validate(); err != nil {
+			if in, ok := g["x"].(*Insn); ok && !in.inst().Raw && in.label() == "" && in.ref().Kind == asm.RefNone {
+				if err := in.inst().Validate(); err != nil {
 					t.Fatalf("%s%v kw %v returned an invalid insn %v: %v", names[i], args, kwargs, in, err)
 				}
 			}
@@ -74,16 +75,19 @@ func FuzzBuiltins(f *testing.F) {
 
 var fuzzKeywords = []string{"dst", "src", "imm", "off", "op", "size", "target", "bits", "fetch", "helper", "code", "name", "symbol", "insns", "text", "msg", "type", "key_size", "value_size", "max_entries", "flags", "value", "global", "map", "function", "nope"}
 
-// fuzzBuiltins returns every builtin by name, sorted.
-func fuzzBuiltins() ([]string, map[string]starlark.Value) {
+// fuzzBuiltins returns every builtin bound to u, by name, and their names
+// sorted.
+func fuzzBuiltins(u *unit) ([]string, map[string]starlark.Value) {
 	m := map[string]starlark.Value{}
-	for name, v := range Predeclared() {
+	pre := u.predeclared()
+	for name, v := range pre {
 		if _, ok := v.(*starlark.Builtin); ok {
 			m[name] = v
 		}
 	}
-	for _, name := range insnModule.AttrNames() {
-		v, _ := insnModule.Attr(name)
+	insn := pre["insn"].(*module)
+	for _, name := range insn.AttrNames() {
+		v, _ := insn.Attr(name)
 		m["insn."+name] = v
 	}
 	names := make([]string, 0, len(m))
@@ -97,11 +101,11 @@ func fuzzBuiltins() ([]string, map[string]starlark.Value) {
 // fuzzValues returns the values arguments are chosen from.
 func fuzzValues(u *unit) []starlark.Value {
 	huge, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
-	mapH := &MapHandle{&Map{Name: "m", Type: "array", TypeID: 2, KeySize: 4, ValueSize: 8, MaxEntries: 1}}
-	glob := &GlobalHandle{&Global{Name: "g", Section: ".data", Size: 8, Align: 8, Data: make([]byte, 8)}}
+	mapH := &MapHandle{&link.Map{Name: "m", Type: "array", TypeID: 2, KeySize: 4, ValueSize: 8, MaxEntries: 1}}
+	glob := &GlobalHandle{&link.Global{Name: "g", Section: ".data", Size: 8, Align: 8, Data: make([]byte, 8)}}
 	u.Maps, u.Globals = append(u.Maps, mapH.m), append(u.Globals, glob.g)
-	ex := newInsn(&u.alloc, exitInsn, "", nil, syntax.Position{})
-	lab := newLabel(&u.alloc, "l", syntax.Position{})
+	ex := u.alloc.newInsn(exitInsn, "", nil, syntax.Position{})
+	lab := &Label{asm.Label{Name: "l"}}
 	vals := []starlark.Value{
 		starlark.None, starlark.True, starlark.False,
 		starlark.MakeInt(0), starlark.MakeInt(1), starlark.MakeInt(-1), starlark.MakeInt(2), starlark.MakeInt(4), starlark.MakeInt(8),

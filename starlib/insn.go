@@ -12,65 +12,70 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-// insnModule is the "insn" module: one builtin per kernel BPF_* instruction
-// macro, named after it (BPF_MOV64_IMM is insn.mov64_imm).
-var insnModule = newModule(&starlarkstruct.Module{
-	Name: "insn",
-	Members: starlark.StringDict{
-		"mov64_imm":    builtin("mov64_imm", movImm(isa.ClassALU64)),
-		"mov64_reg":    builtin("mov64_reg", movReg(isa.ClassALU64)),
-		"mov32_imm":    builtin("mov32_imm", movImm(isa.ClassALU)),
-		"mov32_reg":    builtin("mov32_reg", movReg(isa.ClassALU)),
-		"alu64_imm":    builtin("alu64_imm", aluImm(isa.ClassALU64)),
-		"alu64_reg":    builtin("alu64_reg", aluReg(isa.ClassALU64)),
-		"alu32_imm":    builtin("alu32_imm", aluImm(isa.ClassALU)),
-		"alu32_reg":    builtin("alu32_reg", aluReg(isa.ClassALU)),
-		"neg64":        builtin("neg64", neg(isa.ClassALU64)),
-		"neg32":        builtin("neg32", neg(isa.ClassALU)),
-		"movsx64_reg":  builtin("movsx64_reg", movsx(isa.ClassALU64)),
-		"movsx32_reg":  builtin("movsx32_reg", movsx(isa.ClassALU)),
-		"to_be":        builtin("to_be", endian(isa.ClassALU, isa.SrcX)),
-		"to_le":        builtin("to_le", endian(isa.ClassALU, isa.SrcK)),
-		"bswap":        builtin("bswap", endian(isa.ClassALU64, isa.SrcK)),
-		"ldx_mem":      builtin("ldx_mem", ldx(isa.ModeMEM)),
-		"ldx_memsx":    builtin("ldx_memsx", ldx(isa.ModeMEMSX)),
-		"stx_mem":      builtin("stx_mem", stxMem),
-		"st_mem":       builtin("st_mem", stMem),
-		"atomic_op":    builtin("atomic_op", atomicOp),
-		"jmp_imm":      builtin("jmp_imm", jmpImm(isa.ClassJMP)),
-		"jmp_reg":      builtin("jmp_reg", jmpReg(isa.ClassJMP)),
-		"jmp32_imm":    builtin("jmp32_imm", jmpImm(isa.ClassJMP32)),
-		"jmp32_reg":    builtin("jmp32_reg", jmpReg(isa.ClassJMP32)),
-		"ja":           builtin("ja", ja(isa.ClassJMP)),
-		"gotol":        builtin("gotol", ja(isa.ClassJMP32)),
-		"ld_imm64":     builtin("ld_imm64", ldImm64),
-		"ld_abs":       builtin("ld_abs", ldAbs),
-		"ld_ind":       builtin("ld_ind", ldInd),
-		"call":         builtin("call", call),
-		"exit":         builtin("exit", exit),
-		"raw":          builtin("raw", raw),
-		"ld_map_fd":    refBuiltin("ld_map_fd", ldMapFD),
-		"ld_map_value": refBuiltin("ld_map_value", ldMapValue),
-		"call_func":    refBuiltin("call_func", callFunc),
-	},
-})
+// newInsnModule returns the "insn" module, whose instructions a makes: one
+// builtin per kernel BPF_* instruction macro, named after it
+// (BPF_MOV64_IMM is insn.mov64_imm).
+func newInsnModule(a *insnAlloc) *module {
+	builtin := func(name string, f insnFunc) *starlark.Builtin { return builtin(a, name, f) }
+	refBuiltin := func(name string, f refFunc) *starlark.Builtin { return refBuiltin(a, name, f) }
+	return newModule(&starlarkstruct.Module{
+		Name: "insn",
+		Members: starlark.StringDict{
+			"mov64_imm":    builtin("mov64_imm", movImm(isa.ClassALU64)),
+			"mov64_reg":    builtin("mov64_reg", movReg(isa.ClassALU64)),
+			"mov32_imm":    builtin("mov32_imm", movImm(isa.ClassALU)),
+			"mov32_reg":    builtin("mov32_reg", movReg(isa.ClassALU)),
+			"alu64_imm":    builtin("alu64_imm", aluImm(isa.ClassALU64)),
+			"alu64_reg":    builtin("alu64_reg", aluReg(isa.ClassALU64)),
+			"alu32_imm":    builtin("alu32_imm", aluImm(isa.ClassALU)),
+			"alu32_reg":    builtin("alu32_reg", aluReg(isa.ClassALU)),
+			"neg64":        builtin("neg64", neg(isa.ClassALU64)),
+			"neg32":        builtin("neg32", neg(isa.ClassALU)),
+			"movsx64_reg":  builtin("movsx64_reg", movsx(isa.ClassALU64)),
+			"movsx32_reg":  builtin("movsx32_reg", movsx(isa.ClassALU)),
+			"to_be":        builtin("to_be", endian(isa.ClassALU, isa.SrcX)),
+			"to_le":        builtin("to_le", endian(isa.ClassALU, isa.SrcK)),
+			"bswap":        builtin("bswap", endian(isa.ClassALU64, isa.SrcK)),
+			"ldx_mem":      builtin("ldx_mem", ldx(isa.ModeMEM)),
+			"ldx_memsx":    builtin("ldx_memsx", ldx(isa.ModeMEMSX)),
+			"stx_mem":      builtin("stx_mem", stxMem),
+			"st_mem":       builtin("st_mem", stMem),
+			"atomic_op":    builtin("atomic_op", atomicOp),
+			"jmp_imm":      builtin("jmp_imm", jmpImm(isa.ClassJMP)),
+			"jmp_reg":      builtin("jmp_reg", jmpReg(isa.ClassJMP)),
+			"jmp32_imm":    builtin("jmp32_imm", jmpImm(isa.ClassJMP32)),
+			"jmp32_reg":    builtin("jmp32_reg", jmpReg(isa.ClassJMP32)),
+			"ja":           builtin("ja", ja(isa.ClassJMP)),
+			"gotol":        builtin("gotol", ja(isa.ClassJMP32)),
+			"ld_imm64":     builtin("ld_imm64", ldImm64),
+			"ld_abs":       builtin("ld_abs", ldAbs),
+			"ld_ind":       builtin("ld_ind", ldInd),
+			"call":         builtin("call", call),
+			"exit":         builtin("exit", exit),
+			"raw":          builtin("raw", raw),
+			"ld_map_fd":    refBuiltin("ld_map_fd", ldMapFD),
+			"ld_map_value": refBuiltin("ld_map_value", ldMapValue),
+			"call_func":    refBuiltin("call_func", callFunc),
+		},
+	})
+}
+
+// refFunc makes an instruction that refers to a map, a global or a
+// function.
+type refFunc func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error)
 
 // refBuiltin wraps the constructor of an instruction that refers to a map,
 // a global or a function as insn.NAME.
-func refBuiltin(name string, f func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error)) *starlark.Builtin {
+func refBuiltin(a *insnAlloc, name string, f refFunc) *starlark.Builtin {
 	return starlark.NewBuiltin("insn."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		it, err := f(b, args, kwargs)
+		ins, ref, err := f(b, args, kwargs)
 		if err != nil {
 			return nil, err
 		}
-		if err := it.Insn.Validate(); err != nil {
+		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		var ref *asm.Ref
-		if it.Ref.Kind != asm.RefNone {
-			ref = &it.Ref
-		}
-		return newInsn(allocOf(thread), it.Insn, it.Target, ref, thread.CallFrame(1).Pos), nil
+		return a.newInsn(ins, "", &ref, thread.CallFrame(1).Pos), nil
 	})
 }
 
@@ -79,7 +84,7 @@ type insnFunc func(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.T
 // builtin wraps an instruction constructor as insn.NAME. The instruction is
 // checked against the ISA on the spot, and remembers the position of the
 // call, so that later errors (an undefined label, say) can name it.
-func builtin(name string, f insnFunc) *starlark.Builtin {
+func builtin(a *insnAlloc, name string, f insnFunc) *starlark.Builtin {
 	return starlark.NewBuiltin("insn."+name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		ins, target, err := f(b, args, kwargs)
 		if err != nil {
@@ -88,7 +93,7 @@ func builtin(name string, f insnFunc) *starlark.Builtin {
 		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		return newInsn(allocOf(thread), ins, target, nil, thread.CallFrame(1).Pos), nil
+		return a.newInsn(ins, target, nil, thread.CallFrame(1).Pos), nil
 	})
 }
 

@@ -2,20 +2,17 @@ package starlib
 
 import (
 	"encoding/hex"
+	"reflect"
 	"testing"
-	"unsafe"
 
 	"go.starlark.net/starlark"
-
-	"github.com/bpfstar/bpfstar/asm"
 )
 
 // evalInsn evaluates a Starlark expression in the program-file environment.
 func evalInsn(t *testing.T, expr string) (starlark.Value, error) {
 	t.Helper()
 	thread := &starlark.Thread{}
-	thread.SetLocal(localKey, &unit{symbols: map[string]asm.Pos{}})
-	return starlark.EvalOptions(FileOptions, thread, "expr.star", expr, Predeclared())
+	return starlark.EvalOptions(FileOptions(), thread, "expr.star", expr, Predeclared())
 }
 
 // Each builtin produces exactly the bytes llvm-mc-19 -mcpu=v4 assembles for
@@ -138,7 +135,7 @@ func TestEncodings(t *testing.T) {
 			t.Errorf("%s = %s, want insn", tc.expr, v.Type())
 			continue
 		}
-		if got := hex.EncodeToString(in.ins().Append(nil)); got != tc.hex {
+		if got := hex.EncodeToString(in.inst().Append(nil)); got != tc.hex {
 			t.Errorf("%s encodes as %s, want %s", tc.expr, got, tc.hex)
 		}
 		if got := in.String(); got != tc.text {
@@ -147,13 +144,13 @@ func TestEncodings(t *testing.T) {
 	}
 }
 
-// An Insn is 24 bytes, and a chunk of them with its table 6,144 bytes: one
-// of the allocator's size classes, so that no memory is lost rounding up.
+// An Insn is 24 bytes, and a chunk of them 6,144 bytes: one of the
+// allocator's size classes, so that no memory is lost rounding up.
 func TestInsnChunkSize(t *testing.T) {
-	if n := unsafe.Sizeof(Insn{}); n != 24 {
+	if n := reflect.TypeFor[Insn]().Size(); n != 24 {
 		t.Errorf("Insn is %d bytes, want 24", n)
 	}
-	if n := unsafe.Sizeof(insnChunk{}); n != 6144 {
-		t.Errorf("insnChunk is %d bytes, want 6144", n)
+	if n := reflect.TypeFor[Insn]().Size() * insnChunkLen; n != 6144 {
+		t.Errorf("a chunk is %d bytes, want 6144", n)
 	}
 }

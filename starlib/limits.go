@@ -473,17 +473,16 @@ func indexPath(path []int) string {
 }
 
 // execFile runs a program file on thread, with the limits above.
-func execFile(thread *starlark.Thread, filename string, src []byte) (starlark.StringDict, error) {
+// predeclared are the names the file sees (with limitPredeclared's).
+func execFile(thread *starlark.Thread, predeclared starlark.StringDict, filename string, src []byte) (starlark.StringDict, error) {
 	if err := checkText(filename, src); err != nil {
 		return nil, err
 	}
-	f, err := FileOptions.Parse(filename, src, 0)
+	f, err := FileOptions().Parse(filename, src, 0)
 	if err != nil {
 		return nil, err
 	}
 	rewriteOps(f)
-	predeclared := Predeclared()
-	limitPredeclared(predeclared)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, err
@@ -554,22 +553,23 @@ func (w *sizeWalk) items(seq starlark.Indexable, depth int) bool {
 // what) too large for the kernel, or for the file's budget, before it is
 // flattened. It stops counting at the limit, so that a list repeated into
 // itself costs no more than a list of the limit's size.
-func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) error {
+// It returns the number of instructions.
+func (u *unit) checkSize(b *starlark.Builtin, what string, v starlark.Value) (int, error) {
 	w := sizeWalk{maxVisits: 4 * asm.MaxInstructions}
 	w.walk(v, 0)
 	insns, labels, visits, maxVisits, cycle := w.insns, w.labels, w.visits, w.maxVisits, w.cycle
 	switch {
 	case cycle != "":
-		return errorf(b, "%s", cycle)
+		return 0, errorf(b, "%s", cycle)
 	case insns > asm.MaxInstructions:
-		return errorf(b, "%s has more than %d instructions, the kernel's limit", what, asm.MaxInstructions)
+		return 0, errorf(b, "%s has more than %d instructions, the kernel's limit", what, asm.MaxInstructions)
 	case labels > asm.MaxInstructions:
-		return errorf(b, "%s has more than %d labels", what, asm.MaxInstructions)
+		return 0, errorf(b, "%s has more than %d labels", what, asm.MaxInstructions)
 	case visits > maxVisits:
-		return errorf(b, "%s is made of more than %d lists and items", what, maxVisits)
+		return 0, errorf(b, "%s is made of more than %d lists and items", what, maxVisits)
 	case u.items+insns+labels > MaxFileInstructions:
-		return errorf(b, "the programs and functions of this file have more than %d instructions and labels together", MaxFileInstructions)
+		return 0, errorf(b, "the programs and functions of this file have more than %d instructions and labels together", MaxFileInstructions)
 	}
 	u.items += insns + labels
-	return nil
+	return insns, nil
 }

@@ -58,7 +58,7 @@ section("xdp", "p", ret(2))
 		}
 	}
 	// Instructions made in a library carry the library's position.
-	if got, want := u.Programs[0].At(0).Pos, (asm.Pos{File: "lib/macros.star", Line: 3, Col: 27}); got != want {
+	if got, want := u.Programs[0].Insns[0].Pos(), (asm.Pos{File: "lib/macros.star", Line: 3, Col: 27}); got != want {
 		t.Errorf("position of an instruction made in a library = %v, want %v", got, want)
 	}
 	if got, want := u.Programs[0].Pos, (asm.Pos{File: "p.star", Line: 3, Col: 8}); got != want {

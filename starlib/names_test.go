@@ -10,7 +10,7 @@ import (
 // names of the same length and ends.
 func TestNameTable(t *testing.T) {
 	m := map[string]int{}
-	for i, n := range insnModule.AttrNames() {
+	for i, n := range newInsnModule(new(insnAlloc)).AttrNames() {
 		m[n] = i
 	}
 	for n := range 300 { // many names: probe chains wrap around

@@ -11,35 +11,23 @@ import (
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/link"
 )
 
-// Map is a map definition: a BTF-defined map in the .maps section.
-type Map struct {
-	Name       string
-	Type       string // the kernel's name without BPF_MAP_TYPE_, lower case: "hash"
-	TypeID     uint32 // enum bpf_map_type
-	KeySize    uint32
-	ValueSize  uint32
-	MaxEntries uint32
-	Flags      uint32
-	MapExtra   uint32 // map_extra: bloom filter hash count, arena address
-	Pos        asm.Pos
+// MapTypeNames returns the kernel's map type names that bpf_map() knows
+// (enum bpf_map_type without the BPF_MAP_TYPE_ prefix, lower case), sorted.
+func MapTypeNames() []string {
+	names := make([]string, 0, len(mapTypes))
+	for n := range mapTypes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
-// Global is a global variable in .rodata, .data or .bss.
-type Global struct {
-	Name    string
-	Section string // ".rodata", ".data" or ".bss"
-	Size    uint32
-	Align   uint32
-	Data    []byte // initial value, Size bytes; nil in .bss
-	IsInt   bool   // the value was an int (BTF: an integer type), not bytes
-	Pos     asm.Pos
-}
-
-// MapTypes maps the kernel's map type names (enum bpf_map_type without the
-// BPF_MAP_TYPE_ prefix, lower case) to their numbers.
-var MapTypes = map[string]uint32{
+// mapTypes maps the kernel's map type names to their numbers. It is only
+// read.
+var mapTypes = map[string]uint32{
 	"hash": 1, "array": 2, "prog_array": 3, "perf_event_array": 4,
 	"percpu_hash": 5, "percpu_array": 6, "stack_trace": 7, "cgroup_array": 8,
 	"lru_hash": 9, "lru_percpu_hash": 10, "lpm_trie": 11, "array_of_maps": 12,
@@ -58,7 +46,7 @@ const (
 )
 
 // checkMap applies the kernel's rules for the map type to a definition.
-func checkMap(m *Map) error {
+func checkMap(m *link.Map) error {
 	must := func(what string, got, want uint32) error {
 		if got != want {
 			return fmt.Errorf("%s maps need %s = %d, not %d", m.Type, what, want, got)
@@ -134,30 +122,42 @@ func checkMap(m *Map) error {
 	return nil
 }
 
-// MapHandle is the Starlark value bpf_map() returns.
-type MapHandle struct{ m *Map }
+// MapHandle is the Starlark value bpf_map() returns. The zero MapHandle
+// stands for a map with no name.
+type MapHandle struct{ m *link.Map }
 
-func (h *MapHandle) String() string        { return fmt.Sprintf("bpf_map(%q, %q)", h.m.Name, h.m.Type) }
+// def returns the map's definition (an empty one for the zero handle).
+func (h *MapHandle) def() *link.Map {
+	if h == nil || h.m == nil {
+		return &link.Map{}
+	}
+	return h.m
+}
+
+func (h *MapHandle) String() string {
+	return fmt.Sprintf("bpf_map(%q, %q)", h.def().Name, h.def().Type)
+}
 func (h *MapHandle) Type() string          { return "bpf_map" }
 func (h *MapHandle) Freeze()               {}
 func (h *MapHandle) Truth() starlark.Bool  { return true }
-func (h *MapHandle) Hash() (uint32, error) { return starlark.String(h.m.Name).Hash() }
+func (h *MapHandle) Hash() (uint32, error) { return starlark.String(h.def().Name).Hash() }
 
 // Attr exposes the definition: h.name, h.key_size, ...
 func (h *MapHandle) Attr(name string) (starlark.Value, error) {
+	m := h.def()
 	switch name {
 	case "name":
-		return starlark.String(h.m.Name), nil
+		return starlark.String(m.Name), nil
 	case "type":
-		return starlark.String(h.m.Type), nil
+		return starlark.String(m.Type), nil
 	case "key_size":
-		return starlark.MakeUint(uint(h.m.KeySize)), nil
+		return starlark.MakeUint(uint(m.KeySize)), nil
 	case "value_size":
-		return starlark.MakeUint(uint(h.m.ValueSize)), nil
+		return starlark.MakeUint(uint(m.ValueSize)), nil
 	case "max_entries":
-		return starlark.MakeUint(uint(h.m.MaxEntries)), nil
+		return starlark.MakeUint(uint(m.MaxEntries)), nil
 	case "flags":
-		return starlark.MakeUint(uint(h.m.Flags)), nil
+		return starlark.MakeUint(uint(m.Flags)), nil
 	}
 	return nil, nil
 }
@@ -168,25 +168,35 @@ func (h *MapHandle) AttrNames() []string {
 }
 
 // GlobalHandle is the Starlark value rodata(), data() and bss() return.
-type GlobalHandle struct{ g *Global }
+// The zero GlobalHandle stands for a global with no name.
+type GlobalHandle struct{ g *link.Global }
+
+// def returns the variable (an empty one for the zero handle).
+func (h *GlobalHandle) def() *link.Global {
+	if h == nil || h.g == nil {
+		return &link.Global{}
+	}
+	return h.g
+}
 
 func (h *GlobalHandle) String() string {
-	return fmt.Sprintf("%s(%q)", strings.TrimPrefix(h.g.Section, "."), h.g.Name)
+	return fmt.Sprintf("%s(%q)", strings.TrimPrefix(h.def().Section, "."), h.def().Name)
 }
 func (h *GlobalHandle) Type() string          { return "global" }
 func (h *GlobalHandle) Freeze()               {}
 func (h *GlobalHandle) Truth() starlark.Bool  { return true }
-func (h *GlobalHandle) Hash() (uint32, error) { return starlark.String(h.g.Name).Hash() }
+func (h *GlobalHandle) Hash() (uint32, error) { return starlark.String(h.def().Name).Hash() }
 
 // Attr exposes the variable: h.name, h.section, h.size.
 func (h *GlobalHandle) Attr(name string) (starlark.Value, error) {
+	g := h.def()
 	switch name {
 	case "name":
-		return starlark.String(h.g.Name), nil
+		return starlark.String(g.Name), nil
 	case "section":
-		return starlark.String(h.g.Section), nil
+		return starlark.String(g.Section), nil
 	case "size":
-		return starlark.MakeUint(uint(h.g.Size)), nil
+		return starlark.MakeUint(uint(g.Size)), nil
 	}
 	return nil, nil
 }
@@ -215,22 +225,17 @@ func (u *unit) claim(b *starlark.Builtin, name, what string, pos asm.Pos) error 
 	return nil
 }
 
-func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, typ string
 	var key, value, max, flags, extra intArg
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size", &key, "value_size", &value, "max_entries", &max, "flags?", &flags, "map_extra?", &extra); err != nil {
 		return nil, err
 	}
-	id, ok := MapTypes[typ]
+	id, ok := mapTypes[typ]
 	if !ok {
-		names := make([]string, 0, len(MapTypes))
-		for n := range MapTypes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, errorf(b, "unknown map type %q (want one of %s)", typ, strings.Join(names, " "))
+		return nil, errorf(b, "unknown map type %q (want one of %s)", typ, strings.Join(MapTypeNames(), " "))
 	}
-	m := &Map{Name: name, Type: typ, TypeID: id, Pos: callerPos(thread)}
+	m := &link.Map{Name: name, Type: typ, TypeID: id, Pos: callerPos(thread)}
 	for _, f := range []struct {
 		name string
 		v    intArg
@@ -244,7 +249,6 @@ func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := checkMap(m); err != nil {
 		return nil, errorf(b, "map %q: %v", name, err)
 	}
-	u := getUnit(thread)
 	if err := u.claim(b, name, "map", m.Pos); err != nil {
 		return nil, err
 	}
@@ -253,9 +257,9 @@ func bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 }
 
 // global implements rodata(), data() and bss().
-func global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		g := &Global{Section: sec, Pos: callerPos(thread)}
+		g := &link.Global{Section: sec, Pos: callerPos(thread)}
 		var size starlark.Value = starlark.None
 		var value starlark.Value
 		if sec == ".bss" {
@@ -271,7 +275,7 @@ func global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple
 			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "value", &value, "size?", &size); err != nil {
 				return nil, err
 			}
-			if err := g.setValue(value, size); err != nil {
+			if err := setValue(g, value, size); err != nil {
 				return nil, errorf(b, "%s %q: %v", strings.TrimPrefix(sec, "."), g.Name, err)
 			}
 		}
@@ -282,7 +286,6 @@ func global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple
 				break
 			}
 		}
-		u := getUnit(thread)
 		if err := u.claim(b, g.Name, "global", g.Pos); err != nil {
 			return nil, err
 		}
@@ -291,7 +294,7 @@ func global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple
 	}
 }
 
-func (g *Global) setValue(value, size starlark.Value) error {
+func setValue(g *link.Global, value, size starlark.Value) error {
 	var n int64 = -1
 	if size != starlark.None {
 		i, ok := size.(starlark.Int)
@@ -340,69 +343,63 @@ func (g *Global) setValue(value, size starlark.Value) error {
 	return nil
 }
 
-func function(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) function(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	var insns starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "insns", &insns); err != nil {
 		return nil, err
 	}
-	u := getUnit(thread)
 	pos := callerPos(thread)
 	if err := u.claim(b, name, "function", pos); err != nil {
 		return nil, err
 	}
 	p := asm.Program{Section: ".text", Symbol: name, Pos: pos}
-	if err := u.checkSize(b, fmt.Sprintf("function %q", name), insns); err != nil {
+	n, err := u.checkSize(b, fmt.Sprintf("function %q", name), insns)
+	if err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p, insns); msg != "" {
+	if path, msg := flatten(&p, insns, n); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	u.Functions = append(u.Functions, p)
 	return &FuncHandle{name}, nil
 }
 
-func ldMapFD(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+func ldMapFD(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
 	var dst regArg
 	var m *MapHandle
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "map", &m); err != nil {
-		return asm.Item{}, err
+		return isa.Instruction{}, asm.Ref{}, err
 	}
-	return asm.Item{
-		Insn: isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r},
-		Ref:  asm.Ref{Kind: asm.RefMap, Name: m.m.Name},
-	}, nil
+	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefMap, Name: m.m.Name}, nil
 }
 
-func ldMapValue(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+func ldMapValue(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
 	var dst regArg
 	var v starlark.Value
 	var off intArg
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "global", &v, "off?", &off); err != nil {
-		return asm.Item{}, err
+		return isa.Instruction{}, asm.Ref{}, err
 	}
-	var g *Global
+	var g *link.Global
 	switch v := v.(type) {
 	case *GlobalHandle:
 		g = v.g
 	case *MapHandle:
-		return asm.Item{}, errorf(b, "for parameter global: got bpf_map %q, want global: a map's value is reached through insn.ld_map_fd and the map_lookup_elem helper (the loaders do not relocate direct map-value loads of .maps maps)", v.m.Name)
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "for parameter global: got bpf_map %q, want global: a map's value is reached through insn.ld_map_fd and the map_lookup_elem helper (the loaders do not relocate direct map-value loads of .maps maps)", v.m.Name)
 	default:
-		return asm.Item{}, errorf(b, "for parameter global: got %s, want global (from rodata, data or bss)", v.Type())
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "for parameter global: got %s, want global (from rodata, data or bss)", v.Type())
 	}
 	if !off.in(0, uint64(g.Size)-1) {
-		return asm.Item{}, errorf(b, "offset %s lies outside %q (%d bytes)", off.String(), g.Name, g.Size)
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "offset %s lies outside %q (%d bytes)", off.String(), g.Name, g.Size)
 	}
-	return asm.Item{
-		Insn: isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r},
-		Ref:  asm.Ref{Kind: asm.RefGlobal, Name: g.Name, Addend: off.v},
-	}, nil
+	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefGlobal, Name: g.Name, Addend: off.v}, nil
 }
 
-func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (asm.Item, error) {
+func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
 	var fn starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "function", &fn); err != nil {
-		return asm.Item{}, err
+		return isa.Instruction{}, asm.Ref{}, err
 	}
 	var name string
 	switch fn := fn.(type) {
@@ -411,10 +408,7 @@ func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple)
 	case *FuncHandle:
 		name = fn.name
 	default:
-		return asm.Item{}, errorf(b, "for parameter function: got %s, want function name (string) or function", fn.Type())
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "for parameter function: got %s, want function name (string) or function", fn.Type())
 	}
-	return asm.Item{
-		Insn: isa.Instruction{Op: isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK), Src: isa.CallPseudo, Imm: -1},
-		Ref:  asm.Ref{Kind: asm.RefFunc, Name: name},
-	}, nil
+	return isa.Instruction{Op: isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK), Src: isa.CallPseudo, Imm: -1}, asm.Ref{Kind: asm.RefFunc, Name: name}, nil
 }

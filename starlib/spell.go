@@ -38,7 +38,7 @@ func explainForwardRef(err error, filename string, src []byte) error {
 		return err
 	}
 	name, _, _ = strings.Cut(name, " ")
-	f, perr := FileOptions.Parse(filename, src, 0)
+	f, perr := FileOptions().Parse(filename, src, 0)
 	if perr != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/link"
 )
 
 // DefaultMaxSteps is the default limit on Starlark execution steps for one
@@ -72,41 +73,27 @@ type Options struct {
 	Load func(from, module string) (name string, src []byte, err error)
 }
 
-// Unit is what a program file declares.
+// Unit is what a program file declares: the link.Unit of its object, and
+// the files it loaded.
 type Unit struct {
-	File       string        // the file name, as given to Exec
-	Programs   []asm.Program // entry points, in declaration order
-	Functions  []asm.Program // subprograms for .text, in declaration order
-	Maps       []*Map
-	Globals    []*Global
-	License    string
-	HasLicense bool
-	// Sources holds every file evaluated, by the name positions use: the
-	// file given to Exec and every file it loaded.
-	Sources map[string]Source
+	link.Unit
 	// Loads lists the names of the loaded files in the order their
 	// evaluation began (the file given to Exec is not among them).
 	Loads []string
 }
 
-// Source is a file evaluated for a unit.
-type Source struct {
-	Name string // the name recorded in the object's debug info (BTF)
-	Text []byte
+// FileOptions returns the Starlark dialect of program files: no while
+// loops, no recursion, no sets; top-level if and for are allowed, as is
+// reassigning a global.
+func FileOptions() *syntax.FileOptions {
+	return &syntax.FileOptions{
+		Set:             false,
+		While:           false,
+		TopLevelControl: true,
+		GlobalReassign:  true,
+		Recursion:       false,
+	}
 }
-
-// FileOptions is the Starlark dialect of program files: no while loops, no
-// recursion, no sets; top-level if and for are allowed, as is reassigning a
-// global.
-var FileOptions = &syntax.FileOptions{
-	Set:             false,
-	While:           false,
-	TopLevelControl: true,
-	GlobalReassign:  true,
-	Recursion:       false,
-}
-
-const localKey = "bpfstar.unit"
 
 // unit is the build state kept in the thread while a file runs.
 type unit struct {
@@ -118,20 +105,31 @@ type unit struct {
 	alloc      insnAlloc
 }
 
-// Predeclared returns the names every program file sees.
-func Predeclared() starlark.StringDict {
+func newUnit(filename, name string, src []byte) *unit {
+	return &unit{Unit: Unit{Unit: link.Unit{File: filename, Sources: map[string]link.Source{filename: {Name: name, Text: src}}}}, symbols: make(map[string]asm.Pos)}
+}
+
+// Predeclared returns the names a program file sees, bound to a unit of
+// their own: an embedder that evaluates Starlark with them gets working
+// builtins whose declarations go nowhere. Exec binds them to the unit it
+// returns.
+func Predeclared() starlark.StringDict { return newUnit("", "", nil).predeclared() }
+
+// predeclared returns the names a program file sees: builtins bound to u,
+// which collects what they declare and makes the instructions.
+func (u *unit) predeclared() starlark.StringDict {
 	d := starlark.StringDict{
-		"insn":     insnModule,
-		"label":    starlark.NewBuiltin("label", label),
-		"exit":     starlark.NewBuiltin("exit", exitBuiltin),
-		"section":  starlark.NewBuiltin("section", section),
-		"license":  starlark.NewBuiltin("license", license),
+		"insn":     newInsnModule(&u.alloc),
+		"label":    starlark.NewBuiltin("label", u.label),
+		"exit":     starlark.NewBuiltin("exit", u.exit),
+		"section":  starlark.NewBuiltin("section", u.section),
+		"license":  starlark.NewBuiltin("license", u.license),
 		"fail":     starlark.NewBuiltin("fail", failBuiltin),
-		"bpf_map":  starlark.NewBuiltin("bpf_map", bpfMap),
-		"rodata":   starlark.NewBuiltin("rodata", global(".rodata")),
-		"data":     starlark.NewBuiltin("data", global(".data")),
-		"bss":      starlark.NewBuiltin("bss", global(".bss")),
-		"function": starlark.NewBuiltin("function", function),
+		"bpf_map":  starlark.NewBuiltin("bpf_map", u.bpfMap),
+		"rodata":   starlark.NewBuiltin("rodata", u.global(".rodata")),
+		"data":     starlark.NewBuiltin("data", u.global(".data")),
+		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
+		"function": starlark.NewBuiltin("function", u.function),
 		"fp":       Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
@@ -146,12 +144,14 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 	if name == "" {
 		name = path.Base(filepath.ToSlash(filename))
 	}
-	u := &unit{Unit: Unit{File: filename, Sources: map[string]Source{filename: {Name: name, Text: src}}}, symbols: make(map[string]asm.Pos)}
+	u := newUnit(filename, name, src)
 	steps := opts.MaxSteps
 	if steps == 0 {
 		steps = DefaultMaxSteps
 	}
-	l := &loader{opts: opts, unit: u, steps: steps, modules: make(map[string]*loadedFile), stack: []string{name}}
+	pre := u.predeclared()
+	limitPredeclared(pre)
+	l := &loader{opts: opts, unit: u, predeclared: pre, steps: steps, modules: make(map[string]*loadedFile), stack: []string{name}}
 	thread := &starlark.Thread{
 		Name: "bpfstar",
 		Print: func(_ *starlark.Thread, msg string) {
@@ -161,15 +161,12 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		},
 		Load: l.load,
 	}
-	thread.SetLocal(localKey, u)
-	u.alloc.thread = thread
-	defer lastAlloc.CompareAndSwap(&u.alloc, nil)
 	mem := opts.MaxMemory
 	if mem == 0 {
 		mem = DefaultMaxMemory
 	}
 	limitThread(thread, steps, mem)
-	if _, err := execFile(thread, filename, src); err != nil {
+	if _, err := execFile(thread, pre, filename, src); err != nil {
 		return nil, explainForwardRef(convertError(err, steps), filename, src)
 	}
 	return &u.Unit, nil
@@ -178,11 +175,12 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 // loader evaluates the files that load() names, each at most once per
 // Exec, and detects load cycles.
 type loader struct {
-	opts    Options
-	unit    *unit
-	steps   uint64
-	modules map[string]*loadedFile
-	stack   []string // names of the files being evaluated, outermost first
+	opts        Options
+	unit        *unit
+	predeclared starlark.StringDict
+	steps       uint64
+	modules     map[string]*loadedFile
+	stack       []string // names of the files being evaluated, outermost first
 }
 
 // loadedFile is a loaded file: its frozen globals, or the error that stopped it.
@@ -216,12 +214,12 @@ func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict
 	}
 	m := &loadedFile{}
 	l.modules[name] = m
-	l.unit.Sources[name] = Source{Name: name, Text: src}
+	l.unit.Sources[name] = link.Source{Name: name, Text: src}
 	l.unit.Loads = append(l.unit.Loads, name)
 	l.stack = append(l.stack, name)
 	// The loaded file runs on the same thread, so the step limit covers
 	// the whole build and errors show the chain of loads that led there.
-	m.globals, m.err = execFile(thread, name, src)
+	m.globals, m.err = execFile(thread, l.predeclared, name, src)
 	l.stack = l.stack[:len(l.stack)-1]
 	m.done = true
 	if m.err != nil {
@@ -286,9 +284,7 @@ func convertError(err error, steps uint64) error {
 	return &asm.Error{Pos: toPos(stack[len(stack)-1].Pos), Msg: b.String()}
 }
 
-func getUnit(thread *starlark.Thread) *unit { return thread.Local(localKey).(*unit) }
-
-func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := unpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
@@ -296,14 +292,14 @@ func label(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if !isIdent(name) {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
-	return newLabel(allocOf(thread), name, thread.CallFrame(1).Pos), nil
+	return &Label{asm.Label{Name: name, Pos: callerPos(thread)}}, nil
 }
 
-func exitBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) exit(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
-	return newInsn(allocOf(thread), exitInsn, "", nil, thread.CallFrame(1).Pos), nil
+	return u.alloc.newInsn(exitInsn, "", nil, thread.CallFrame(1).Pos), nil
 }
 
 func failBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -331,7 +327,7 @@ var (
 	sectionRE = regexp.MustCompile(`^[A-Za-z0-9_.?/+:-]+$`)
 )
 
-func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, symbol string
 	var insns starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "symbol", &symbol, "insns", &insns); err != nil {
@@ -343,13 +339,13 @@ func section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if reservedSection(name) {
 		return nil, errorf(b, "section name %q is reserved", name)
 	}
-	u := getUnit(thread)
 	pos := callerPos(thread)
 	p := asm.Program{Section: name, Symbol: symbol, Pos: pos}
-	if err := u.checkSize(b, fmt.Sprintf("program %q", symbol), insns); err != nil {
+	n, err := u.checkSize(b, fmt.Sprintf("program %q", symbol), insns)
+	if err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p, insns); msg != "" {
+	if path, msg := flatten(&p, insns, n); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	if err := u.claim(b, symbol, "symbol", pos); err != nil {
@@ -375,32 +371,44 @@ const MaxSections = 32000
 
 const maxNesting = 64
 
-// flatten sets the items of p to the instructions and labels of v, a list
-// or tuple that may nest further lists and tuples. The items are the Insn
-// values themselves, not copies. On a bad element it returns the index path
-// to it, e.g. "[3][0]", and a description of the fault.
-func flatten(p *asm.Program, v starlark.Value) (string, string) {
-	its := newItems(16)
-	path, msg := flattenInto(its, v, 0)
-	p.Source = its
+// flatten sets the instructions of p to those of v, a list or tuple that
+// may nest further lists and tuples, copied in order; a label marks the
+// instruction that follows it (or, after the last, the program's end).
+// insns is the number of instructions, which checkSize counted. On a bad
+// element it returns the index path to it, e.g. "[3][0]", and a
+// description of the fault.
+func flatten(p *asm.Program, v starlark.Value, insns int) (string, string) {
+	f := flattener{insns: make([]asm.Instruction, 0, insns)}
+	path, msg := f.add(v, 0)
+	p.Insns, p.Trailing = f.insns, f.pending
 	return path, msg
 }
 
-func flattenInto(its *items, v starlark.Value, depth int) (string, string) {
+type flattener struct {
+	insns   []asm.Instruction
+	pending []asm.Label // labels waiting for the next instruction
+}
+
+func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 	switch v := v.(type) {
 	case *Insn:
-		its.add(v)
+		f.insn(v)
 		return "", ""
 	case *Label:
-		its.add((*Insn)(v))
+		f.pending = append(f.pending, v.l)
 		return "", ""
 	case *starlark.List, starlark.Tuple:
 		if depth >= maxNesting {
 			return "", fmt.Sprintf("lists nested more than %d deep (does a list contain itself?)", maxNesting)
 		}
 		seq := v.(starlark.Indexable)
-		for i := 0; i < seq.Len(); i++ {
-			if path, msg := flattenInto(its, seq.Index(i), depth+1); msg != "" {
+		for i, n := 0, seq.Len(); i < n; i++ {
+			x := seq.Index(i)
+			if in, ok := x.(*Insn); ok { // the common case, without a call
+				f.insn(in)
+				continue
+			}
+			if path, msg := f.add(x, depth+1); msg != "" {
 				return fmt.Sprintf("[%d]%s", i, path), msg
 			}
 		}
@@ -409,12 +417,22 @@ func flattenInto(its *items, v starlark.Value, depth int) (string, string) {
 	return "", fmt.Sprintf("got %s, want insn, label or list of them", v.Type())
 }
 
-func license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func (f *flattener) insn(in *Insn) {
+	ins := in.ins
+	if len(f.pending) > 0 {
+		for _, l := range f.pending {
+			ins.Metadata = ins.WithLabel(l)
+		}
+		f.pending = f.pending[:0:0]
+	}
+	f.insns = append(f.insns, ins)
+}
+
+func (u *unit) license(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var text string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text); err != nil {
 		return nil, err
 	}
-	u := getUnit(thread)
 	if u.HasLicense {
 		return nil, errorf(b, "license already set at %v", u.licensePos)
 	}

@@ -65,7 +65,7 @@ func TestUnpackArgsMatchesStarlark(t *testing.T) {
 // Starlark's copy of the arguments).
 func TestBuiltinAllocs(t *testing.T) {
 	thread := &starlark.Thread{}
-	b := insnModule.Members["stx_mem"].(*starlark.Builtin)
+	b := newInsnModule(new(insnAlloc)).Members["stx_mem"].(*starlark.Builtin)
 	args := starlark.Tuple{starlark.String("dw"), Register(10), Register(1), starlark.MakeInt(-16)}
 	var caller starlark.Value = starlark.NewBuiltin("caller", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 		n := testing.AllocsPerRun(100, func() {

@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 )
 
 // ManifestFile is the manifest of the last build, relative to the root.
@@ -118,7 +118,7 @@ func (w *Workspace) UpdateLock(results []*Result, patterns []Pattern) error {
 	for _, l := range labels {
 		fmt.Fprintf(&b, "%s %s\n", l, lock[l])
 	}
-	return build.WriteFile(w.Abs(LockFile), []byte(b.String()))
+	return compile.WriteFile(w.Abs(LockFile), []byte(b.String()))
 }
 
 func matchesAny(label string, patterns []Pattern) bool {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
@@ -116,9 +116,9 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 		}
 	}
 	if obj == nil {
-		u, err := w.exec(t.Src, src, starlib.Options{MaxSteps: steps, Print: print})
+		im, u, err := w.compile(t.Src, src, starlib.Options{MaxSteps: steps, Print: print})
 		if err == nil {
-			obj, err = linkUnit(u)
+			obj, err = im.Bytes()
 		}
 		if err != nil {
 			r.Err = err
@@ -162,7 +162,7 @@ func (w *Workspace) writeIfChanged(rel string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return build.WriteFile(p, data)
+	return compile.WriteFile(p, data)
 }
 
 // Failed returns the results that failed.

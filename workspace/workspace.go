@@ -32,7 +32,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
@@ -126,11 +126,13 @@ func (w *Workspace) loadFunc(from, module string) (string, []byte, error) {
 	return rel, src, nil
 }
 
-// exec evaluates the program file rel of the workspace, with contents src.
-func (w *Workspace) exec(rel string, src []byte, opts starlib.Options) (*starlib.Unit, error) {
+// compile builds the program file rel of the workspace, with contents src:
+// its load()s resolve in the workspace, and positions and debug info name
+// it by rel.
+func (w *Workspace) compile(rel string, src []byte, opts starlib.Options) (*objwriter.Image, *starlib.Unit, error) {
 	opts.DebugName = rel
 	opts.Load = w.loadFunc
-	return starlib.Exec(rel, src, opts)
+	return compile.Image(rel, src, opts)
 }
 
 // BuildFile builds one program file outside of any target: the
@@ -157,9 +159,9 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 }
 
 // BuildFileImage is BuildFile that returns the laid-out object, for
-// build.WriteImage to write without first making it in memory.
+// compile.WriteImage to write without first making it in memory.
 func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, deps []string, err error) {
-	src, err := build.ReadFile(file)
+	src, err := compile.ReadFile(file)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,7 +170,7 @@ func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, dep
 		return nil, nil, err
 	}
 	if w == nil {
-		im, err := build.SourceImage(file, src, opts)
+		im, _, err := compile.Image(file, src, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -178,15 +180,8 @@ func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, dep
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := w.exec(rel, src, opts)
+	im, u, err := w.compile(rel, src, opts)
 	if err != nil {
-		return nil, nil, err
-	}
-	obj, err := build.Link(u)
-	if err != nil {
-		return nil, nil, err
-	}
-	if im, err = obj.Layout(); err != nil {
 		return nil, nil, err
 	}
 	deps = []string{file}
@@ -206,15 +201,6 @@ func (w *Workspace) displayPath(rel string) string {
 		}
 	}
 	return abs
-}
-
-// linkUnit assembles and lays out an evaluated unit.
-func linkUnit(u *starlib.Unit) ([]byte, error) {
-	obj, err := build.Link(u)
-	if err != nil {
-		return nil, err
-	}
-	return obj.Bytes()
 }
 
 // pkgOf returns the directory part of a root-relative file path.

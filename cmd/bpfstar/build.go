@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/workspace"
 )
@@ -92,15 +92,15 @@ func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
 	}
-	obj, deps, err := workspace.BuildFileImage(in, build.Options{MaxSteps: steps, Print: stderr})
+	obj, deps, err := workspace.BuildFileImage(in, compile.Options{MaxSteps: steps, Print: stderr})
 	if err != nil {
 		return err
 	}
-	if err := build.WriteImage(out, obj); err != nil {
+	if err := compile.WriteImage(out, obj); err != nil {
 		return err
 	}
 	if depfile != "" {
-		if err := build.WriteFile(depfile, workspace.Depfile(out, deps)); err != nil {
+		if err := compile.WriteFile(depfile, workspace.Depfile(out, deps)); err != nil {
 			return fmt.Errorf("writing the dependency file: %v", err)
 		}
 	}

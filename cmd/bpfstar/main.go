@@ -20,7 +20,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/disasm"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/verify"
@@ -160,7 +160,7 @@ func verifyCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var obj []byte
 	if strings.HasSuffix(in, ".star") {
-		obj, _, err = workspace.BuildFile(in, build.Options{MaxSteps: *steps, Print: stderr})
+		obj, _, err = workspace.BuildFile(in, compile.Options{MaxSteps: *steps, Print: stderr})
 	} else {
 		obj, err = os.ReadFile(in)
 	}

@@ -1,4 +1,16 @@
-package build
+// Package link turns a Unit (the programs, functions, maps and global
+// variables of one object) into the sections of a BPF ELF object: it
+// assembles each program (package asm), places the code in its sections,
+// lays out .maps and the global data sections, turns every reference to a
+// map, global or function into a relocation, and describes all of it in
+// BTF (.BTF, and .BTF.ext with a func_info record per function and a
+// line_info record per instruction). The result is an objwriter.Object,
+// whose layout into bytes is objwriter's business.
+//
+// A front end (package starlib) fills the Unit; link knows nothing about
+// it. Its errors are *Error values (and asm's *asm.Error): a position, a
+// kind and a message in the linker's own words.
+package link
 
 import (
 	"debug/elf"
@@ -11,8 +23,75 @@ import (
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
-	"github.com/bpfstar/bpfstar/starlib"
 )
+
+// Unit is what one object holds.
+type Unit struct {
+	File       string        // the name of the file the unit was written in
+	Programs   []asm.Program // entry points, in declaration order
+	Functions  []asm.Program // subprograms for .text, in declaration order
+	Maps       []*Map
+	Globals    []*Global
+	License    string
+	HasLicense bool
+	// Sources holds the text of the files the instructions' positions
+	// name, by that name: the line records of .BTF.ext quote their lines.
+	Sources map[string]Source
+}
+
+// Source is a file that positions name.
+type Source struct {
+	Name string // the name recorded in the object's debug info (BTF)
+	Text []byte
+}
+
+// Map is a map definition: a BTF-defined map in the .maps section.
+type Map struct {
+	Name       string
+	Type       string // the kernel's name without BPF_MAP_TYPE_, lower case: "hash"
+	TypeID     uint32 // enum bpf_map_type
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	MapExtra   uint32 // map_extra: bloom filter hash count, arena address
+	Pos        asm.Pos
+}
+
+// Global is a global variable in .rodata, .data or .bss.
+type Global struct {
+	Name    string
+	Section string // ".rodata", ".data" or ".bss"
+	Size    uint32
+	Align   uint32
+	Data    []byte // initial value, Size bytes; nil in .bss
+	IsInt   bool   // the value was an int (BTF: an integer type), not bytes
+	Pos     asm.Pos
+}
+
+// ErrorKind says what an Error is about.
+type ErrorKind uint8
+
+// Error kinds.
+const (
+	ErrNoPrograms      ErrorKind = iota + 1 // the unit declares no program
+	ErrUnknownFunction                      // a call of a function the unit does not declare
+	ErrRecursion                            // functions that call each other in a cycle
+	ErrLayout                               // a section cannot be laid out (a name clash)
+)
+
+// Error is a link error at a source position.
+type Error struct {
+	Pos  asm.Pos
+	Kind ErrorKind
+	Msg  string
+	// Name is the function called, for ErrUnknownFunction; Names the
+	// functions the unit declares, sorted.
+	Name  string
+	Names []string
+}
+
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
 // Link assembles the programs and functions of a unit and lays out the
 // object: code sections, .text for functions, license, .maps, global data,
@@ -21,19 +100,12 @@ import (
 // Sections come in a fixed order (programs in first-declared order, .text,
 // license, .maps, .rodata, .data, .bss, .BTF, .BTF.ext), so the object is a
 // function of the unit alone.
-func Link(u *starlib.Unit) (*objwriter.Object, error) {
+func Link(u *Unit) (*objwriter.Object, error) {
 	if len(u.Programs) == 0 {
-		return nil, &asm.Error{Pos: asm.Pos{File: u.File, Line: 1, Col: 1}, Msg: "no programs: call section(name, symbol, insns) at least once"}
+		return nil, &Error{Pos: asm.Pos{File: u.File, Line: 1, Col: 1}, Kind: ErrNoPrograms, Msg: "no programs: the object needs at least one"}
 	}
 	l := &linker{u: u, obj: objwriter.New(), funcOff: map[string]uint64{}, globals: map[string]*placed{}}
-	// The positions of the line records are collected while the code is
-	// assembled: both read every instruction, and neither needs the
-	// other (at a million instructions each takes 10-50 ms).
-	collected := make(chan *lineTable, 1)
-	go func() { collected <- collectLines(u) }()
-	err := l.code()
-	l.lines = <-collected
-	if err != nil {
+	if err := l.code(); err != nil {
 		return nil, err
 	}
 	if u.HasLicense {
@@ -60,14 +132,12 @@ func Link(u *starlib.Unit) (*objwriter.Object, error) {
 }
 
 type linker struct {
-	u   *starlib.Unit
+	u   *Unit
 	obj *objwriter.Object
 
 	// code placed in sections, in order
 	placed  []placedCode
 	funcOff map[string]uint64 // offset of each function in .text
-
-	lines *lineTable // the strings of the line records
 
 	mapOff  []uint32 // offset of each map in .maps
 	mapSize []uint32
@@ -82,7 +152,7 @@ type placedCode struct {
 }
 
 type placed struct {
-	g   *starlib.Global
+	g   *Global
 	off uint32
 }
 
@@ -96,7 +166,7 @@ func (l *linker) code() error {
 		}
 		off, err := l.obj.AddProgram(p.Section, p.Symbol, res.Code)
 		if err != nil {
-			return &asm.Error{Pos: p.Pos, Msg: err.Error()}
+			return &Error{Pos: p.Pos, Kind: ErrLayout, Msg: err.Error()}
 		}
 		l.placed = append(l.placed, placedCode{p, res, p.Section, off})
 	}
@@ -124,7 +194,7 @@ func (l *linker) code() error {
 // storage maps get typed `key` and `value` members instead of sizes (as
 // __type(key, int) would give): the kernel creates them only with BTF key
 // and value types.
-func mapFields(m *starlib.Map) []mapField {
+func mapFields(m *Map) []mapField {
 	fs := []mapField{{name: "type", value: m.TypeID}}
 	typed := localStorage[m.Type]
 	if m.KeySize != 0 {
@@ -223,7 +293,8 @@ func (l *linker) relocate() error {
 			case asm.RefFunc:
 				foff, ok := l.funcOff[r.Ref.Name]
 				if !ok {
-					return &asm.Error{Pos: r.Pos, Msg: fmt.Sprintf("insn.call_func: call to unknown function %q%s", r.Ref.Name, l.suggestFunc(r.Ref.Name))}
+					names := l.funcNames()
+					return &Error{Pos: r.Pos, Kind: ErrUnknownFunction, Msg: fmt.Sprintf("call to unknown function %q (functions: %v)", r.Ref.Name, names), Name: r.Ref.Name, Names: names}
 				}
 				binary.LittleEndian.PutUint32(imm, uint32(int32(foff/isa.SlotSize)-1))
 				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_32})
@@ -233,16 +304,14 @@ func (l *linker) relocate() error {
 	return nil
 }
 
-func (l *linker) suggestFunc(name string) string {
-	if len(l.u.Functions) == 0 {
-		return " (declare it with function(name, insns))"
-	}
+// funcNames returns the names of the unit's functions, sorted.
+func (l *linker) funcNames() []string {
 	names := make([]string, 0, len(l.funcOff))
 	for n := range l.funcOff {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return fmt.Sprintf(" (functions: %v)", names)
+	return names
 }
 
 // checkRecursion refuses call cycles among functions: the verifier rejects
@@ -274,7 +343,7 @@ func (l *linker) checkRecursion() error {
 			switch state[r.Ref.Name] {
 			case active:
 				cycle := path[slices.Index(path, r.Ref.Name):]
-				return &asm.Error{Pos: r.Pos, Msg: fmt.Sprintf("insn.call_func: recursive call (%s -> %s): the verifier rejects recursion", strings.Join(cycle, " -> "), r.Ref.Name)}
+				return &Error{Pos: r.Pos, Kind: ErrRecursion, Msg: fmt.Sprintf("recursive call (%s -> %s): the verifier rejects recursion", strings.Join(cycle, " -> "), r.Ref.Name)}
 			case unseen:
 				if err := visit(r.Ref.Name); err != nil {
 					return err

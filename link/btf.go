@@ -1,4 +1,4 @@
-package build
+package link
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
-	"github.com/bpfstar/bpfstar/starlib"
 )
 
 // btf describes the object in BTF: a FUNC for every program (global) and
@@ -108,106 +107,98 @@ func (l *linker) btf() error {
 	// .BTF.ext: code sections in object order (the programs' sections in
 	// the order they first appear, then .text), functions in offset order,
 	// a line record for each instruction. The file names and line texts
-	// were collected in the order of the records (collectLines, while the
-	// code was assembled); they go into the string table now, after the
-	// types' names. The records themselves are made as .BTF.ext is
-	// written (EachLine): at a million instructions they are 16 MB that
-	// need not be kept.
-	lines := l.lines
-	if lines.tooLong > 0 {
-		return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", lines.tooLong, btf.MaxLine)
-	}
-	lines.addStrings(b)
+	// enter the string table after the types' names, in the order the
+	// records first use them.
+	lines := newLineTable(l.u, b)
 	sections := bySection(len(l.placed), func(k int) string { return l.placed[k].section })
 	ext := make([]btf.ExtSection, len(sections))
 	for i, placed := range sections {
 		ext[i].Name = l.placed[placed[0]].section
-		progs := make([]*placedCode, len(placed))
-		for j, k := range placed {
-			progs[j] = &l.placed[k]
+		n := 0
+		for _, k := range placed {
+			n += l.placed[k].res.Insns
 		}
-		for _, pc := range progs {
+		ext[i].Lines = make([]btf.LineInfo, 0, n)
+		for _, k := range placed {
+			pc := &l.placed[k]
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
-			ext[i].LineCount += pc.res.Insns
-		}
-		ext[i].EachLine = func(put func(btf.LineInfo)) {
-			for _, pc := range progs {
-				off := uint32(pc.off)
-				pc.prog.Lines(func(slot int, pos asm.Pos) {
-					fileOff, lineOff := lines.lookup(pos)
-					put(btf.LineInfo{InsnOff: off + uint32(slot)*isa.SlotSize, FileNameOff: fileOff, LineOff: lineOff, Line: uint32(pos.Line), Col: uint32(pos.Col)})
-				})
+			off := uint32(pc.off)
+			for _, ins := range pc.prog.Insns {
+				pos := ins.Pos()
+				if pos.Line > btf.MaxLine {
+					return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", pos.Line, btf.MaxLine)
+				}
+				fileOff, lineOff := lines.lookup(pos)
+				ext[i].Lines = append(ext[i].Lines, btf.LineInfo{InsnOff: off, FileNameOff: fileOff, LineOff: lineOff, Line: uint32(pos.Line), Col: uint32(pos.Col)})
+				off += uint32(ins.Slots()) * isa.SlotSize
 			}
 		}
 	}
-	btfData, extData, err := b.FinishExt(ext)
+	btfData, extData, err := b.Finish(ext)
 	if err != nil {
 		return fmt.Errorf("encoding BTF: %v", err)
 	}
 	if err := l.obj.AddSection(&objwriter.Section{Name: ".BTF", Type: elf.SHT_PROGBITS, Align: 4, Data: btfData}); err != nil {
 		return err
 	}
-	return l.obj.AddSection(&objwriter.Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Size: uint64(extData.Len()), Content: extData})
+	return l.obj.AddSection(&objwriter.Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: extData})
 }
 
 // lineTable finds the BTF strings of source positions: the file's name as
-// recorded in the object and the text of the line. It is made in two
-// steps. collect, which needs no BTF builder and so can run while the code
-// is assembled, goes over the positions of the line records in order and
-// notes each file and line the first time it is used; addStrings then adds
-// their strings to the builder in that order (as one pass adding them as
-// it went would). After that, lookup is two slice indexes when the file is
-// the one of the last lookup (it is called once per instruction).
+// recorded in the object and the text of the line, each added to the
+// string table the first time a position uses it. A lookup is two slice
+// indexes when the file is the one of the last lookup (it is made once
+// per instruction).
 type lineTable struct {
-	u       *starlib.Unit
-	files   map[string]*fileLines
-	last    *fileLines
-	order   []lineRef // first uses, in record order
-	tooLong int32     // the largest line number past btf.MaxLine, if any
-}
-
-// lineRef is the first use of a file (line < 0) or of one of its lines.
-type lineRef struct {
-	f    *fileLines
-	line int32 // index in f.lines
+	u     *Unit
+	b     *btf.Builder
+	files map[string]*fileLines
+	last  *fileLines
 }
 
 type fileLines struct {
 	file  string // the name positions use
-	name  uint32
+	name  uint32 // its string offset
 	lines [][]byte
-	seen  []bool
-	offs  []uint32 // string offset of line i+1's text
+	offs  []uint32 // string offset of line i+1's text, 0 until used
 }
 
-func newLineTable(u *starlib.Unit) *lineTable {
-	return &lineTable{u: u, files: make(map[string]*fileLines)}
+func newLineTable(u *Unit, b *btf.Builder) *lineTable {
+	return &lineTable{u: u, b: b, files: make(map[string]*fileLines)}
 }
 
-// collectLines collects the positions of every instruction of the unit, in
-// the order of the line records of .BTF.ext (see btf).
-func collectLines(u *starlib.Unit) *lineTable {
-	t := newLineTable(u)
-	// The order of linker.placed: programs, then functions (all in .text).
-	n := len(u.Programs) + len(u.Functions)
-	prog := func(k int) *asm.Program {
-		if k < len(u.Programs) {
-			return &u.Programs[k]
-		}
-		return &u.Functions[k-len(u.Programs)]
+func (t *lineTable) file(name string) *fileLines {
+	if f := t.last; f != nil && f.file == name {
+		return f
 	}
-	section := func(k int) string {
-		if k < len(u.Programs) {
-			return u.Programs[k].Section
+	f := t.files[name]
+	if f == nil {
+		f = &fileLines{file: name}
+		if src, ok := t.u.Sources[name]; ok {
+			f.lines = bytes.Split(src.Text, []byte("\n"))
+			f.name = t.b.String(src.Name)
+		} else {
+			f.name = t.b.String(name)
 		}
-		return ".text"
+		f.offs = make([]uint32, len(f.lines))
+		t.files[name] = f
 	}
-	for _, progs := range bySection(n, section) {
-		for _, k := range progs {
-			prog(k).Lines(t.collect)
-		}
+	t.last = f
+	return f
+}
+
+// lookup returns the string offsets of the file name and line text of
+// pos, adding them to the string table on first use.
+func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
+	f := t.file(pos.File)
+	i := int(pos.Line) - 1
+	if i < 0 || i >= len(f.lines) {
+		return f.name, 0 // a position outside the file: no text ("")
 	}
-	return t
+	if f.offs[i] == 0 {
+		f.offs[i] = t.b.String(string(bytes.TrimRight(f.lines[i], "\r")))
+	}
+	return f.name, f.offs[i]
 }
 
 // bySection groups n pieces of code, the k-th in section(k), by section:
@@ -226,66 +217,4 @@ func bySection(n int, section func(k int) string) [][]int {
 		groups[i] = append(groups[i], k)
 	}
 	return groups
-}
-
-func (t *lineTable) file(name string) *fileLines {
-	if f := t.last; f != nil && f.file == name {
-		return f
-	}
-	f := t.files[name]
-	if f == nil {
-		f = &fileLines{file: name}
-		if src, ok := t.u.Sources[name]; ok {
-			f.lines = bytes.Split(src.Text, []byte("\n"))
-		}
-		f.seen = make([]bool, len(f.lines))
-		f.offs = make([]uint32, len(f.lines))
-		t.files[name] = f
-		t.order = append(t.order, lineRef{f, -1})
-	}
-	t.last = f
-	return f
-}
-
-func (t *lineTable) collect(_ int, pos asm.Pos) {
-	f := t.file(pos.File)
-	if pos.Line > btf.MaxLine {
-		t.tooLong = max(t.tooLong, pos.Line)
-	}
-	if i := int(pos.Line) - 1; i >= 0 && i < len(f.lines) && !f.seen[i] {
-		f.seen[i] = true
-		t.order = append(t.order, lineRef{f, int32(i)})
-	}
-}
-
-// addStrings adds the file names and line texts to b, in the order of
-// their first use.
-func (t *lineTable) addStrings(b *btf.Builder) {
-	for _, r := range t.order {
-		f := r.f
-		if r.line >= 0 {
-			f.offs[r.line] = b.String(string(bytes.TrimRight(f.lines[r.line], "\r")))
-			continue
-		}
-		if src, ok := t.u.Sources[f.file]; ok {
-			f.name = b.String(src.Name)
-		} else {
-			f.name = b.String(f.file)
-		}
-	}
-}
-
-// lookup returns the string offsets of the file name and line text of
-// pos, which collect has seen.
-func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
-	f := t.last
-	if f == nil || f.file != pos.File {
-		f = t.files[pos.File]
-		t.last = f
-	}
-	i := int(pos.Line) - 1
-	if i < 0 || i >= len(f.lines) {
-		return f.name, 0 // a position outside the file: no text ("")
-	}
-	return f.name, f.offs[i]
 }

@@ -1,4 +1,4 @@
-package build
+package compile
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -56,12 +55,7 @@ var unsupported = map[string]bool{"struct_ops": true, "array_of_maps": true, "ha
 func TestMapTypesLoad(t *testing.T) {
 	testenv.Root(t)
 	bpftool := testenv.Tool(t, "bpftool")
-	var types []string
-	for name := range starlib.MapTypes {
-		types = append(types, name)
-	}
-	sort.Strings(types)
-	for _, typ := range types {
+	for _, typ := range starlib.MapTypeNames() {
 		t.Run(typ, func(t *testing.T) {
 			args, ok := mapArgs[typ]
 			if !ok {

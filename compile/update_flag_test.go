@@ -1,4 +1,4 @@
-package build
+package compile
 
 // -update is defined for every test package, so go test ./... -update works.
 

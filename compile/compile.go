@@ -1,0 +1,84 @@
+// Package compile is bpfstar's pipeline, in one place: it evaluates a
+// program file (starlib), links the unit it declares into the sections of
+// an object (link, which assembles each program with asm and describes it
+// in BTF) and lays the object out (objwriter). Everything that turns
+// Starlark into an object, the CLI's single-file build and a workspace's
+// targets alike, goes through Image.
+//
+// It also reads inputs and writes outputs the way every command wants
+// them: a read error names the file, and a write is atomic, so a failed
+// build never leaves a half-written or clobbered file behind.
+package compile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/link"
+	"github.com/bpfstar/bpfstar/objwriter"
+	"github.com/bpfstar/bpfstar/starlib"
+)
+
+// Options control a build.
+type Options = starlib.Options
+
+// ReadFile reads a program file, with an error that names it and the
+// reason alone ("cannot read prog.star: no such file or directory"). To
+// build a file, use workspace.BuildFile: it names the file as the
+// workspace around it requires.
+func ReadFile(path string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %v", path, err)
+	}
+	return src, nil
+}
+
+// Source builds a program file from its contents and returns the object's
+// bytes.
+func Source(filename string, src []byte, opts Options) ([]byte, error) {
+	im, _, err := Image(filename, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	return im.Bytes()
+}
+
+// Image builds the program file filename, with contents src: it evaluates
+// it with opts, links what it declares and lays out the object, to be
+// written (WriteImage) without first being made in memory. It returns the
+// evaluated unit too, for the files it loaded. Errors name the position
+// of the fault in the author's terms (see starlib.Phrase).
+func Image(filename string, src []byte, opts Options) (*objwriter.Image, *starlib.Unit, error) {
+	u, err := starlib.Exec(filename, src, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := link.Link(&u.Unit)
+	if err != nil {
+		return nil, nil, starlib.Phrase(err)
+	}
+	im, err := obj.Layout()
+	if err != nil {
+		return nil, nil, err
+	}
+	return im, u, nil
+}
+
+// WriteFile writes data to path atomically, with permissions 0644: into a
+// temporary file in the same directory, then renamed over path. On failure
+// path is untouched.
+func WriteFile(path string, data []byte) error {
+	return atomicfile.Write(path, data, 0o644)
+}
+
+// WriteImage writes the object im to path as WriteFile does.
+func WriteImage(path string, im *objwriter.Image) error {
+	return atomicfile.WriteFrom(path, im, 0o644)
+}
