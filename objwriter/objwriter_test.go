@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
 )
 
@@ -253,5 +254,21 @@ func TestContent(t *testing.T) {
 		case size != 16 && (err == nil || !strings.Contains(err.Error(), "announced")):
 			t.Errorf("Content of 16 bytes with Size %d: %v", size, err)
 		}
+	}
+}
+
+// The encodings of fixed objects do not change: testdata holds them as
+// this package wrote them (go test -update rewrites them; review the diff).
+func TestGolden(t *testing.T) {
+	withExt := sample(t)
+	if err := withExt.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: []byte("0123456789abcdef")}); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]*Object{"sample.o": sample(t), "sample_btf_ext.o": withExt} {
+		b, err := o.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, filepath.Join("testdata", name), b)
 	}
 }
