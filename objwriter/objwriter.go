@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -74,28 +75,58 @@ const (
 	R_BPF_64_32       RelocType = 10 // call instruction
 )
 
-// Object is an ELF relocatable object under construction.
+// Object is an ELF relocatable object under construction. The zero Object
+// is an empty object, ready to use. A nil *Object reads as an empty one
+// (Section, Sections, Layout and Bytes work on it), and the methods that
+// add to it return an error.
 type Object struct {
 	sections []*Section
-	byName   map[string]*Section
+	byName   map[string]*Section // made by the first add
 }
 
-// New returns an empty object.
-func New() *Object { return &Object{byName: make(map[string]*Section)} }
+// New returns an empty object: the same as new(Object).
+func New() *Object { return new(Object) }
+
+// nilObject is what the methods that add to an object say on a nil
+// *Object.
+const nilObject = "objwriter: adding to a nil *Object"
 
 // Section returns the section with the given name, or nil.
-func (o *Object) Section(name string) *Section { return o.byName[name] }
+func (o *Object) Section(name string) *Section {
+	if o == nil {
+		return nil
+	}
+	return o.byName[name]
+}
 
 // Sections returns the sections in output order.
-func (o *Object) Sections() []*Section { return o.sections }
+func (o *Object) Sections() []*Section {
+	if o == nil {
+		return nil
+	}
+	return o.sections
+}
 
-// AddSection adds a section. Section names must be unique.
-func (o *Object) AddSection(s *Section) error {
-	if o.Section(s.Name) != nil {
-		return fmt.Errorf("duplicate section %q", s.Name)
+// add appends s, which no section of o is named like.
+func (o *Object) add(s *Section) {
+	if o.byName == nil {
+		o.byName = make(map[string]*Section)
 	}
 	o.sections = append(o.sections, s)
 	o.byName[s.Name] = s
+}
+
+// AddSection adds a section. Section names must be unique.
+func (o *Object) AddSection(s *Section) error {
+	switch {
+	case o == nil:
+		return errors.New(nilObject)
+	case s == nil:
+		return errors.New("objwriter: adding a nil *Section")
+	case o.Section(s.Name) != nil:
+		return fmt.Errorf("duplicate section %q", s.Name)
+	}
+	o.add(s)
 	return nil
 }
 
@@ -105,11 +136,13 @@ func (o *Object) AddSection(s *Section) error {
 // program of a section becomes its data without a copy: the caller must not
 // change code afterwards.
 func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
+	if o == nil {
+		return 0, errors.New(nilObject)
+	}
 	s := o.Section(sec)
 	if s == nil {
 		s = &Section{Name: sec, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
-		o.sections = append(o.sections, s)
-		o.byName[sec] = s
+		o.add(s)
 	} else if s.Flags&elf.SHF_EXECINSTR == 0 {
 		return 0, fmt.Errorf("section %q holds data, not code", sec)
 	}
@@ -183,7 +216,7 @@ func (o *Object) Bytes() ([]byte, error) {
 
 // Image is a laid-out object: its ELF file, made from the object's
 // sections when written. The object must not change while its Image is in
-// use.
+// use. The zero Image, like a nil *Image, is the image of an empty Object.
 type Image struct {
 	headers []shdr
 	shoff   uint64 // offset of the section header table
@@ -193,13 +226,14 @@ type Image struct {
 // place of every section in the file. The sections' contents are not
 // copied.
 func (o *Object) Layout() (*Image, error) {
+	sections := o.Sections()
 	var str strtab
 	// Section indexes: 0 null, 1 .strtab, then each section and its .rel
 	// section, then .symtab.
 	headers := []shdr{{}, {name: str.add(".strtab"), typ: elf.SHT_STRTAB, align: 1}}
-	secIndex := make(map[string]int, len(o.sections))
+	secIndex := make(map[string]int, len(sections))
 	relOf := make(map[int]int) // header index of a section -> its .rel header index
-	for _, s := range o.sections {
+	for _, s := range sections {
 		if s.Name == "" {
 			return nil, fmt.Errorf("section without a name")
 		}
@@ -236,7 +270,7 @@ func (o *Object) Layout() (*Image, error) {
 	syms := []sym{{}}
 	symIndex := make(map[string]int)
 	sectionSym := make(map[string]int)
-	for _, s := range o.sections {
+	for _, s := range sections {
 		for _, r := range s.Relocs {
 			if !r.ToSection {
 				continue
@@ -247,7 +281,7 @@ func (o *Object) Layout() (*Image, error) {
 			sectionSym[r.Symbol] = -1
 		}
 	}
-	for _, s := range o.sections {
+	for _, s := range sections {
 		if _, ok := sectionSym[s.Name]; ok {
 			sectionSym[s.Name] = len(syms)
 			syms = append(syms, sym{info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), shndx: uint16(secIndex[s.Name])})
@@ -257,7 +291,7 @@ func (o *Object) Layout() (*Image, error) {
 		if bind == elf.STB_GLOBAL {
 			headers[symtabIndex].info = uint32(len(syms)) // first non-local
 		}
-		for _, s := range o.sections {
+		for _, s := range sections {
 			for _, y := range s.Symbols {
 				if y.Bind != bind {
 					continue
@@ -288,7 +322,7 @@ func (o *Object) Layout() (*Image, error) {
 	headers[symtabIndex].data = symtab
 	headers[symtabIndex].size = uint64(len(symtab))
 
-	for _, s := range o.sections {
+	for _, s := range sections {
 		if len(s.Relocs) == 0 {
 			continue
 		}
@@ -326,13 +360,26 @@ func (o *Object) Layout() (*Image, error) {
 	return &Image{headers: headers, shoff: alignUp(off, 8)}, nil
 }
 
+// laidOut returns im, or the layout of an empty Object for the zero Image
+// and a nil *Image (Layout always has a section table: .strtab and
+// .symtab).
+func (im *Image) laidOut() *Image {
+	if im == nil || im.headers == nil {
+		empty, _ := (*Object)(nil).Layout() // cannot fail
+		return empty
+	}
+	return im
+}
+
 // Size returns the size of the ELF file in bytes.
 func (im *Image) Size() int {
+	im = im.laidOut()
 	return int(im.shoff) + len(im.headers)*shdrSize
 }
 
 // Bytes returns the ELF file.
 func (im *Image) Bytes() ([]byte, error) {
+	im = im.laidOut()
 	b := bytes.NewBuffer(make([]byte, 0, im.Size()))
 	if err := im.write(b); err != nil {
 		return nil, err
@@ -344,6 +391,7 @@ func (im *Image) Bytes() ([]byte, error) {
 // memory: for a large program that is as much memory again as the code and
 // its line information.
 func (im *Image) WriteTo(w io.Writer) (int64, error) {
+	im = im.laidOut()
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	err := im.write(bw)
@@ -364,8 +412,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-var zeros [64]byte
-
 // write writes the ELF file: ELF header, section contents in header order
 // (with zero padding between them), header table.
 func (im *Image) write(w io.Writer) error {
@@ -384,6 +430,7 @@ func (im *Image) write(w io.Writer) error {
 		return err
 	}
 	off := uint64(ehdrSize)
+	var zeros [64]byte
 	pad := func(to uint64) error {
 		for off < to {
 			n, err := w.Write(zeros[:min(to-off, uint64(len(zeros)))])

@@ -272,3 +272,111 @@ func TestGolden(t *testing.T) {
 		golden.Check(t, filepath.Join("testdata", name), b)
 	}
 }
+
+// sectionNames lists the sections of an ELF file, which must parse.
+func sectionNames(t *testing.T, b []byte) []string {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("debug/elf: %v", err)
+	}
+	var names []string
+	for _, s := range f.Sections {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// The zero Object is an empty object ready to use, a nil *Object reads as
+// an empty one, and the zero Image and a nil *Image are the image of an
+// empty object: none of them panics.
+func TestZeroValue(t *testing.T) {
+	var empty Object
+	if empty.Section("xdp") != nil || empty.Sections() != nil {
+		t.Error("the zero Object has sections")
+	}
+	want, err := empty.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"", ".strtab", ".symtab"}, sectionNames(t, want)); diff != "" {
+		t.Errorf("sections of the zero Object (-want +got):\n%s", diff)
+	}
+	if b, err := New().Bytes(); err != nil || !bytes.Equal(b, want) {
+		t.Errorf("New().Bytes() = %v, differs from the zero Object's: %v", err, !bytes.Equal(b, want))
+	}
+
+	// One section added to the zero Object makes the same file as one
+	// added to New's object.
+	for _, add := range []func(o *Object) error{
+		func(o *Object) error { _, err := o.AddProgram("xdp", "prog", exit); return err },
+		func(o *Object) error { return o.SetLicense("GPL") },
+		func(o *Object) error {
+			return o.AddSection(&Section{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8, Size: 8})
+		},
+	} {
+		var zero Object
+		if err := add(&zero); err != nil {
+			t.Fatal(err)
+		}
+		got, err := zero.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := sectionNames(t, got)
+		if len(names) != 4 || zero.Section(names[2]) == nil || len(zero.Sections()) != 1 {
+			t.Errorf("zero Object with one section: sections %q", names)
+		}
+		fromNew := New()
+		add(fromNew)
+		if b, _ := fromNew.Bytes(); !bytes.Equal(got, b) {
+			t.Errorf("zero Object with section %s differs from New's", names[2])
+		}
+	}
+	var zero Object
+	if _, err := zero.AddProgram("xdp", "prog", exit); err != nil {
+		t.Fatal(err)
+	}
+	b, err := zero.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syms, err := f.Symbols(); err != nil || len(syms) != 1 || syms[0].Name != "prog" || syms[0].Size != 8 {
+		t.Errorf("symbols of the zero Object with a program: %v, %v", syms, err)
+	}
+	if err := zero.AddSection(nil); err == nil {
+		t.Error("AddSection(nil) accepted")
+	}
+
+	var nilObj *Object
+	if nilObj.Section("xdp") != nil || nilObj.Sections() != nil {
+		t.Error("a nil *Object has sections")
+	}
+	if b, err := nilObj.Bytes(); err != nil || !bytes.Equal(b, want) {
+		t.Errorf("nil *Object: Bytes %v, same as the zero Object's: %v", err, bytes.Equal(b, want))
+	}
+	if err := nilObj.AddSection(&Section{Name: "license", Type: elf.SHT_PROGBITS, Data: []byte("GPL\x00")}); err == nil {
+		t.Error("nil *Object: AddSection accepted")
+	}
+	if _, err := nilObj.AddProgram("xdp", "prog", exit); err == nil {
+		t.Error("nil *Object: AddProgram accepted")
+	}
+	if err := nilObj.SetLicense("GPL"); err == nil {
+		t.Error("nil *Object: SetLicense accepted")
+	}
+
+	for name, im := range map[string]*Image{"zero Image": new(Image), "nil *Image": nil} {
+		b, err := im.Bytes()
+		if err != nil || !bytes.Equal(b, want) || im.Size() != len(want) {
+			t.Errorf("%s: Bytes %v, Size %d of %d, same as an empty Object's: %v", name, err, im.Size(), len(want), bytes.Equal(b, want))
+		}
+		var w bytes.Buffer
+		if n, err := im.WriteTo(&w); err != nil || n != int64(len(want)) || !bytes.Equal(w.Bytes(), want) {
+			t.Errorf("%s: WriteTo %d, %v; same as an empty Object's: %v", name, n, err, bytes.Equal(w.Bytes(), want))
+		}
+	}
+}
