@@ -2,6 +2,10 @@
 // little-endian, ET_REL, EM_BPF, with the sections, symbols and relocations
 // that the loaders (libbpf, cilium/ebpf) read.
 //
+// The writer lays out the bytes it is given and makes none of its own but
+// the ELF structures: a section's contents are its Data, or for
+// SHT_NOBITS, which occupies no space in the file, its Size.
+//
 // The output is a pure function of the Object: sections appear in the order
 // they were added, each followed by its relocation section; symbols are
 // ordered locals first, then globals in section and insertion order; every
@@ -31,12 +35,10 @@ type Section struct {
 	Type  elf.SectionType // elf.SHT_PROGBITS or elf.SHT_NOBITS
 	Flags elf.SectionFlag
 	Align uint64
-	Data  []byte // contents; nil for SHT_NOBITS
-	Size  uint64 // size of an SHT_NOBITS section, or of Content
-	// Content, when not nil, writes the contents (Size bytes) in place of
-	// Data when the object is written: a large section made as it is
-	// written (.BTF.ext's line records) rather than kept in memory.
-	Content io.WriterTo
+	Data  []byte // contents of an SHT_PROGBITS section; empty for SHT_NOBITS
+	// Size is the size of an SHT_NOBITS section. An SHT_PROGBITS section's
+	// size is len(Data); its Size is 0 or that.
+	Size uint64
 
 	Symbols []Symbol
 	Relocs  []Reloc
@@ -162,10 +164,30 @@ func (o *Object) SetLicense(text string) error {
 }
 
 func (s *Section) size() uint64 {
-	if s.Type == elf.SHT_NOBITS || s.Content != nil {
+	if s.Type == elf.SHT_NOBITS {
 		return s.Size
 	}
 	return uint64(len(s.Data))
+}
+
+// check checks that the section has a name, and contents that agree with
+// its type.
+func (s *Section) check() error {
+	switch {
+	case s.Name == "":
+		return fmt.Errorf("section without a name")
+	case s.Type == elf.SHT_NOBITS && len(s.Data) != 0:
+		return fmt.Errorf("section %q is SHT_NOBITS but has %d bytes of Data", s.Name, len(s.Data))
+	case s.Type == elf.SHT_NOBITS:
+		return nil
+	case s.Type != elf.SHT_PROGBITS:
+		return fmt.Errorf("section %q has type %v, want SHT_PROGBITS or SHT_NOBITS", s.Name, s.Type)
+	case len(s.Data) == 0:
+		return fmt.Errorf("section %q is empty", s.Name)
+	case s.Size != 0 && s.Size != uint64(len(s.Data)):
+		return fmt.Errorf("section %q has Size %d but %d bytes of Data (an SHT_PROGBITS section's size is that of its Data)", s.Name, s.Size, len(s.Data))
+	}
+	return nil
 }
 
 // strtab builds a string table in insertion order, without duplicates.
@@ -195,7 +217,6 @@ type shdr struct {
 	link, info     uint32
 	align, entsize uint64
 	data           []byte // nil for NOBITS
-	content        io.WriterTo
 }
 
 const (
@@ -234,14 +255,11 @@ func (o *Object) Layout() (*Image, error) {
 	secIndex := make(map[string]int, len(sections))
 	relOf := make(map[int]int) // header index of a section -> its .rel header index
 	for _, s := range sections {
-		if s.Name == "" {
-			return nil, fmt.Errorf("section without a name")
-		}
-		if s.Type == elf.SHT_PROGBITS && s.size() == 0 {
-			return nil, fmt.Errorf("section %q is empty", s.Name)
+		if err := s.check(); err != nil {
+			return nil, err
 		}
 		secIndex[s.Name] = len(headers)
-		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data, content: s.Content})
+		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data})
 		if len(s.Relocs) > 0 {
 			relOf[secIndex[s.Name]] = len(headers)
 			headers = append(headers, shdr{name: str.add(".rel" + s.Name), typ: elf.SHT_REL, info: uint32(secIndex[s.Name]), align: 8, entsize: relSize})
@@ -447,17 +465,6 @@ func (im *Image) write(w io.Writer) error {
 		}
 		if err := pad(h.off); err != nil {
 			return err
-		}
-		if h.content != nil {
-			n, err := h.content.WriteTo(w)
-			if err == nil && uint64(n) != h.size {
-				err = fmt.Errorf("section content of %d bytes, %d announced", n, h.size)
-			}
-			if err != nil {
-				return err
-			}
-			off += h.size
-			continue
 		}
 		if _, err := w.Write(h.data); err != nil {
 			return err
