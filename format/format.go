@@ -74,9 +74,9 @@ func Source(file string, src []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	rewrites := bzlRewrites
+	rewrites := bzlRewrites()
 	if f.Type == buildtools.TypeBuild {
-		rewrites = buildRewrites
+		rewrites = buildRewrites()
 	}
 	return buildtools.FormatWithRewriter(&buildtools.Rewriter{
 		RewriteSet:                      rewrites,
@@ -91,17 +91,24 @@ func Source(file string, src []byte) ([]byte, error) {
 	}, f), nil
 }
 
-// The rewrites buildifier applies, less the ones that would change what a
-// file builds: in bpfstar a load() runs its library's top-level
-// declarations (maps, programs) where it stands, so loads are never moved
-// to the top or sorted (loadTop, sortLoadStatements), and lists of strings
-// in program files may be data, so they are never sorted (listsort).
-// Reordering the names within one load, merging loads of the same file,
-// and spelling literals canonically change nothing.
-var (
-	bzlRewrites   = []string{"sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
-	buildRewrites = []string{"removeParens", "callsort", "label", "listsort", "multiplus", "sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
-)
+// bzlRewrites returns the rewrites buildifier applies, less the ones that
+// would change what a file builds: in bpfstar a load() runs its library's
+// top-level declarations (maps, programs) where it stands, so loads are
+// never moved to the top or sorted (loadTop, sortLoadStatements), and lists
+// of strings in program files may be data, so they are never sorted
+// (listsort). Reordering the names within one load, merging loads of the
+// same file, and spelling literals canonically change nothing. Each call
+// returns a new list (there is no shared one for a Rewriter to change).
+func bzlRewrites() []string {
+	return []string{"sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
+}
+
+// buildRewrites returns the rewrites of BUILD.star files: those of
+// bzlRewrites and buildifier's rewrites of BUILD files (removeParens,
+// callsort, label, listsort, multiplus).
+func buildRewrites() []string {
+	return []string{"removeParens", "callsort", "label", "listsort", "multiplus", "sameOriginLoad", "loadsort", "formatdocstrings", "reorderarguments", "editoctal", "editfloat", "collapseEmpty"}
+}
 
 // Files expands fmt's arguments into the files to format, each once:
 // a file stands for itself; a directory for every .star file below it

@@ -2,6 +2,10 @@
 // little-endian, ET_REL, EM_BPF, with the sections, symbols and relocations
 // that the loaders (libbpf, cilium/ebpf) read.
 //
+// The writer lays out the bytes it is given and makes none of its own but
+// the ELF structures: a section's contents are its Data, or for
+// SHT_NOBITS, which occupies no space in the file, its Size.
+//
 // The output is a pure function of the Object: sections appear in the order
 // they were added, each followed by its relocation section; symbols are
 // ordered locals first, then globals in section and insertion order; every
@@ -20,6 +24,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -30,12 +35,10 @@ type Section struct {
 	Type  elf.SectionType // elf.SHT_PROGBITS or elf.SHT_NOBITS
 	Flags elf.SectionFlag
 	Align uint64
-	Data  []byte // contents; nil for SHT_NOBITS
-	Size  uint64 // size of an SHT_NOBITS section, or of Content
-	// Content, when not nil, writes the contents (Size bytes) in place of
-	// Data when the object is written: a large section made as it is
-	// written (.BTF.ext's line records) rather than kept in memory.
-	Content io.WriterTo
+	Data  []byte // contents of an SHT_PROGBITS section; empty for SHT_NOBITS
+	// Size is the size of an SHT_NOBITS section. An SHT_PROGBITS section's
+	// size is len(Data); its Size is 0 or that.
+	Size uint64
 
 	Symbols []Symbol
 	Relocs  []Reloc
@@ -74,28 +77,58 @@ const (
 	R_BPF_64_32       RelocType = 10 // call instruction
 )
 
-// Object is an ELF relocatable object under construction.
+// Object is an ELF relocatable object under construction. The zero Object
+// is an empty object, ready to use. A nil *Object reads as an empty one
+// (Section, Sections, Layout and Bytes work on it), and the methods that
+// add to it return an error.
 type Object struct {
 	sections []*Section
-	byName   map[string]*Section
+	byName   map[string]*Section // made by the first add
 }
 
-// New returns an empty object.
-func New() *Object { return &Object{byName: make(map[string]*Section)} }
+// New returns an empty object: the same as new(Object).
+func New() *Object { return new(Object) }
+
+// nilObject is what the methods that add to an object say on a nil
+// *Object.
+const nilObject = "objwriter: adding to a nil *Object"
 
 // Section returns the section with the given name, or nil.
-func (o *Object) Section(name string) *Section { return o.byName[name] }
+func (o *Object) Section(name string) *Section {
+	if o == nil {
+		return nil
+	}
+	return o.byName[name]
+}
 
 // Sections returns the sections in output order.
-func (o *Object) Sections() []*Section { return o.sections }
+func (o *Object) Sections() []*Section {
+	if o == nil {
+		return nil
+	}
+	return o.sections
+}
 
-// AddSection adds a section. Section names must be unique.
-func (o *Object) AddSection(s *Section) error {
-	if o.Section(s.Name) != nil {
-		return fmt.Errorf("duplicate section %q", s.Name)
+// add appends s, which no section of o is named like.
+func (o *Object) add(s *Section) {
+	if o.byName == nil {
+		o.byName = make(map[string]*Section)
 	}
 	o.sections = append(o.sections, s)
 	o.byName[s.Name] = s
+}
+
+// AddSection adds a section. Section names must be unique.
+func (o *Object) AddSection(s *Section) error {
+	switch {
+	case o == nil:
+		return errors.New(nilObject)
+	case s == nil:
+		return errors.New("objwriter: adding a nil *Section")
+	case o.Section(s.Name) != nil:
+		return fmt.Errorf("duplicate section %q", s.Name)
+	}
+	o.add(s)
 	return nil
 }
 
@@ -105,11 +138,13 @@ func (o *Object) AddSection(s *Section) error {
 // program of a section becomes its data without a copy: the caller must not
 // change code afterwards.
 func (o *Object) AddProgram(sec, symbol string, code []byte) (uint64, error) {
+	if o == nil {
+		return 0, errors.New(nilObject)
+	}
 	s := o.Section(sec)
 	if s == nil {
 		s = &Section{Name: sec, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Align: 8}
-		o.sections = append(o.sections, s)
-		o.byName[sec] = s
+		o.add(s)
 	} else if s.Flags&elf.SHF_EXECINSTR == 0 {
 		return 0, fmt.Errorf("section %q holds data, not code", sec)
 	}
@@ -129,10 +164,30 @@ func (o *Object) SetLicense(text string) error {
 }
 
 func (s *Section) size() uint64 {
-	if s.Type == elf.SHT_NOBITS || s.Content != nil {
+	if s.Type == elf.SHT_NOBITS {
 		return s.Size
 	}
 	return uint64(len(s.Data))
+}
+
+// check checks that the section has a name, and contents that agree with
+// its type.
+func (s *Section) check() error {
+	switch {
+	case s.Name == "":
+		return fmt.Errorf("section without a name")
+	case s.Type == elf.SHT_NOBITS && len(s.Data) != 0:
+		return fmt.Errorf("section %q is SHT_NOBITS but has %d bytes of Data", s.Name, len(s.Data))
+	case s.Type == elf.SHT_NOBITS:
+		return nil
+	case s.Type != elf.SHT_PROGBITS:
+		return fmt.Errorf("section %q has type %v, want SHT_PROGBITS or SHT_NOBITS", s.Name, s.Type)
+	case len(s.Data) == 0:
+		return fmt.Errorf("section %q is empty", s.Name)
+	case s.Size != 0 && s.Size != uint64(len(s.Data)):
+		return fmt.Errorf("section %q has Size %d but %d bytes of Data (an SHT_PROGBITS section's size is that of its Data)", s.Name, s.Size, len(s.Data))
+	}
+	return nil
 }
 
 // strtab builds a string table in insertion order, without duplicates.
@@ -162,7 +217,6 @@ type shdr struct {
 	link, info     uint32
 	align, entsize uint64
 	data           []byte // nil for NOBITS
-	content        io.WriterTo
 }
 
 const (
@@ -183,7 +237,7 @@ func (o *Object) Bytes() ([]byte, error) {
 
 // Image is a laid-out object: its ELF file, made from the object's
 // sections when written. The object must not change while its Image is in
-// use.
+// use. The zero Image, like a nil *Image, is the image of an empty Object.
 type Image struct {
 	headers []shdr
 	shoff   uint64 // offset of the section header table
@@ -193,21 +247,19 @@ type Image struct {
 // place of every section in the file. The sections' contents are not
 // copied.
 func (o *Object) Layout() (*Image, error) {
+	sections := o.Sections()
 	var str strtab
 	// Section indexes: 0 null, 1 .strtab, then each section and its .rel
 	// section, then .symtab.
 	headers := []shdr{{}, {name: str.add(".strtab"), typ: elf.SHT_STRTAB, align: 1}}
-	secIndex := make(map[string]int, len(o.sections))
+	secIndex := make(map[string]int, len(sections))
 	relOf := make(map[int]int) // header index of a section -> its .rel header index
-	for _, s := range o.sections {
-		if s.Name == "" {
-			return nil, fmt.Errorf("section without a name")
-		}
-		if s.Type == elf.SHT_PROGBITS && s.size() == 0 {
-			return nil, fmt.Errorf("section %q is empty", s.Name)
+	for _, s := range sections {
+		if err := s.check(); err != nil {
+			return nil, err
 		}
 		secIndex[s.Name] = len(headers)
-		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data, content: s.Content})
+		headers = append(headers, shdr{name: str.add(s.Name), typ: s.Type, flags: s.Flags, size: s.size(), align: max(s.Align, 1), data: s.Data})
 		if len(s.Relocs) > 0 {
 			relOf[secIndex[s.Name]] = len(headers)
 			headers = append(headers, shdr{name: str.add(".rel" + s.Name), typ: elf.SHT_REL, info: uint32(secIndex[s.Name]), align: 8, entsize: relSize})
@@ -236,7 +288,7 @@ func (o *Object) Layout() (*Image, error) {
 	syms := []sym{{}}
 	symIndex := make(map[string]int)
 	sectionSym := make(map[string]int)
-	for _, s := range o.sections {
+	for _, s := range sections {
 		for _, r := range s.Relocs {
 			if !r.ToSection {
 				continue
@@ -247,7 +299,7 @@ func (o *Object) Layout() (*Image, error) {
 			sectionSym[r.Symbol] = -1
 		}
 	}
-	for _, s := range o.sections {
+	for _, s := range sections {
 		if _, ok := sectionSym[s.Name]; ok {
 			sectionSym[s.Name] = len(syms)
 			syms = append(syms, sym{info: byte(elf.STB_LOCAL)<<4 | byte(elf.STT_SECTION), shndx: uint16(secIndex[s.Name])})
@@ -257,7 +309,7 @@ func (o *Object) Layout() (*Image, error) {
 		if bind == elf.STB_GLOBAL {
 			headers[symtabIndex].info = uint32(len(syms)) // first non-local
 		}
-		for _, s := range o.sections {
+		for _, s := range sections {
 			for _, y := range s.Symbols {
 				if y.Bind != bind {
 					continue
@@ -288,7 +340,7 @@ func (o *Object) Layout() (*Image, error) {
 	headers[symtabIndex].data = symtab
 	headers[symtabIndex].size = uint64(len(symtab))
 
-	for _, s := range o.sections {
+	for _, s := range sections {
 		if len(s.Relocs) == 0 {
 			continue
 		}
@@ -326,13 +378,26 @@ func (o *Object) Layout() (*Image, error) {
 	return &Image{headers: headers, shoff: alignUp(off, 8)}, nil
 }
 
+// laidOut returns im, or the layout of an empty Object for the zero Image
+// and a nil *Image (Layout always has a section table: .strtab and
+// .symtab).
+func (im *Image) laidOut() *Image {
+	if im == nil || im.headers == nil {
+		empty, _ := (*Object)(nil).Layout() // cannot fail
+		return empty
+	}
+	return im
+}
+
 // Size returns the size of the ELF file in bytes.
 func (im *Image) Size() int {
+	im = im.laidOut()
 	return int(im.shoff) + len(im.headers)*shdrSize
 }
 
 // Bytes returns the ELF file.
 func (im *Image) Bytes() ([]byte, error) {
+	im = im.laidOut()
 	b := bytes.NewBuffer(make([]byte, 0, im.Size()))
 	if err := im.write(b); err != nil {
 		return nil, err
@@ -344,6 +409,7 @@ func (im *Image) Bytes() ([]byte, error) {
 // memory: for a large program that is as much memory again as the code and
 // its line information.
 func (im *Image) WriteTo(w io.Writer) (int64, error) {
+	im = im.laidOut()
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	err := im.write(bw)
@@ -364,8 +430,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-var zeros [64]byte
-
 // write writes the ELF file: ELF header, section contents in header order
 // (with zero padding between them), header table.
 func (im *Image) write(w io.Writer) error {
@@ -384,6 +448,7 @@ func (im *Image) write(w io.Writer) error {
 		return err
 	}
 	off := uint64(ehdrSize)
+	var zeros [64]byte
 	pad := func(to uint64) error {
 		for off < to {
 			n, err := w.Write(zeros[:min(to-off, uint64(len(zeros)))])
@@ -400,17 +465,6 @@ func (im *Image) write(w io.Writer) error {
 		}
 		if err := pad(h.off); err != nil {
 			return err
-		}
-		if h.content != nil {
-			n, err := h.content.WriteTo(w)
-			if err == nil && uint64(n) != h.size {
-				err = fmt.Errorf("section content of %d bytes, %d announced", n, h.size)
-			}
-			if err != nil {
-				return err
-			}
-			off += h.size
-			continue
 		}
 		if _, err := w.Write(h.data); err != nil {
 			return err

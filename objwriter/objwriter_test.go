@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
 )
 
@@ -135,6 +135,14 @@ func TestErrors(t *testing.T) {
 			o.Section("xdp").Relocs = []Reloc{{Symbol: "nope"}}
 		}, `refers to undefined symbol "nope"`},
 		{"empty section", func(o *Object) { o.AddSection(&Section{Name: ".data", Type: elf.SHT_PROGBITS}) }, `section ".data" is empty`},
+		{"no name", func(o *Object) { o.AddSection(&Section{Type: elf.SHT_PROGBITS, Data: exit}) }, "section without a name"},
+		{"zero section", func(o *Object) { o.AddSection(&Section{Name: "zero"}) }, `section "zero" has type SHT_NULL, want SHT_PROGBITS or SHT_NOBITS`},
+		{"size not data's", func(o *Object) {
+			o.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Data: exit, Size: 16})
+		}, `section ".BTF.ext" has Size 16 but 8 bytes of Data`},
+		{"nobits with data", func(o *Object) {
+			o.AddSection(&Section{Name: ".bss", Type: elf.SHT_NOBITS, Data: exit, Size: 8})
+		}, `section ".bss" is SHT_NOBITS but has 8 bytes of Data`},
 		{"reloc outside", func(o *Object) {
 			o.AddProgram("xdp", "a", exit)
 			o.Section("xdp").Relocs = []Reloc{{Offset: 8, Symbol: "a"}}
@@ -147,6 +155,13 @@ func TestErrors(t *testing.T) {
 		}
 	}
 	o := New()
+	if err := o.AddSection(&Section{Name: ".data", Type: elf.SHT_PROGBITS, Data: exit, Size: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Bytes(); err != nil {
+		t.Errorf("a section whose Size is that of its Data: %v", err)
+	}
+	o = New()
 	o.SetLicense("GPL")
 	if err := o.SetLicense("MIT"); err == nil {
 		t.Error("second license accepted")
@@ -220,38 +235,126 @@ func TestTooManySections(t *testing.T) {
 	}
 }
 
-// contentOf writes data, as a section's Content.
-type contentOf []byte
-
-func (c contentOf) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(c)
-	return int64(n), err
-}
-
-// A section whose Content writes its bytes makes the same file as one that
-// holds them in Data; a Content that writes another size than announced
-// fails the write instead of making a broken file.
-func TestContent(t *testing.T) {
-	data := []byte("0123456789abcdef")
-	withData := sample(t)
-	if err := withData.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: data}); err != nil {
+// The encodings of fixed objects do not change: testdata holds them as
+// this package wrote them (go test -update rewrites them; review the diff).
+func TestGolden(t *testing.T) {
+	withExt := sample(t)
+	if err := withExt.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Data: []byte("0123456789abcdef")}); err != nil {
 		t.Fatal(err)
 	}
-	want, err := withData.Bytes()
+	for name, o := range map[string]*Object{"sample.o": sample(t), "sample_btf_ext.o": withExt} {
+		b, err := o.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, filepath.Join("testdata", name), b)
+	}
+}
+
+// sectionNames lists the sections of an ELF file, which must parse.
+func sectionNames(t *testing.T, b []byte) []string {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("debug/elf: %v", err)
+	}
+	var names []string
+	for _, s := range f.Sections {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// The zero Object is an empty object ready to use, a nil *Object reads as
+// an empty one, and the zero Image and a nil *Image are the image of an
+// empty object: none of them panics.
+func TestZeroValue(t *testing.T) {
+	var empty Object
+	if empty.Section("xdp") != nil || empty.Sections() != nil {
+		t.Error("the zero Object has sections")
+	}
+	want, err := empty.Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, size := range []uint64{16, 15, 17} {
-		o := sample(t)
-		if err := o.AddSection(&Section{Name: ".BTF.ext", Type: elf.SHT_PROGBITS, Align: 4, Size: size, Content: contentOf(data)}); err != nil {
+	if diff := cmp.Diff([]string{"", ".strtab", ".symtab"}, sectionNames(t, want)); diff != "" {
+		t.Errorf("sections of the zero Object (-want +got):\n%s", diff)
+	}
+	if b, err := New().Bytes(); err != nil || !bytes.Equal(b, want) {
+		t.Errorf("New().Bytes() = %v, differs from the zero Object's: %v", err, !bytes.Equal(b, want))
+	}
+
+	// One section added to the zero Object makes the same file as one
+	// added to New's object.
+	for _, add := range []func(o *Object) error{
+		func(o *Object) error { _, err := o.AddProgram("xdp", "prog", exit); return err },
+		func(o *Object) error { return o.SetLicense("GPL") },
+		func(o *Object) error {
+			return o.AddSection(&Section{Name: ".bss", Type: elf.SHT_NOBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8, Size: 8})
+		},
+	} {
+		var zero Object
+		if err := add(&zero); err != nil {
 			t.Fatal(err)
 		}
-		got, err := o.Bytes()
-		switch {
-		case size == 16 && (err != nil || !bytes.Equal(got, want)):
-			t.Errorf("Content: %v; same bytes as Data: %v", err, bytes.Equal(got, want))
-		case size != 16 && (err == nil || !strings.Contains(err.Error(), "announced")):
-			t.Errorf("Content of 16 bytes with Size %d: %v", size, err)
+		got, err := zero.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := sectionNames(t, got)
+		if len(names) != 4 || zero.Section(names[2]) == nil || len(zero.Sections()) != 1 {
+			t.Errorf("zero Object with one section: sections %q", names)
+		}
+		fromNew := New()
+		add(fromNew)
+		if b, _ := fromNew.Bytes(); !bytes.Equal(got, b) {
+			t.Errorf("zero Object with section %s differs from New's", names[2])
+		}
+	}
+	var zero Object
+	if _, err := zero.AddProgram("xdp", "prog", exit); err != nil {
+		t.Fatal(err)
+	}
+	b, err := zero.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syms, err := f.Symbols(); err != nil || len(syms) != 1 || syms[0].Name != "prog" || syms[0].Size != 8 {
+		t.Errorf("symbols of the zero Object with a program: %v, %v", syms, err)
+	}
+	if err := zero.AddSection(nil); err == nil {
+		t.Error("AddSection(nil) accepted")
+	}
+
+	var nilObj *Object
+	if nilObj.Section("xdp") != nil || nilObj.Sections() != nil {
+		t.Error("a nil *Object has sections")
+	}
+	if b, err := nilObj.Bytes(); err != nil || !bytes.Equal(b, want) {
+		t.Errorf("nil *Object: Bytes %v, same as the zero Object's: %v", err, bytes.Equal(b, want))
+	}
+	if err := nilObj.AddSection(&Section{Name: "license", Type: elf.SHT_PROGBITS, Data: []byte("GPL\x00")}); err == nil {
+		t.Error("nil *Object: AddSection accepted")
+	}
+	if _, err := nilObj.AddProgram("xdp", "prog", exit); err == nil {
+		t.Error("nil *Object: AddProgram accepted")
+	}
+	if err := nilObj.SetLicense("GPL"); err == nil {
+		t.Error("nil *Object: SetLicense accepted")
+	}
+
+	for name, im := range map[string]*Image{"zero Image": new(Image), "nil *Image": nil} {
+		b, err := im.Bytes()
+		if err != nil || !bytes.Equal(b, want) || im.Size() != len(want) {
+			t.Errorf("%s: Bytes %v, Size %d of %d, same as an empty Object's: %v", name, err, im.Size(), len(want), bytes.Equal(b, want))
+		}
+		var w bytes.Buffer
+		if n, err := im.WriteTo(&w); err != nil || n != int64(len(want)) || !bytes.Equal(w.Bytes(), want) {
+			t.Errorf("%s: WriteTo %d, %v; same as an empty Object's: %v", name, n, err, bytes.Equal(w.Bytes(), want))
 		}
 	}
 }

@@ -29,10 +29,10 @@ type Package struct {
 	Targets []*Target
 }
 
-// buildFileOptions is the dialect of BUILD.star files: declarations only.
-// Top-level if and for are refused by the resolver; def, lambda, load and
-// *args/**kwargs by checkBuildFile.
-var buildFileOptions = &syntax.FileOptions{}
+// buildFileOptions returns the dialect of BUILD.star files: declarations
+// only. Top-level if and for are refused by the resolver; def, lambda, load
+// and *args/**kwargs by checkBuildFile.
+func buildFileOptions() *syntax.FileOptions { return &syntax.FileOptions{} }
 
 // maxBuildSteps bounds the evaluation of one BUILD file.
 const maxBuildSteps = 10_000_000
@@ -108,7 +108,7 @@ func (w *Workspace) checkSrc(pkg, src string) error {
 
 // evalBuildFile checks and evaluates a BUILD.star file.
 func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error) {
-	f, err := buildFileOptions.Parse(file, src, 0)
+	f, err := buildFileOptions().Parse(file, src, 0)
 	if err != nil {
 		return nil, toAsmError(err)
 	}

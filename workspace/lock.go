@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,7 +16,7 @@ import (
 )
 
 // ManifestFile is the manifest of the last build, relative to the root.
-var ManifestFile = path.Join(OutDir, "manifest.json")
+const ManifestFile = OutDir + "/manifest.json"
 
 // Manifest lists the outputs of a build: for each target, the sha256 of
 // its object and of every file it was built from.
@@ -37,6 +36,12 @@ type ManifestEntry struct {
 // results, sorted by label. It holds nothing that depends on the machine,
 // the time or the place of the workspace.
 func (w *Workspace) WriteManifest(results []*Result) error {
+	if _, err := w.root(); err != nil {
+		return err
+	}
+	if err := checkResults(results); err != nil {
+		return err
+	}
 	m := Manifest{Targets: []ManifestEntry{}}
 	for _, r := range results {
 		if r.Err == nil {
@@ -64,6 +69,9 @@ var lockLineRE = regexp.MustCompile(`^(//\S*:\S+) ([0-9a-f]{64})$`)
 
 // ReadLock reads bpfstar.lock; a missing file is an empty lock.
 func (w *Workspace) ReadLock() (Lock, error) {
+	if _, err := w.root(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(w.Abs(LockFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return Lock{}, nil
@@ -94,6 +102,9 @@ func (w *Workspace) ReadLock() (Lock, error) {
 // Entries the patterns select are replaced (so a target that no longer
 // exists drops out); the others are kept.
 func (w *Workspace) UpdateLock(results []*Result, patterns []Pattern) error {
+	if err := checkResults(results); err != nil {
+		return err
+	}
 	lock, err := w.ReadLock()
 	if err != nil {
 		return err
@@ -143,6 +154,9 @@ func matchesAny(label string, patterns []Pattern) bool {
 // differs, a target the lock does not list, and a label the lock lists,
 // the patterns select, but no target has any more.
 func (w *Workspace) CheckLock(results []*Result, patterns []Pattern) ([]string, error) {
+	if err := checkResults(results); err != nil {
+		return nil, err
+	}
 	lock, err := w.ReadLock()
 	if err != nil {
 		return nil, err

@@ -62,8 +62,19 @@ type action struct {
 
 // Build builds the targets, in parallel, and returns their results in the
 // order of targets. Each output is written only when its bytes change, so
-// an up-to-date output keeps its modification time.
+// an up-to-date output keeps its modification time. In a workspace without
+// a root every result fails, and nothing is written.
 func (w *Workspace) Build(targets []*Target, opts Options) []*Result {
+	if _, err := w.root(); err != nil {
+		results := make([]*Result, len(targets))
+		for i, t := range targets {
+			results[i] = &Result{Target: t, Err: err}
+			if t != nil {
+				results[i].Output = t.Label.Output()
+			}
+		}
+		return results
+	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
@@ -165,34 +176,59 @@ func (w *Workspace) writeIfChanged(rel string, data []byte) error {
 	return compile.WriteFile(p, data)
 }
 
-// Failed returns the results that failed.
+// checkResults checks that every result names its target, as those of
+// Build do: a manifest or a lock entry needs the label.
+func checkResults(results []*Result) error {
+	for i, r := range results {
+		if r == nil || r.Target == nil {
+			return fmt.Errorf("result %d has no target", i)
+		}
+	}
+	return nil
+}
+
+// resultLabel is the label of r's target, or a placeholder for a result
+// without one.
+func resultLabel(r *Result) string {
+	if r.Target == nil {
+		return "(no target)"
+	}
+	return r.Target.Label.String()
+}
+
+// Failed returns the results that failed. Nil results are skipped.
 func Failed(results []*Result) []*Result {
 	var failed []*Result
 	for _, r := range results {
-		if r.Err != nil {
+		if r != nil && r.Err != nil {
 			failed = append(failed, r)
 		}
 	}
 	return failed
 }
 
-// Summary describes the outcome of a build in one line.
+// Summary describes the outcome of a build in one line. Nil results are
+// skipped.
 func Summary(results []*Result) string {
-	var built, cached int
+	var n, built, cached int
 	var failed []string
 	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		n++
 		switch {
 		case r.Err != nil:
-			failed = append(failed, r.Target.Label.String())
+			failed = append(failed, resultLabel(r))
 		case r.Cached:
 			cached++
 		default:
 			built++
 		}
 	}
-	s := fmt.Sprintf("%d %s: %d built, %d up to date", len(results), plural(len(results), "target"), built, cached)
+	s := fmt.Sprintf("%d %s: %d built, %d up to date", n, plural(n, "target"), built, cached)
 	if len(failed) > 0 {
-		s = fmt.Sprintf("%d %s: %d failed (%s), %d built, %d up to date", len(results), plural(len(results), "target"), len(failed), strings.Join(failed, " "), built, cached)
+		s = fmt.Sprintf("%d %s: %d failed (%s), %d built, %d up to date", n, plural(n, "target"), len(failed), strings.Join(failed, " "), built, cached)
 	}
 	return s
 }

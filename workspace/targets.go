@@ -53,6 +53,9 @@ func (w *Workspace) packagesBelow(pkg string) ([]string, error) {
 // for relative patterns; print receives the output of print() in BUILD
 // files.
 func (w *Workspace) Targets(patterns []string, cwd string, opts Options) ([]*Target, []Pattern, error) {
+	if _, err := w.root(); err != nil {
+		return nil, nil, err
+	}
 	c := newCache(w, opts.ToolID, opts.NoCache)
 	pkgs := map[string]*Package{}
 	load := func(pkg string) (*Package, error) {

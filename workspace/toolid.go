@@ -5,37 +5,27 @@ import (
 	"debug/elf"
 	"os"
 	"strings"
-	"sync"
-)
-
-var (
-	exeIDOnce sync.Once
-	exeID     string
 )
 
 // ExecutableID returns a string that changes whenever the running binary
 // does: the Go build ID from its ELF note (the go command derives it from
 // the binary's inputs and contents) when it has the go command's form, or
 // else the sha256 of the whole executable. Combined with the version, it keys the build cache, so a
-// rebuilt bpfstar never trusts what an older one cached.
+// rebuilt bpfstar never trusts what an older one cached. It reads the
+// executable on every call (there is no process-wide memo): call it once
+// and keep the result, as Options.ToolID does.
 func ExecutableID() string {
-	exeIDOnce.Do(func() {
-		exe, err := os.Executable()
-		if err != nil {
-			exeID = "unknown"
-			return
-		}
-		if id := goBuildID(exe); id != "" {
-			exeID = "go-build-id:" + id
-			return
-		}
-		if data, err := os.ReadFile(exe); err == nil {
-			exeID = "sha256:" + digest(data)
-			return
-		}
-		exeID = "unknown"
-	})
-	return exeID
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown"
+	}
+	if id := goBuildID(exe); id != "" {
+		return "go-build-id:" + id
+	}
+	if data, err := os.ReadFile(exe); err == nil {
+		return "sha256:" + digest(data)
+	}
+	return "unknown"
 }
 
 // goBuildID reads the Go build ID note (name "Go", type 4) of an ELF file.

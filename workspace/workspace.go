@@ -46,11 +46,25 @@ const (
 )
 
 // A Workspace is a directory tree rooted at a bpfstar.workspace file.
+//
+// The zero Workspace, like a nil *Workspace (which Find returns when there
+// is no workspace), has no root: its methods that return an error return
+// one saying so, and touch no file; Build fails every target with it; Abs
+// returns rel as a path relative to the current directory.
 type Workspace struct {
 	// Root is the absolute path of the root directory. Symbolic links in
 	// it are not resolved: in a sandbox of links (as Bazel makes), the
 	// workspace is the tree of links.
 	Root string
+}
+
+// root returns the root directory, or an error for a workspace without
+// one: the zero Workspace or a nil *Workspace.
+func (w *Workspace) root() (string, error) {
+	if w == nil || w.Root == "" {
+		return "", fmt.Errorf("no workspace: the Workspace has no Root (Find returns nil when there is no %s file)", MarkerFile)
+	}
+	return w.Root, nil
 }
 
 // Find returns the workspace that contains dir: the nearest directory, dir
@@ -77,13 +91,17 @@ func Find(dir string) (*Workspace, error) {
 // slash-separated ("" for the root itself), or an error when p is outside
 // the workspace.
 func (w *Workspace) Rel(p string) (string, error) {
+	root, err := w.root()
+	if err != nil {
+		return "", err
+	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return "", err
 	}
-	rel, err := filepath.Rel(w.Root, abs)
+	rel, err := filepath.Rel(root, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s is outside the workspace %s", p, w.Root)
+		return "", fmt.Errorf("%s is outside the workspace %s", p, root)
 	}
 	rel = filepath.ToSlash(rel)
 	if rel == "." {
@@ -94,7 +112,8 @@ func (w *Workspace) Rel(p string) (string, error) {
 
 // Abs returns the file system path of rel, a path relative to the root.
 func (w *Workspace) Abs(rel string) string {
-	return filepath.Join(w.Root, filepath.FromSlash(rel))
+	root, _ := w.root() // "" without a root: rel, relative to the current directory
+	return filepath.Join(root, filepath.FromSlash(rel))
 }
 
 // readSource reads the workspace file rel for a load.

@@ -3,7 +3,8 @@
 package fuzzbytes
 
 // Reader hands out the bytes of Data one at a time; past the end it gives
-// zeros, so every input, however short, makes a complete choice.
+// zeros, so every input, however short, makes a complete choice. The zero
+// Reader, like a nil *Reader, has no bytes: it gives only zeros.
 type Reader struct {
 	Data []byte
 	i    int
@@ -11,8 +12,7 @@ type Reader struct {
 
 // Next returns the next byte, or 0 past the end.
 func (r *Reader) Next() byte {
-	if r.i >= len(r.Data) {
-		r.i++
+	if r == nil || r.i >= len(r.Data) {
 		return 0
 	}
 	b := r.Data[r.i]
@@ -21,4 +21,4 @@ func (r *Reader) Next() byte {
 }
 
 // Done reports whether every byte has been handed out.
-func (r *Reader) Done() bool { return r.i >= len(r.Data) }
+func (r *Reader) Done() bool { return r == nil || r.i >= len(r.Data) }

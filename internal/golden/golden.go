@@ -16,14 +16,28 @@ import (
 	"testing"
 )
 
-// Update is the -update flag: rewrite golden files instead of comparing.
-var Update = flag.Bool("update", false, "rewrite the golden files in testdata")
+// The -update flag lives in the flag package's command line, not in a
+// variable of this package: Updating reads it.
+func init() {
+	flag.Bool("update", false, "rewrite the golden files in testdata")
+}
+
+// Updating reports whether the tests run with -update: rewrite golden
+// files instead of comparing. It is false before the flags are parsed.
+func Updating() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	on, _ := f.Value.(flag.Getter).Get().(bool)
+	return on
+}
 
 // Check compares got with the golden file at path (relative to the test's
 // package directory), or writes got there under -update.
 func Check(t testing.TB, path string, got []byte) {
 	t.Helper()
-	if *Update {
+	if Updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

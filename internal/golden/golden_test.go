@@ -1,6 +1,7 @@
 package golden
 
 import (
+	"flag"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -47,4 +48,20 @@ func TestEveryTestPackageKnowsUpdate(t *testing.T) {
 			t.Errorf("%s has tests but does not import internal/golden: go test ./... -update would fail there (add an update_flag_test.go)", dir)
 		}
 	}
+}
+
+// Updating follows the -update flag, and under it Check writes the golden
+// file, which a later Check without it then accepts.
+func TestUpdating(t *testing.T) {
+	was := Updating()
+	t.Cleanup(func() { flag.Set("update", strconv.FormatBool(was)) })
+	if err := flag.Set("update", "true"); err != nil || !Updating() {
+		t.Fatalf("-update=true: Updating() = %v, %v", Updating(), err)
+	}
+	path := filepath.Join(t.TempDir(), "sub", "golden.txt")
+	Check(t, path, []byte("want"))
+	if err := flag.Set("update", "false"); err != nil || Updating() {
+		t.Fatalf("-update=false: Updating() = %v, %v", Updating(), err)
+	}
+	Check(t, path, []byte("want"))
 }

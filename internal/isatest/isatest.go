@@ -23,12 +23,12 @@ import (
 
 // Edge values for the fields that vary.
 var (
-	Imm32s = []int64{0, 1, -1, 2, 16, 0x7f, 0xff, 0x7fff, -0x8000, 0x12345678,
+	imm32s = []int64{0, 1, -1, 2, 16, 0x7f, 0xff, 0x7fff, -0x8000, 0x12345678,
 		math.MaxInt32, math.MinInt32, math.MaxInt32 - 1, math.MinInt32 + 1}
-	Imm64s = []int64{0, 1, -1, 0x123456789, 0xffffffff, 0x80000000, -0x80000000,
+	imm64s = []int64{0, 1, -1, 0x123456789, 0xffffffff, 0x80000000, -0x80000000,
 		0x100000000, 0x1122334455667788, -0x1122334455667788,
 		math.MaxInt64, math.MinInt64, math.MaxInt32, math.MinInt32}
-	Offs = []int16{0, 1, -1, 2, 8, -8, 0x7ff, 0x7fff, -0x8000, math.MaxInt16 - 1, math.MinInt16 + 1}
+	offs = []int16{0, 1, -1, 2, 8, -8, 0x7ff, 0x7fff, -0x8000, math.MaxInt16 - 1, math.MinInt16 + 1}
 )
 
 // template is one instruction form: an opcode and the fields it uses. Fields
@@ -36,7 +36,7 @@ var (
 type template struct {
 	ins                       isa.Instruction
 	dst, src, off, imm, imm64 bool
-	imms                      []int64 // replaces Imm32s when set
+	imms                      []int64 // replaces imm32s when set
 }
 
 var aluOps = []isa.ALUOp{isa.ALUAdd, isa.ALUSub, isa.ALUMul, isa.ALUDiv, isa.ALUOr, isa.ALUAnd,
@@ -150,7 +150,7 @@ func (t template) immValues() []int64 {
 	if t.imms != nil {
 		return t.imms
 	}
-	return Imm32s
+	return imm32s
 }
 
 // Forms returns instructions of every form llvm-mc can express: for each
@@ -177,7 +177,7 @@ func Forms() []isa.Instruction {
 			}
 		}
 		if t.off {
-			for _, o := range Offs {
+			for _, o := range offs {
 				ins := b
 				ins.Off = o
 				out = append(out, ins)
@@ -191,7 +191,7 @@ func Forms() []isa.Instruction {
 			}
 		}
 		if t.imm64 {
-			for _, v := range Imm64s {
+			for _, v := range imm64s {
 				ins := b
 				ins.Imm = v
 				out = append(out, ins)
