@@ -1,23 +1,71 @@
-// Package btf encodes BPF Type Format: the .BTF section (types and their
-// string table) and the .BTF.ext section (func_info and line_info records
-// per code section).
+// Package btf encodes BPF Type Format (BTF), the type information that
+// travels with BPF programs: the .BTF section of an object (types and their
+// names) and the .BTF.ext section (per code section: func_info, line_info
+// and CO-RE relocation records).
 //
-// A Builder collects types in the order they are added and gives each the
-// next TypeID; strings are deduplicated in first-use order. Nothing in the
-// encoding depends on map order or the host, so equal calls give equal
-// bytes. The encoding is the one described in the kernel's
-// Documentation/bpf/btf.rst: a 24-byte header, then types, then strings;
-// .BTF.ext has a 32-byte header (with an empty CO-RE relocation part).
+// # What BTF is
 //
-// Only the kinds an assembler needs are here: INT, PTR, ARRAY, STRUCT,
-// FUNC_PROTO, FUNC, VAR and DATASEC.
+// BTF describes C-like types compactly: integers, pointers, arrays,
+// structs and unions (with bitfields), enums, typedefs and qualifiers,
+// function prototypes and functions, global variables and the data
+// sections holding them, plus tags attached to declarations and types.
+// The kernel's verifier checks it when an object is loaded; libbpf and
+// cilium/ebpf read it to find BTF-defined maps, global variables and
+// functions; bpftool prints it. .BTF.ext ties instructions to it: which
+// instruction starts which FUNC (func_info), which source line made each
+// instruction (line_info), and which instructions need CO-RE relocation
+// against the running kernel's types (core_relo).
+//
+// # Layout
+//
+// Everything is little-endian. .BTF is a 24-byte header (magic 0xeb9f,
+// version 1, flags 0, hdr_len, then offset and length of the type and
+// string parts, relative to the end of the header), the types, then the
+// strings. Each type is a 12-byte btf_type (name offset; info = kind in
+// bits 24-28, kind_flag in bit 31, vlen in bits 0-15; size or type) and
+// kind-specific data after it (an INT's encoding word, an ARRAY's
+// btf_array, a STRUCT's members, ...). Types are numbered from 1 in the
+// order they appear; 0 is void. The string table starts with the empty
+// string and names are offsets into it.
+//
+// .BTF.ext is a 32-byte header (magic, version, flags, hdr_len, then
+// offset and length of the func_info, line_info and core_relo parts,
+// relative to the end of the header). Each part is a record size (8, 16
+// and 16 bytes) and then, for each code section with records, the
+// section's name offset, the number of records and the records. Without
+// any CO-RE record there is no core_relo part at all (core_relo_len 0).
+//
+// # Using the Builder
+//
+// A Builder collects types in the order its methods are called; each
+// method returns the new type's TypeID, which later calls use to refer to
+// it (a type may also refer to one added later, e.g. a struct holding a
+// pointer to itself: Next tells the TypeID the next type gets):
+//
+//	var b btf.Builder
+//	intT := b.Int("int", 4, true)
+//	proto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: b.Ptr(0)}})
+//	fn := b.Func("prog", proto, btf.FuncGlobal)
+//	btfData, extData, err := b.Finish([]btf.ExtSection{{
+//		Name:  "xdp",
+//		Funcs: []btf.FuncInfo{{InsnOff: 0, Type: fn}},
+//	}})
+//
+// The zero Builder is ready to use. Methods never panic: what the kernel
+// would refuse and can be checked cheaply (an INT of 3 bytes, a FUNC
+// without a name, a reference to a type that was never added, ...) is
+// recorded, and Finish returns the first such error.
+//
+// # Determinism
+//
+// Types are encoded in the order they were added and strings are
+// deduplicated in first-use order; no map order, time or host detail
+// reaches the output, so equal calls give equal bytes.
 package btf
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 )
 
@@ -30,103 +78,90 @@ const (
 	kindPtr       = 2
 	kindArray     = 3
 	kindStruct    = 4
+	kindUnion     = 5
+	kindEnum      = 6
+	kindFwd       = 7
+	kindTypedef   = 8
+	kindVolatile  = 9
+	kindConst     = 10
+	kindRestrict  = 11
 	kindFunc      = 12
 	kindFuncProto = 13
 	kindVar       = 14
 	kindDatasec   = 15
+	kindFloat     = 16
+	kindDeclTag   = 17
+	kindTypeTag   = 18
+	kindEnum64    = 19
 )
 
-// FuncLinkage is a FUNC's linkage (BTF_FUNC_*).
-type FuncLinkage uint16
+var kindNames = [...]string{
+	"UNKN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF",
+	"VOLATILE", "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC",
+	"FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64",
+}
 
+// Limits the kernel and libbpf enforce.
 const (
-	FuncStatic FuncLinkage = 0
-	FuncGlobal FuncLinkage = 1
-	FuncExtern FuncLinkage = 2
+	maxVlen       = 1<<16 - 1 // vlen has 16 bits
+	maxTypes      = 0x000fffff
+	maxNameOffset = 0x00ffffff // BTF_MAX_NAME_OFFSET: str_len-1 may not exceed it
+	ksymNameLen   = 512        // longest name (KSYM_NAME_LEN)
 )
 
-// VarLinkage is a VAR's linkage (BTF_VAR_*).
-type VarLinkage uint32
-
-const (
-	VarStatic          VarLinkage = 0
-	VarGlobalAllocated VarLinkage = 1
-	VarGlobalExtern    VarLinkage = 2
-)
-
-// Member is a STRUCT member.
-type Member struct {
-	Name      string
-	Type      TypeID
-	BitOffset uint32
-}
-
-// Param is a FUNC_PROTO parameter.
-type Param struct {
-	Name string
-	Type TypeID
-}
-
-// VarSecinfo places a VAR in a DATASEC.
-type VarSecinfo struct {
-	Type   TypeID
-	Offset uint32
-	Size   uint32
-}
-
-// FuncInfo is a func_info record: the function whose first instruction is
-// at byte offset InsnOff of its section.
-type FuncInfo struct {
-	InsnOff uint32
-	Type    TypeID
-}
-
-// LineInfo is a line_info record. FileNameOff and LineOff are string
-// offsets from Builder.String. Line must fit in 22 bits; columns past 1023
-// are recorded as 1023 (the format has 10 bits for them).
-type LineInfo struct {
-	InsnOff     uint32
-	FileNameOff uint32
-	LineOff     uint32
-	Line        uint32
-	Col         uint32
-}
-
-// ExtSection holds the .BTF.ext records of one code section. Its line
-// records are Lines or, when EachLine is set, the LineCount records that
-// EachLine passes to put, in order, each time the section is encoded: a
-// large section's records are then made as .BTF.ext is written rather than
-// kept (see Ext).
-type ExtSection struct {
-	Name      string
-	Funcs     []FuncInfo
-	Lines     []LineInfo
-	LineCount int
-	EachLine  func(put func(LineInfo))
-}
-
-// Builder accumulates types and strings.
+// Builder accumulates types and strings. The zero value is an empty
+// Builder; a Builder must not be copied once used.
 type Builder struct {
 	types   []byte
-	n       TypeID // number of types so far
+	meta    []typeMeta // meta[id-1] describes type id
 	strings []byte
 	strOff  map[string]uint32
+	checks  []refCheck // checks on referenced types' kinds, made by Finish
+	maxRef  TypeID     // the largest TypeID referred to, and by whom
+	maxFrom TypeID
 	err     error
 }
 
-// NewBuilder returns an empty Builder.
-func NewBuilder() *Builder {
-	return &Builder{strings: []byte{0}, strOff: map[string]uint32{"": 0}}
+// typeMeta is what Finish needs to know of a type to check references to
+// it and to name it in errors.
+type typeMeta struct {
+	name uint32
+	kind uint8
+	vlen uint16
+	ref  TypeID // the type it refers to (a FUNC's prototype)
 }
 
-// String adds s to the string table (once) and returns its offset.
+// refCheck asks Finish to check that type to, referred to by from, has a
+// kind in want; for a DECL_TAG (component >= 0) also that to's component
+// exists.
+type refCheck struct {
+	from, to  TypeID
+	want      uint32 // 1<<kind for each acceptable kind
+	component int32
+	what      string
+}
+
+// NewBuilder returns an empty Builder. It is the same as new(Builder).
+func NewBuilder() *Builder { return new(Builder) }
+
+func (b *Builder) init() {
+	if b.strOff == nil {
+		b.strings = append(b.strings[:0], 0)
+		b.strOff = map[string]uint32{"": 0}
+	}
+}
+
+// String adds s to the string table (once) and returns its offset. Offset
+// 0 is the empty string.
 func (b *Builder) String(s string) uint32 {
+	b.init()
 	if off, ok := b.strOff[s]; ok {
 		return off
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] == 0 && b.err == nil {
-			b.err = fmt.Errorf("string %q contains a NUL byte", s)
+		if s[i] == 0 {
+			b.fail(fmt.Errorf("string %q contains a NUL byte", s))
+			break
 		}
 	}
 	off := uint32(len(b.strings))
@@ -136,78 +171,163 @@ func (b *Builder) String(s string) uint32 {
 	return off
 }
 
-func (b *Builder) add(name string, kind uint32, vlen int, kindFlag bool, sizeOrType uint32, extra ...uint32) TypeID {
-	if vlen > 0xffff && b.err == nil {
-		b.err = fmt.Errorf("type %q has %d members, more than BTF's 65535", name, vlen)
+// Len returns the number of types added so far, which is also the TypeID
+// of the last one.
+func (b *Builder) Len() int { return len(b.meta) }
+
+// Next returns the TypeID the next type added will get: a type can refer
+// to one that is added after it (struct node { struct node *next; }).
+func (b *Builder) Next() TypeID { return TypeID(len(b.meta) + 1) }
+
+// fail records err unless an error is recorded already.
+func (b *Builder) fail(err error) {
+	if b.err == nil {
+		b.err = err
 	}
-	info := kind<<24 | uint32(vlen)&0xffff
+}
+
+// failf records an error about the type about to be added.
+func (b *Builder) failf(kind uint32, name string, format string, args ...any) {
+	if b.err == nil {
+		b.err = fmt.Errorf("type [%d] %s: %s", b.Next(), describe(kind, name), fmt.Sprintf(format, args...))
+	}
+}
+
+func describe(kind uint32, name string) string {
+	k := fmt.Sprintf("kind %d", kind)
+	if int(kind) < len(kindNames) {
+		k = kindNames[kind]
+	}
+	if name == "" {
+		return k
+	}
+	return fmt.Sprintf("%s %q", k, name)
+}
+
+// ref notes that the type about to be added refers to t.
+func (b *Builder) ref(t TypeID) {
+	if t > b.maxRef {
+		b.maxRef, b.maxFrom = t, b.Next()
+	}
+}
+
+// check asks Finish to check that t, referred to by the type about to be
+// added, has one of the kinds in want.
+func (b *Builder) check(t TypeID, what string, component int32, kinds ...uint32) {
+	var want uint32
+	for _, k := range kinds {
+		want |= 1 << k
+	}
+	b.checks = append(b.checks, refCheck{from: b.Next(), to: t, want: want, component: component, what: what})
+}
+
+// add appends a type: the btf_type header and the kind-specific words.
+func (b *Builder) add(name string, kind uint32, vlen int, kindFlag bool, sizeOrType uint32, extra ...uint32) TypeID {
+	if vlen > maxVlen {
+		b.failf(kind, name, "%d members, more than BTF's %d", vlen, maxVlen)
+	}
+	info := kind<<24 | uint32(vlen)&maxVlen
 	if kindFlag {
 		info |= 1 << 31
 	}
-	b.types = binary.LittleEndian.AppendUint32(b.types, b.String(name))
+	nameOff := b.String(name)
+	b.types = binary.LittleEndian.AppendUint32(b.types, nameOff)
 	b.types = binary.LittleEndian.AppendUint32(b.types, info)
 	b.types = binary.LittleEndian.AppendUint32(b.types, sizeOrType)
 	for _, x := range extra {
 		b.types = binary.LittleEndian.AppendUint32(b.types, x)
 	}
-	b.n++
-	return b.n
+	b.meta = append(b.meta, typeMeta{name: nameOff, kind: uint8(kind), vlen: uint16(vlen)})
+	return TypeID(len(b.meta))
 }
 
-// Int adds an integer type of size bytes (1, 2, 4, 8 or 16).
-func (b *Builder) Int(name string, size uint32, signed bool) TypeID {
-	var enc uint32
-	if signed {
-		enc = 1
+// validIdent reports whether s is a name the kernel accepts for a type,
+// member, enumerator, function or variable: letters, digits, '_' and '.',
+// not starting with a digit (btf_name_valid_identifier).
+func validIdent(s string) bool {
+	if s == "" || len(s) > ksymNameLen {
+		return false
 	}
-	return b.add(name, kindInt, 0, false, size, enc<<24|size*8)
-}
-
-// Ptr adds a pointer to target (0 for void *).
-func (b *Builder) Ptr(target TypeID) TypeID {
-	return b.add("", kindPtr, 0, false, uint32(target))
-}
-
-// Array adds an array of n elements of elem, indexed by the integer type index.
-func (b *Builder) Array(elem, index TypeID, n uint32) TypeID {
-	return b.add("", kindArray, 0, false, 0, uint32(elem), uint32(index), n)
-}
-
-// Struct adds a struct of size bytes ("" for an anonymous one).
-func (b *Builder) Struct(name string, size uint32, members []Member) TypeID {
-	extra := make([]uint32, 0, 3*len(members))
-	for _, m := range members {
-		extra = append(extra, b.String(m.Name), uint32(m.Type), m.BitOffset)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_' || c == '.' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+		case i > 0 && '0' <= c && c <= '9':
+		default:
+			return false
+		}
 	}
-	return b.add(name, kindStruct, len(members), false, size, extra...)
+	return true
 }
 
-// FuncProto adds a function prototype.
-func (b *Builder) FuncProto(ret TypeID, params []Param) TypeID {
-	extra := make([]uint32, 0, 2*len(params))
-	for _, p := range params {
-		extra = append(extra, b.String(p.Name), uint32(p.Type))
+// validSection reports whether s is a name the kernel accepts for a
+// DATASEC: printable ASCII (btf_name_valid_section).
+func validSection(s string) bool {
+	if s == "" || len(s) > ksymNameLen {
+		return false
 	}
-	return b.add("", kindFuncProto, len(params), false, uint32(ret), extra...)
-}
-
-// Func adds a function of prototype proto.
-func (b *Builder) Func(name string, proto TypeID, linkage FuncLinkage) TypeID {
-	return b.add(name, kindFunc, int(linkage), false, uint32(proto))
-}
-
-// Var adds a variable of type t.
-func (b *Builder) Var(name string, t TypeID, linkage VarLinkage) TypeID {
-	return b.add(name, kindVar, 0, false, uint32(t), uint32(linkage))
-}
-
-// Datasec adds a data section of size bytes holding vars (in offset order).
-func (b *Builder) Datasec(name string, size uint32, vars []VarSecinfo) TypeID {
-	extra := make([]uint32, 0, 3*len(vars))
-	for _, v := range vars {
-		extra = append(extra, uint32(v.Type), v.Offset, v.Size)
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
 	}
-	return b.add(name, kindDatasec, len(vars), false, size, extra...)
+	return true
+}
+
+// nameAt returns the string at offset off of the string table.
+func (b *Builder) nameAt(off uint32) string {
+	s := b.strings[off:]
+	for i, c := range s {
+		if c == 0 {
+			return string(s[:i])
+		}
+	}
+	return string(s)
+}
+
+func (b *Builder) describeID(id TypeID) string {
+	m := b.meta[id-1]
+	return fmt.Sprintf("[%d] %s", id, describe(uint32(m.kind), b.nameAt(m.name)))
+}
+
+// checkRefs makes the checks that need every type: that referenced types
+// exist and have the kinds their referrers need.
+func (b *Builder) checkRefs() error {
+	n := TypeID(len(b.meta))
+	if b.maxRef > n {
+		return fmt.Errorf("type %s refers to type [%d], but there are only %d types", b.describeID(b.maxFrom), b.maxRef, n)
+	}
+	for _, c := range b.checks {
+		var kind uint8 // void
+		if c.to > 0 {
+			kind = b.meta[c.to-1].kind
+		}
+		if c.want&(1<<kind) == 0 {
+			target := "void"
+			if c.to > 0 {
+				target = b.describeID(c.to)
+			}
+			return fmt.Errorf("type %s: %s is %s", b.describeID(c.from), c.what, target)
+		}
+		if c.component < 0 {
+			continue
+		}
+		m := b.meta[c.to-1]
+		vlen := m.vlen
+		switch m.kind {
+		case kindFunc:
+			if p := m.ref; p > 0 && p <= n {
+				vlen = b.meta[p-1].vlen
+			}
+		case kindStruct, kindUnion:
+		default:
+			return fmt.Errorf("type %s: component %d of %s: only a struct, union or function has components", b.describeID(c.from), c.component, b.describeID(c.to))
+		}
+		if uint32(c.component) >= uint32(vlen) {
+			return fmt.Errorf("type %s: component %d of %s, which has %d", b.describeID(c.from), c.component, b.describeID(c.to), vlen)
+		}
+	}
+	return nil
 }
 
 const (
@@ -217,91 +337,41 @@ const (
 	extHdrLen  = 32
 	funcRecLen = 8
 	lineRecLen = 16
+	coreRecLen = 16
 	maxLine    = 1<<22 - 1
 	maxCol     = 1<<10 - 1
 )
 
-// Finish encodes .BTF and, from ext, .BTF.ext. The names of ext's sections
-// are added to the string table first, so call Finish once, last.
+// Finish encodes .BTF and, from ext, .BTF.ext (nil when ext is nil). The
+// names of ext's sections and then the access strings of their CO-RE
+// records are added to the string table first, so call Finish once, last.
+// It returns the first error recorded by the Builder's methods, if any.
 func (b *Builder) Finish(ext []ExtSection) (btfData, extData []byte, err error) {
-	btfData, e, err := b.FinishExt(ext)
-	if err != nil || e == nil {
-		return btfData, nil, err
-	}
-	var buf bytes.Buffer
-	buf.Grow(e.Len())
-	if _, err := e.WriteTo(&buf); err != nil {
-		return nil, nil, err
-	}
-	return btfData, buf.Bytes(), nil
-}
-
-// LineRecLen is the size of an encoded line_info record.
-const LineRecLen = lineRecLen
-
-// MaxLine is the largest line number a line_info record holds.
-const MaxLine = maxLine
-
-// putLine encodes l as a line_info record in the first LineRecLen bytes of
-// rec. It fails when l.Line does not fit in the record.
-func putLine(rec []byte, l LineInfo) error {
-	if l.Line > maxLine {
-		return fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
-	}
-	rec = rec[:LineRecLen]
-	binary.LittleEndian.PutUint32(rec, l.InsnOff)
-	binary.LittleEndian.PutUint32(rec[4:], l.FileNameOff)
-	binary.LittleEndian.PutUint32(rec[8:], l.LineOff)
-	binary.LittleEndian.PutUint32(rec[12:], l.Line<<10|min(l.Col, maxCol))
-	return nil
-}
-
-// Ext is an encoded .BTF.ext whose line_info records are made as it is
-// written (WriteTo), by the EachLine functions of its sections when they
-// have them: for a million instructions the records take 16 MB, which are
-// then never all in memory at once.
-type Ext struct {
-	prefix []byte // header, func_info part and the line record size
-	secs   []extLines
-	size   int
-}
-
-type extLines struct {
-	name  uint32
-	lines []LineInfo
-	count int
-	each  func(put func(LineInfo))
-}
-
-// FinishExt is Finish that returns .BTF.ext as an Ext (nil when ext is
-// nil). A section's records are its Lines, or the LineCount records that
-// its EachLine makes when the Ext is written.
-func (b *Builder) FinishExt(ext []ExtSection) (btfData []byte, e *Ext, err error) {
-	// .BTF.ext first: it may add section names to the string table.
-	names := make([]uint32, len(ext))
-	funcsLen, linesLen := 4, 4 // the record sizes
-	for i, s := range ext {
-		names[i] = b.String(s.Name)
-		if len(s.Funcs) > 0 {
-			funcsLen += 8 + funcRecLen*len(s.Funcs)
-		}
-		if n := s.lineCount(); n > 0 {
-			linesLen += 8 + lineRecLen*n
-		}
-		for _, l := range s.Lines {
-			var rec [lineRecLen]byte
-			if err := putLine(rec[:], l); err != nil {
-				return nil, nil, err
-			}
+	b.init()
+	// .BTF.ext first: it adds section names and access strings to the
+	// string table.
+	if ext != nil {
+		extData, err = b.encodeExt(ext)
+		if err != nil {
+			return nil, nil, err
 		}
 	}
 	if b.err != nil {
 		return nil, nil, b.err
 	}
-	if b.n == 0 {
+	if len(b.meta) == 0 {
 		return nil, nil, fmt.Errorf("no types: the kernel refuses empty BTF")
 	}
-	if uint64(len(b.types))+uint64(len(b.strings)) > math.MaxUint32 || uint64(funcsLen)+uint64(linesLen) > math.MaxUint32-extHdrLen {
+	if len(b.meta) >= maxTypes {
+		return nil, nil, fmt.Errorf("%d types, more than BTF's %d", len(b.meta), maxTypes-1)
+	}
+	if err := b.checkRefs(); err != nil {
+		return nil, nil, err
+	}
+	if len(b.strings)-1 > maxNameOffset {
+		return nil, nil, fmt.Errorf("BTF string table of %d bytes, more than the %d the kernel and libbpf accept", len(b.strings), maxNameOffset+1)
+	}
+	if uint64(len(b.types))+uint64(len(b.strings)) > math.MaxUint32-hdrLen {
 		return nil, nil, fmt.Errorf("BTF too large")
 	}
 
@@ -315,99 +385,5 @@ func (b *Builder) FinishExt(ext []ExtSection) (btfData []byte, e *Ext, err error
 	btfData = binary.LittleEndian.AppendUint32(btfData, uint32(len(b.strings))) // str_len
 	btfData = append(btfData, b.types...)
 	btfData = append(btfData, b.strings...)
-
-	if ext == nil {
-		return btfData, nil, nil
-	}
-	e = &Ext{size: extHdrLen + funcsLen + linesLen}
-	p := make([]byte, 0, extHdrLen+funcsLen+4)
-	p = binary.LittleEndian.AppendUint16(p, magic)
-	p = append(p, version, 0)
-	p = binary.LittleEndian.AppendUint32(p, extHdrLen)
-	p = binary.LittleEndian.AppendUint32(p, 0) // func_info_off
-	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen))
-	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen)) // line_info_off
-	p = binary.LittleEndian.AppendUint32(p, uint32(linesLen))
-	p = binary.LittleEndian.AppendUint32(p, uint32(funcsLen+linesLen)) // core_relo_off
-	p = binary.LittleEndian.AppendUint32(p, 0)                         // core_relo_len
-	p = binary.LittleEndian.AppendUint32(p, funcRecLen)
-	for i, s := range ext {
-		if len(s.Funcs) > 0 {
-			p = binary.LittleEndian.AppendUint32(p, names[i])
-			p = binary.LittleEndian.AppendUint32(p, uint32(len(s.Funcs)))
-			for _, f := range s.Funcs {
-				p = binary.LittleEndian.AppendUint32(p, f.InsnOff)
-				p = binary.LittleEndian.AppendUint32(p, uint32(f.Type))
-			}
-		}
-	}
-	e.prefix = binary.LittleEndian.AppendUint32(p, lineRecLen)
-	for i, s := range ext {
-		if n := s.lineCount(); n > 0 {
-			e.secs = append(e.secs, extLines{names[i], s.Lines, n, s.EachLine})
-		}
-	}
-	return btfData, e, nil
-}
-
-func (s *ExtSection) lineCount() int {
-	if s.EachLine != nil {
-		return s.LineCount
-	}
-	return len(s.Lines)
-}
-
-// Len returns the size of the encoded .BTF.ext.
-func (e *Ext) Len() int { return e.size }
-
-// WriteTo writes the encoded .BTF.ext to w, making the records of each
-// section with an EachLine as it goes. It fails if an EachLine makes more
-// or fewer records than its LineCount, or a record does not fit.
-func (e *Ext) WriteTo(w io.Writer) (int64, error) {
-	var n int64
-	buf := make([]byte, 0, 64<<10)
-	flush := func() error {
-		m, err := w.Write(buf)
-		n += int64(m)
-		buf = buf[:0]
-		return err
-	}
-	buf = append(buf, e.prefix...)
-	for _, s := range e.secs {
-		buf = binary.LittleEndian.AppendUint32(buf, s.name)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(s.count))
-		var err error
-		made := 0
-		put := func(l LineInfo) {
-			if err != nil {
-				return
-			}
-			if made++; made > s.count {
-				err = fmt.Errorf(".BTF.ext: more than the %d line records announced", s.count)
-				return
-			}
-			if len(buf)+lineRecLen > cap(buf) {
-				if err = flush(); err != nil {
-					return
-				}
-			}
-			buf = buf[:len(buf)+lineRecLen]
-			err = putLine(buf[len(buf)-lineRecLen:], l)
-		}
-		if s.each != nil {
-			s.each(put)
-		} else {
-			for _, l := range s.lines {
-				put(l)
-			}
-		}
-		if err == nil && made != s.count {
-			err = fmt.Errorf(".BTF.ext: %d line records made, %d announced", made, s.count)
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	err := flush()
-	return n, err
+	return btfData, extData, nil
 }

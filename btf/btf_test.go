@@ -101,6 +101,43 @@ func TestEncoding(t *testing.T) {
 	if le.Uint32(ext[28:]) != 0 {
 		t.Error("core_relo_len != 0")
 	}
+	// The whole .BTF.ext, as objects without CO-RE records have always
+	// had it: no core_relo part after line_info.
+	wantExt := "9feb0100" + "20000000" + "00000000" + "14000000" + "14000000" + "1c000000" + "30000000" + "00000000" +
+		hex.EncodeToString(funcs) + hex.EncodeToString(lines)
+	if got := hex.EncodeToString(ext); got != wantExt {
+		t.Errorf(".BTF.ext =\n%s\nwant\n%s", got, wantExt)
+	}
+}
+
+// The zero Builder is an empty one: it makes the string table on first
+// use, and encodes as NewBuilder's.
+func TestZeroBuilder(t *testing.T) {
+	var z Builder
+	if _, _, err := z.Finish(nil); err == nil || !strings.Contains(err.Error(), "no types") {
+		t.Errorf("empty zero Builder: %v", err)
+	}
+	var b Builder
+	if off := b.String(""); off != 0 {
+		t.Errorf(`String("") = %d`, off)
+	}
+	if id := b.Int("int", 4, true); id != 1 {
+		t.Errorf("first type is [%d]", id)
+	}
+	var p Builder
+	if id := p.Ptr(0); id != 1 || p.Len() != 1 || p.Next() != 2 {
+		t.Errorf("Ptr on a zero Builder: [%d], Len %d, Next %d", id, p.Len(), p.Next())
+	}
+	got, _, err := b.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewBuilder()
+	n.Int("int", 4, true)
+	want, _, _ := n.Finish(nil)
+	if !bytes.Equal(got, want) {
+		t.Errorf("zero Builder:\n%x\nNewBuilder:\n%x", got, want)
+	}
 }
 
 func u32s(vs ...uint32) []byte {
@@ -131,54 +168,5 @@ func TestErrors(t *testing.T) {
 	b = sample()
 	if _, _, err := b.Finish([]ExtSection{{Name: "x", Lines: []LineInfo{{Line: 1 << 22}}}}); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Errorf("line past 2^22: %v", err)
-	}
-}
-
-// Records made by EachLine as the Ext is written encode as the same records
-// given as Lines; a wrong count is an error of WriteTo.
-func TestEachLine(t *testing.T) {
-	build := func(each bool) (*Builder, []ExtSection) {
-		b := NewBuilder()
-		intT := b.Int("int", 4, true)
-		proto := b.FuncProto(intT, nil)
-		f, g := b.Func("f", proto, FuncGlobal), b.Func("g", proto, FuncStatic)
-		file := b.String("p.star")
-		ext := []ExtSection{
-			{Name: "xdp", Funcs: []FuncInfo{{0, f}, {16, f}}, Lines: []LineInfo{{0, file, 0, 1, 2}, {8, file, 0, 2, 3}, {16, file, 0, 3, 4}}},
-			{Name: "empty", Funcs: []FuncInfo{{0, g}}},
-			{Name: ".text", Funcs: []FuncInfo{{0, g}}, Lines: []LineInfo{{0, file, 0, 7, 1}}},
-		}
-		if each {
-			for i := range ext {
-				lines := ext[i].Lines
-				ext[i].Lines, ext[i].LineCount = nil, len(lines)
-				ext[i].EachLine = func(put func(LineInfo)) {
-					for _, l := range lines {
-						put(l)
-					}
-				}
-			}
-		}
-		return b, ext
-	}
-	b, ext := build(false)
-	wantBTF, wantExt, err := b.Finish(ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, ext = build(true)
-	gotBTF, gotExt, err := b.Finish(ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(gotBTF, wantBTF) || !bytes.Equal(gotExt, wantExt) {
-		t.Errorf("EachLine:\n%x\n%x\nwant (Lines)\n%x\n%x", gotBTF, gotExt, wantBTF, wantExt)
-	}
-	for _, count := range []int{2, 4} {
-		b, ext = build(true)
-		ext[0].LineCount = count
-		if _, _, err := b.Finish(ext); err == nil || !strings.Contains(err.Error(), "announced") {
-			t.Errorf("LineCount %d for 3 records: %v", count, err)
-		}
 	}
 }
