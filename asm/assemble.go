@@ -2,6 +2,7 @@ package asm
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/bpfstar/bpfstar/isa"
 )
@@ -49,11 +50,33 @@ type assembler struct {
 	// 64-bit load, where no jump may land.
 	second []uint64
 	labels map[string]labelDef
-	// The jumps to labels, filled in at the end, and the jumps by offset,
-	// checked at the end: the slot and index of each.
-	fixups, jumps []jumpAt
-	first         failure
+	// recent holds the last labels defined, for the jumps back to them
+	// (loops); pending the jumps to labels not defined when they were
+	// read, most of them forward to a label a few instructions on (the
+	// end of a block), resolved when it is defined. The map is read only
+	// for the jumps neither finds.
+	recent  [4]namedDef
+	next    int // where the next recent label goes
+	pending []pendingJump
+	// The jumps by offset, checked at the end.
+	jumps []jumpAt
+	first failure
 }
+
+type namedDef struct {
+	name string
+	def  labelDef
+}
+
+type pendingJump struct {
+	jumpAt
+	name string
+}
+
+// window is how many of the latest pending jumps a label's definition
+// looks at: enough for the jumps of a block to its end, few enough that
+// jumps to far labels do not make each definition slow.
+const window = 16
 
 type labelDef struct {
 	slot int32
@@ -77,6 +100,8 @@ func (a *assembler) fail(i int, err *Error) {
 	}
 }
 
+// define places label l at slot, for instruction i (len(Insns) for the
+// end), and resolves the pending jumps to it among the latest.
 func (a *assembler) define(i int, l Label, slot int) {
 	if prev, dup := a.labels[l.Name]; dup {
 		e := errorf(l.Pos, ErrDuplicateLabel, "label %q defined twice (first at %v)", l.Name, prev.pos)
@@ -84,7 +109,35 @@ func (a *assembler) define(i int, l Label, slot int) {
 		a.fail(i, e)
 		return
 	}
-	a.labels[l.Name] = labelDef{int32(slot), l.Pos}
+	def := labelDef{int32(slot), l.Pos}
+	a.labels[l.Name] = def
+	a.recent[a.next] = namedDef{l.Name, def}
+	a.next = (a.next + 1) % len(a.recent)
+	total := int64(-1) // a label before an instruction: a jump to it lands
+	if i == len(a.p.Insns) {
+		total = int64(slot)
+	}
+	for k := len(a.pending) - 1; k >= 0 && k >= len(a.pending)-window; k-- {
+		if j := &a.pending[k]; j.index >= 0 && j.name == l.Name {
+			a.resolveJump(j.jumpAt, l.Name, def, total)
+			j.index = -1
+		}
+	}
+	for len(a.pending) > 0 && a.pending[len(a.pending)-1].index < 0 {
+		a.pending = a.pending[:len(a.pending)-1]
+	}
+}
+
+// jumpTo notes the jump at j to label name: resolved now when it goes back
+// to a recent label, else when the label is defined.
+func (a *assembler) jumpTo(j jumpAt, name string) {
+	for _, r := range a.recent {
+		if r.name == name && r.name != "" {
+			a.resolveJump(j, name, r.def, -1)
+			return
+		}
+	}
+	a.pending = append(a.pending, pendingJump{j, name})
 }
 
 func (a *assembler) run() {
@@ -116,19 +169,19 @@ func (a *assembler) run() {
 			a.fail(i, errorf(ins.Pos(), ErrInvalid, "%v", err))
 			continue
 		}
-		if target != "" {
-			if !x.IsJump() {
-				a.fail(i, errorf(ins.Pos(), ErrInvalid, "a jump target (label %q) on an instruction that does not jump", target))
-				continue
-			}
-			a.fixups = append(a.fixups, jumpAt{int32(slot), int32(i)})
-		} else if x.IsJump() {
-			a.jumps = append(a.jumps, jumpAt{int32(slot), int32(i)})
+		if target != "" && !x.IsJump() {
+			a.fail(i, errorf(ins.Pos(), ErrInvalid, "a jump target (label %q) on an instruction that does not jump", target))
+			continue
 		}
 		if ref.Kind != RefNone {
 			a.relocs = append(a.relocs, Reloc{Offset: uint64(slot) * isa.SlotSize, Ref: ref, Pos: ins.Pos()})
 		}
 		a.code = x.Append(a.code)
+		if target != "" {
+			a.jumpTo(jumpAt{int32(slot), int32(i)}, target)
+		} else if x.IsJump() {
+			a.jumps = append(a.jumps, jumpAt{int32(slot), int32(i)})
+		}
 		if x.SecondHalf() {
 			a.mark(slot + 1)
 		}
@@ -165,43 +218,53 @@ func (a *assembler) lands(dest, total int64) bool {
 	return w >= len(a.second) || a.second[w]&(1<<(dest%64)) == 0
 }
 
-// resolve fills in the jumps to labels and checks where every jump lands,
-// for the instructions before the first problem found.
+// resolve fills in the jumps to labels still pending and checks where
+// the jumps by offset land.
 func (a *assembler) resolve(total int64) {
-	insns := a.p.Insns
-	for _, f := range a.fixups {
-		if int(f.index) >= a.first.at {
-			break
+	for _, j := range a.pending {
+		if j.index < 0 {
+			continue
 		}
-		ins := &insns[f.index]
-		target := ins.Target()
-		def, ok := a.labels[target]
+		def, ok := a.labels[j.name]
 		if !ok {
-			e := errorf(ins.Pos(), ErrUndefinedLabel, "undefined label %q", target)
-			e.Label = target
-			a.fail(int(f.index), e)
-			break
+			e := errorf(a.p.Insns[j.index].Pos(), ErrUndefinedLabel, "undefined label %q", j.name)
+			e.Label = j.name
+			a.fail(int(j.index), e)
+			continue
 		}
-		x := ins.Instruction
-		delta := int64(def.slot) - int64(f.slot) - 1
-		if !x.SetJumpOffset(delta) {
-			e := errorf(ins.Pos(), ErrJumpTooFar, "jump to label %q is %d instructions away, too far for a 16-bit offset (gotol has a 32-bit one)", target, delta)
-			e.Label, e.Distance = target, delta
-			a.fail(int(f.index), e)
-			break
-		}
-		if !a.check(f, x, total) {
-			break
-		}
-		// Only the offset field changes: patch it in place.
-		at := a.code[f.slot*isa.SlotSize:]
-		binary.LittleEndian.PutUint16(at[2:], uint16(x.Off))
-		binary.LittleEndian.PutUint32(at[4:], uint32(x.Imm))
+		a.resolveJump(j.jumpAt, j.name, def, total)
 	}
 	for _, j := range a.jumps {
-		if int(j.index) >= a.first.at || !a.check(j, insns[j.index].Instruction, total) {
+		if int(j.index) >= a.first.at || !a.check(j, a.p.Insns[j.index].Instruction, total) {
 			break
 		}
+	}
+}
+
+// resolveJump fills in the jump at j to the label name, defined at def, in
+// a program of total slots (-1: a jump to def lands on an instruction).
+func (a *assembler) resolveJump(j jumpAt, name string, def labelDef, total int64) {
+	if int(j.index) >= a.first.at {
+		return
+	}
+	x := a.p.Insns[j.index].Instruction
+	delta := int64(def.slot) - int64(j.slot) - 1
+	if !x.SetJumpOffset(delta) {
+		e := errorf(a.p.Insns[j.index].Pos(), ErrJumpTooFar, "jump to label %q is %d instructions away, too far for a 16-bit offset (gotol has a 32-bit one)", name, delta)
+		e.Label, e.Distance = name, delta
+		a.fail(int(j.index), e)
+		return
+	}
+	if total < 0 {
+		total = math.MaxInt64
+	}
+	if !a.check(j, x, total) {
+		return
+	}
+	// Only the offset fields change: patch them in place.
+	if at := int(j.slot) * isa.SlotSize; at+isa.SlotSize <= len(a.code) {
+		binary.LittleEndian.PutUint16(a.code[at+2:], uint16(x.Off))
+		binary.LittleEndian.PutUint32(a.code[at+4:], uint32(x.Imm))
 	}
 }
 
