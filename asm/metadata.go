@@ -74,10 +74,17 @@ type (
 // WithPos returns m with the source position set.
 func (m Metadata) WithPos(p Pos) Metadata { return m.With(posKey{}, p) }
 
-// Pos returns the source position, or the zero Pos.
+// Pos returns the source position, or the zero Pos. (It is read for every
+// instruction's line record, so it matches the key by type rather than
+// through Get's comparison of interfaces.)
 func (m Metadata) Pos() Pos {
-	p, _ := m.Get(posKey{}).(Pos)
-	return p
+	for n := m.head; n != nil; n = n.next {
+		if _, ok := n.key.(posKey); ok {
+			p, _ := n.value.(Pos)
+			return p
+		}
+	}
+	return Pos{}
 }
 
 // WithTarget returns m with the label a jump goes to set; the assembler
@@ -86,8 +93,13 @@ func (m Metadata) WithTarget(label string) Metadata { return m.With(targetKey{},
 
 // Target returns the label a jump goes to, or "".
 func (m Metadata) Target() string {
-	t, _ := m.Get(targetKey{}).(string)
-	return t
+	for n := m.head; n != nil; n = n.next {
+		if _, ok := n.key.(targetKey); ok {
+			t, _ := n.value.(string)
+			return t
+		}
+	}
+	return ""
 }
 
 // WithLabel returns m with one more label marking the instruction.

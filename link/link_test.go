@@ -1,0 +1,175 @@
+package link
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/isa"
+)
+
+func pos(line int32) asm.Pos { return asm.Pos{File: "u.src", Line: line, Col: 1} }
+
+func ins(x isa.Instruction, line int32) asm.Instruction {
+	return asm.Instruction{Instruction: x, Metadata: asm.Metadata{}.WithPos(pos(line))}
+}
+
+func ref(x isa.Instruction, line int32, r asm.Ref) asm.Instruction {
+	i := ins(x, line)
+	i.Metadata = i.WithRef(r)
+	return i
+}
+
+var (
+	exit   = isa.Instruction{Op: 0x95}
+	ld64   = isa.Instruction{Op: isa.OpLoadImm64, Dst: isa.R1}
+	call   = isa.Instruction{Op: 0x85, Src: isa.CallPseudo, Imm: -1}
+	mov0   = isa.Instruction{Op: 0xb7}
+	helper = isa.Instruction{Op: 0x85, Imm: 1} // map_lookup_elem
+)
+
+// unit is a program that loads a map and a global's address and calls a
+// function, made without any front end: link reads only the model.
+func unit() *Unit {
+	return &Unit{
+		File: "u.src",
+		Programs: []asm.Program{{Section: "xdp", Symbol: "prog", Pos: pos(1), Insns: []asm.Instruction{
+			ref(ld64, 2, asm.Ref{Kind: asm.RefMap, Name: "m"}),
+			ref(ld64, 3, asm.Ref{Kind: asm.RefGlobal, Name: "g", Addend: 4}),
+			ref(call, 4, asm.Ref{Kind: asm.RefFunc, Name: "f"}),
+			ins(exit, 5),
+		}}},
+		Functions: []asm.Program{{Section: ".text", Symbol: "f", Pos: pos(6), Insns: []asm.Instruction{ins(mov0, 7), ins(exit, 8)}}},
+		Maps:      []*Map{{Name: "m", Type: "array", TypeID: 2, KeySize: 4, ValueSize: 8, MaxEntries: 1, Pos: pos(9)}},
+		Globals:   []*Global{{Name: "g", Section: ".data", Size: 8, Align: 8, Data: make([]byte, 8), IsInt: true, Pos: pos(10)}},
+		License:   "GPL", HasLicense: true,
+		Sources: map[string]Source{"u.src": {Name: "u.src", Text: []byte("p\nld m\nld g\ncall f\nexit\nf\nmov\nexit\n")}},
+	}
+}
+
+func TestLink(t *testing.T) {
+	obj, err := linkBytes(t, unit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range f.Sections {
+		names = append(names, s.Name)
+	}
+	want := []string{"", ".strtab", "xdp", ".relxdp", ".text", "license", ".maps", ".data", ".BTF", ".BTF.ext", ".symtab"}
+	if !equal(names, want) {
+		t.Errorf("sections %q, want %q", names, want)
+	}
+	code, _ := f.Section("xdp").Data()
+	// The global's offset goes into the immediate; the call's into its
+	// imm as the function's offset in .text in slots, minus one.
+	if got := binary.LittleEndian.Uint32(code[16+4:]); got != 4 {
+		t.Errorf("global load imm = %d, want 4 (its addend)", got)
+	}
+	if got := int32(binary.LittleEndian.Uint32(code[32+4:])); got != -1 {
+		t.Errorf("call imm = %d, want -1 (f at offset 0)", got)
+	}
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := spec.Maps["m"]; m == nil || m.Type != ebpf.Array || m.KeySize != 4 || m.ValueSize != 8 || m.MaxEntries != 1 {
+		t.Errorf("map m = %+v", spec.Maps["m"])
+	}
+	p := spec.Programs["prog"]
+	if p == nil {
+		t.Fatal("no program prog")
+	}
+	// The line records quote the source lines.
+	var lines []string
+	for _, x := range p.Instructions {
+		if s := x.Source(); s != nil {
+			lines = append(lines, s.String())
+		}
+	}
+	if want := []string{"ld m", "ld g", "call f", "exit", "mov", "exit"}; !equal(lines, want) {
+		t.Errorf("line texts %q, want %q", lines, want)
+	}
+	var fn *btf.Func
+	if err := spec.Types.TypeByName("f", &fn); err != nil || fn.Linkage != btf.StaticFunc {
+		t.Errorf("BTF func f: %v %v", fn, err)
+	}
+}
+
+// linkBytes links u and lays the object out.
+func linkBytes(t *testing.T, u *Unit) ([]byte, error) {
+	t.Helper()
+	o, err := Link(u)
+	if err != nil {
+		return nil, err
+	}
+	return o.Bytes()
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestErrors(t *testing.T) {
+	noProgs := unit()
+	noProgs.Programs = nil
+	unknown := unit()
+	unknown.Programs[0].Insns[2] = ref(call, 4, asm.Ref{Kind: asm.RefFunc, Name: "nope"})
+	recursive := unit()
+	recursive.Functions[0].Insns = []asm.Instruction{ref(call, 7, asm.Ref{Kind: asm.RefFunc, Name: "f"}), ins(exit, 8)}
+	for _, tc := range []struct {
+		name string
+		u    *Unit
+		kind ErrorKind
+		msg  string
+	}{
+		{"no programs", noProgs, ErrNoPrograms, "u.src:1:1: no programs: the object needs at least one"},
+		{"unknown function", unknown, ErrUnknownFunction, `u.src:4:1: call to unknown function "nope" (functions: [f])`},
+		{"recursion", recursive, ErrRecursion, "u.src:7:1: recursive call (f -> f): the verifier rejects recursion"},
+	} {
+		_, err := Link(tc.u)
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != tc.kind || err.Error() != tc.msg {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.msg)
+		}
+	}
+	// asm's errors come through as they are.
+	bad := unit()
+	bad.Programs[0].Insns = bad.Programs[0].Insns[:1]
+	var ae *asm.Error
+	if _, err := Link(bad); !errors.As(err, &ae) || ae.Kind != asm.ErrFallsOff {
+		t.Errorf("falls off: got %v", err)
+	}
+}
+
+func TestHelperCallNeedsNoRelocation(t *testing.T) {
+	u := unit()
+	u.Programs[0].Insns = []asm.Instruction{ins(helper, 2), ins(exit, 3)}
+	u.Functions = nil
+	obj, err := linkBytes(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := elf.NewFile(bytes.NewReader(obj))
+	if f.Section(".relxdp") != nil {
+		t.Error("a helper call made a relocation")
+	}
+}
