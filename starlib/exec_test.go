@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstar/bpfstar/build"
+	"github.com/bpfstar/bpfstar/compile"
 )
 
 // libraries are the files of testdata that chunks may load(), by the name
@@ -21,7 +21,7 @@ var libraries = map[string]bool{"assert.star": true}
 //
 // A file testdata/NAME.star.txt is cut into chunks by the lines that are
 // exactly "---". Each chunk is built on its own, as a whole program file,
-// by build.Source (evaluation, assembly and link: every error a build can
+// by compile.Source (evaluation, assembly and link: every error a build can
 // report), under the name testdata/NAME.star.txt and padded with blank
 // lines so that its positions are those of the whole file. (The files do
 // not end in .star: `bpfstar fmt` and TestRepoFormatted check every .star
@@ -47,12 +47,12 @@ var libraries = map[string]bool{"assert.star": true}
 // has at most one "###". A chunk of only blank lines and comments is not
 // built.
 //
-// A comment "# option:max_steps=N" in a chunk sets build.Options.MaxSteps.
+// A comment "# option:max_steps=N" in a chunk sets compile.Options.MaxSteps.
 //
 // Checks on values use Starlark: fail(msg) stops the build at the call, or
 // the helpers of testdata/assert.star, which a chunk loads with
 // load("assert.star", "assert_eq"): load() resolves the libraries below,
-// and nothing else, through build.Options.Load. Every chunk that must
+// and nothing else, through compile.Options.Load. Every chunk that must
 // build needs a program: a build without a section() call fails (at
 // FILE:1:1, so that case can only be tested in a file's first chunk).
 //
@@ -88,7 +88,7 @@ type chunk struct {
 	src        string // the chunk, after as many newlines as lines come before it
 	start, end int    // its first and last line in the file
 	want       *expectation
-	opts       build.Options
+	opts       compile.Options
 }
 
 // expectation is an error a chunk must fail with.
@@ -113,7 +113,7 @@ func splitChunks(r reporter, filename string, data []byte) []chunk {
 		if i < len(lines) && strings.TrimSuffix(lines[i], "\r") != "---" {
 			continue
 		}
-		c := chunk{start: start, end: i, opts: build.Options{Load: loadLibrary}}
+		c := chunk{start: start, end: i, opts: compile.Options{Load: loadLibrary}}
 		body := lines[start-1 : i]
 		c.src = strings.Repeat("\n", start-1) + strings.Join(body, "\n") + "\n"
 		for j, line := range body {
@@ -198,7 +198,7 @@ func loadLibrary(from, module string) (string, []byte, error) {
 // outcome against the chunk's expectation.
 func runChunkedFile(r reporter, filename string, data []byte) {
 	for _, c := range splitChunks(r, filename, data) {
-		_, err := build.Source(filename, []byte(c.src), c.opts)
+		_, err := compile.Source(filename, []byte(c.src), c.opts)
 		checkChunk(r, filename, c, err)
 	}
 }
