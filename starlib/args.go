@@ -58,7 +58,7 @@ func (a *intArg) in(lo int64, hi uint64) bool {
 	if a.neg {
 		return a.v >= lo
 	}
-	return a.u <= hi
+	return (lo <= 0 || a.u >= uint64(lo)) && a.u <= hi
 }
 
 func (a *intArg) String() string {
