@@ -146,9 +146,9 @@ func (a *assembler) run() {
 	open := -1 // index of a raw first half of a 64-bit load that wants its second
 	for i := range insns {
 		ins := &insns[i]
-		target, labels, ref := ins.Metadata.parts()
-		for _, l := range labels {
-			a.define(i, l, slot)
+		target, ref, labels := ins.Metadata.parts()
+		if labels {
+			ins.eachLabel(func(l *Label) { a.define(i, *l, slot) })
 		}
 		if a.first.err != nil {
 			// Only the labels still matter: an earlier jump may need

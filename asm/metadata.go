@@ -63,79 +63,149 @@ func (m Metadata) Len() int {
 	return k
 }
 
-// The keys of the data asm itself defines.
+// The keys of the data asm itself defines. Their values are kept in the
+// allocation of their node (a node and its value cost one allocation, not
+// two: a program of a million instructions has a few hundred thousand),
+// and the node's value points at them.
 type (
 	posKey    struct{}
 	targetKey struct{}
-	labelsKey struct{}
+	labelKey  struct{}
 	refKey    struct{}
 )
 
-// WithPos returns m with the source position set.
-func (m Metadata) WithPos(p Pos) Metadata { return m.With(posKey{}, p) }
+type (
+	posNode struct {
+		metaNode
+		pos Pos
+	}
+	targetNode struct {
+		metaNode
+		name string
+	}
+	labelNode struct {
+		metaNode
+		label Label
+	}
+	refNode struct {
+		metaNode
+		ref Ref
+	}
+)
 
-// Pos returns the source position, or the zero Pos. (It is read for every
-// instruction's line record, so it matches the key by type rather than
-// through Get's comparison of interfaces.)
-func (m Metadata) Pos() Pos {
+// has reports whether m holds a value of key's type.
+func has[K any](m Metadata) bool {
 	for n := m.head; n != nil; n = n.next {
-		if _, ok := n.key.(posKey); ok {
-			p, _ := n.value.(Pos)
-			return p
+		if _, ok := n.key.(K); ok {
+			return true
 		}
 	}
-	return Pos{}
+	return false
 }
+
+// find returns the value of the first node whose key has type K, which
+// points at a V, or the zero V.
+func find[K, V any](m Metadata) V {
+	for n := m.head; n != nil; n = n.next {
+		if _, ok := n.key.(K); ok {
+			if v, ok := n.value.(*V); ok {
+				return *v
+			}
+			break
+		}
+	}
+	var zero V
+	return zero
+}
+
+// WithPos returns m with the source position set.
+func (m Metadata) WithPos(p Pos) Metadata {
+	if has[posKey](m) {
+		return m.With(posKey{}, &p)
+	}
+	n := &posNode{pos: p}
+	n.metaNode = metaNode{next: m.head, key: posKey{}, value: &n.pos}
+	return Metadata{&n.metaNode}
+}
+
+// Pos returns the source position, or the zero Pos.
+func (m Metadata) Pos() Pos { return find[posKey, Pos](m) }
 
 // WithTarget returns m with the label a jump goes to set; the assembler
 // fills in the jump's offset.
-func (m Metadata) WithTarget(label string) Metadata { return m.With(targetKey{}, label) }
+func (m Metadata) WithTarget(label string) Metadata {
+	if has[targetKey](m) {
+		return m.With(targetKey{}, &label)
+	}
+	n := &targetNode{name: label}
+	n.metaNode = metaNode{next: m.head, key: targetKey{}, value: &n.name}
+	return Metadata{&n.metaNode}
+}
 
 // Target returns the label a jump goes to, or "".
-func (m Metadata) Target() string {
-	for n := m.head; n != nil; n = n.next {
-		if _, ok := n.key.(targetKey); ok {
-			t, _ := n.value.(string)
-			return t
-		}
+func (m Metadata) Target() string { return find[targetKey, string](m) }
+
+// WithRef returns m with the symbol the instruction refers to set.
+func (m Metadata) WithRef(r Ref) Metadata {
+	if has[refKey](m) {
+		return m.With(refKey{}, &r)
 	}
-	return ""
+	n := &refNode{ref: r}
+	n.metaNode = metaNode{next: m.head, key: refKey{}, value: &n.ref}
+	return Metadata{&n.metaNode}
 }
+
+// Ref returns the symbol the instruction refers to (Kind RefNone if none).
+func (m Metadata) Ref() Ref { return find[refKey, Ref](m) }
 
 // WithLabel returns m with one more label marking the instruction.
 func (m Metadata) WithLabel(l Label) Metadata {
-	old := m.Labels()
-	return m.With(labelsKey{}, append(old[:len(old):len(old)], l))
+	n := &labelNode{label: l}
+	n.metaNode = metaNode{next: m.head, key: labelKey{}, value: &n.label}
+	return Metadata{&n.metaNode}
 }
 
 // Labels returns the labels that mark the instruction, in the order they
-// were written. The caller must not change the slice.
+// were added.
 func (m Metadata) Labels() []Label {
-	ls, _ := m.Get(labelsKey{}).([]Label)
+	var ls []Label
+	m.eachLabel(func(l *Label) { ls = append(ls, *l) })
 	return ls
 }
 
-// WithRef returns m with the symbol the instruction refers to set.
-func (m Metadata) WithRef(r Ref) Metadata { return m.With(refKey{}, r) }
-
-// Ref returns the symbol the instruction refers to (Kind RefNone if none).
-func (m Metadata) Ref() Ref {
-	r, _ := m.Get(refKey{}).(Ref)
-	return r
+// eachLabel calls fn with each label, in the order they were added (the
+// list holds the newest first).
+func (m Metadata) eachLabel(fn func(*Label)) {
+	var stack [4]*Label
+	ls := stack[:0]
+	for n := m.head; n != nil; n = n.next {
+		if _, ok := n.key.(labelKey); ok {
+			if l, ok := n.value.(*Label); ok {
+				ls = append(ls, l)
+			}
+		}
+	}
+	for i := len(ls) - 1; i >= 0; i-- {
+		fn(ls[i])
+	}
 }
 
 // parts reads what the assembler needs in one walk of the list: an
 // instruction usually carries its position alone.
-func (m Metadata) parts() (target string, labels []Label, ref Ref) {
+func (m Metadata) parts() (target string, ref Ref, labels bool) {
 	for n := m.head; n != nil; n = n.next {
 		switch n.key.(type) {
 		case targetKey:
-			target, _ = n.value.(string)
-		case labelsKey:
-			labels, _ = n.value.([]Label)
+			if t, ok := n.value.(*string); ok {
+				target = *t
+			}
+		case labelKey:
+			labels = true
 		case refKey:
-			ref, _ = n.value.(Ref)
+			if r, ok := n.value.(*Ref); ok {
+				ref = *r
+			}
 		}
 	}
-	return target, labels, ref
+	return target, ref, labels
 }

@@ -3,10 +3,17 @@ package isa
 // Validate reports whether ins is an instruction that RFC 9669 defines, with
 // operands in range and unused fields zero, and that it does not write to the
 // read-only frame pointer R10. Raw instructions are not checked.
+//
+// The common forms are accepted by a table lookup (see quick.go); the
+// rules below decide the rest, and say what is wrong.
 func (ins Instruction) Validate() error {
-	if ins.Raw {
+	if ins.Raw || ins.quickValid() {
 		return nil
 	}
+	return ins.validate()
+}
+
+func (ins Instruction) validate() error {
 	if !ins.Dst.Valid() {
 		return invalid(ins, "destination register r%d out of range (r0-r10)", ins.Dst)
 	}
