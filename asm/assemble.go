@@ -50,22 +50,14 @@ type assembler struct {
 	// 64-bit load, where no jump may land.
 	second []uint64
 	labels map[string]labelDef
-	// recent holds the last labels defined, for the jumps back to them
-	// (loops); pending the jumps to labels not defined when they were
-	// read, most of them forward to a label a few instructions on (the
-	// end of a block), resolved when it is defined. The map is read only
-	// for the jumps neither finds.
-	recent  [4]namedDef
-	next    int // where the next recent label goes
+	// pending holds the jumps to labels not defined when they were read,
+	// most of them forward to a label a few instructions on (the end of a
+	// block), resolved when it is defined; the map is read only for the
+	// others (jumps back, and far).
 	pending []pendingJump
 	// The jumps by offset, checked at the end.
 	jumps []jumpAt
 	first failure
-}
-
-type namedDef struct {
-	name string
-	def  labelDef
 }
 
 type pendingJump struct {
@@ -111,8 +103,6 @@ func (a *assembler) define(i int, l Label, slot int) {
 	}
 	def := labelDef{int32(slot), l.Pos}
 	a.labels[l.Name] = def
-	a.recent[a.next] = namedDef{l.Name, def}
-	a.next = (a.next + 1) % len(a.recent)
 	total := int64(-1) // a label before an instruction: a jump to it lands
 	if i == len(a.p.Insns) {
 		total = int64(slot)
@@ -128,15 +118,9 @@ func (a *assembler) define(i int, l Label, slot int) {
 	}
 }
 
-// jumpTo notes the jump at j to label name: resolved now when it goes back
-// to a recent label, else when the label is defined.
+// jumpTo notes the jump at j to label name, to be resolved when the label
+// is defined or at the end.
 func (a *assembler) jumpTo(j jumpAt, name string) {
-	for _, r := range a.recent {
-		if r.name == name && r.name != "" {
-			a.resolveJump(j, name, r.def, -1)
-			return
-		}
-	}
 	a.pending = append(a.pending, pendingJump{j, name})
 }
 
