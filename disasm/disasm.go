@@ -70,7 +70,6 @@ package disasm
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -259,7 +258,7 @@ func (s *section) code(index, end uint64) {
 			continue
 		}
 		rest := s.data[index:]
-		ins, text, n := decode(rest)
+		ins, text, n := isa.DecodeLLVM(rest)
 		addr := s.addr + index
 		fmt.Fprintf(s.out, "%8d:\t", int64(addr/8))
 		for i, c := range rest[:n] {
@@ -270,8 +269,12 @@ func (s *section) code(index, end uint64) {
 		}
 		s.out.WriteByte('\t')
 		s.out.WriteString(text)
-		if rel, ok := jumpOffset(ins, text); ok {
-			s.annotate(addr + uint64(n) + uint64(rel)*uint64(n))
+		if text != isa.Unknown {
+			// A jump is one slot: its target, counted in slots from this
+			// one, wraps around in 64 bits as objdump's does.
+			if target, ok := ins.JumpTarget(0); ok {
+				s.annotate(addr + uint64(target)*isa.SlotSize)
+			}
 		}
 		s.out.WriteByte('\n')
 		index += uint64(n)
@@ -299,58 +302,6 @@ func (s *section) annotate(target uint64) {
 		fmt.Fprintf(s.out, "+0x%x", disp)
 	}
 	s.out.WriteByte('>')
-}
-
-// decode decodes the instruction at the start of b as LLVM does and returns
-// it with its text and its size in bytes.
-func decode(b []byte) (isa.Instruction, string, int) {
-	if len(b) < isa.SlotSize {
-		return isa.Instruction{}, isa.Unknown, 1
-	}
-	ins := isa.Instruction{
-		Op:  isa.Opcode(b[0]),
-		Dst: isa.Register(b[1] & 0x0f),
-		Src: isa.Register(b[1] >> 4),
-		Off: int16(binary.LittleEndian.Uint16(b[2:])),
-		Imm: int64(int32(binary.LittleEndian.Uint32(b[4:]))),
-		Raw: true,
-	}
-	if ins.Op != isa.OpLoadImm64 {
-		return ins, ins.String(), isa.SlotSize
-	}
-	// LLVM decides from the first slot alone whether this is a 64-bit load;
-	// then it needs a second slot, of which it reads only the immediate.
-	ins.Raw = false
-	ins.Imm = int64(binary.LittleEndian.Uint32(b[4:]))
-	if ins.String() == isa.Unknown {
-		return ins, isa.Unknown, isa.SlotSize
-	}
-	if len(b) < 2*isa.SlotSize {
-		return ins, isa.Unknown, 1
-	}
-	ins.Imm |= int64(binary.LittleEndian.Uint32(b[12:])) << 32
-	return ins, ins.String(), 2 * isa.SlotSize
-}
-
-// jumpOffset returns the offset, in instructions, of a decoded jump: goto,
-// gotol, may_goto and the conditional jumps. Calls are not jumps.
-func jumpOffset(ins isa.Instruction, text string) (int64, bool) {
-	if text == isa.Unknown {
-		return 0, false
-	}
-	c, op := ins.Op.Class(), ins.Op.JumpOp()
-	if c != isa.ClassJMP && c != isa.ClassJMP32 {
-		return 0, false
-	}
-	switch op {
-	case isa.JumpCall, isa.JumpExit:
-		return 0, false
-	case isa.JumpJA:
-		if c == isa.ClassJMP32 {
-			return int64(int32(ins.Imm)), true
-		}
-	}
-	return int64(ins.Off), true
 }
 
 // skippableZeros returns how many leading zero bytes of b objdump skips: none
