@@ -126,7 +126,7 @@ func checkObject(t *testing.T, f *File) (*btf.Spec, *BTFExt) {
 }
 
 // checkLines checks that every line record's text is the line of the file
-// it names, read from dir.
+// it names, read from dir unless the name is absolute.
 func checkLines(t *testing.T, ext *BTFExt, dir string) {
 	t.Helper()
 	sources := map[string][]string{}
@@ -134,7 +134,11 @@ func checkLines(t *testing.T, ext *BTFExt, dir string) {
 		for _, li := range es.Lines {
 			lines, ok := sources[li.File]
 			if !ok {
-				b, err := os.ReadFile(filepath.Join(dir, li.File))
+				path := li.File
+				if !filepath.IsAbs(path) {
+					path = filepath.Join(dir, path)
+				}
+				b, err := os.ReadFile(path)
 				if err != nil {
 					t.Fatalf("line_info names %q: %v", li.File, err)
 				}
