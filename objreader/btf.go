@@ -232,7 +232,7 @@ func decodeMap(v *btf.Var) (Map, error) {
 			if err != nil {
 				return m, fmt.Errorf("%s: %w", mem.Name, err)
 			}
-			if size < 0 || size > math.MaxUint32 {
+			if size < 0 || int64(size) > math.MaxUint32 {
 				return m, fmt.Errorf("%s: size %d out of range", mem.Name, size)
 			}
 			if mem.Name == "key" {

@@ -278,16 +278,17 @@ func (f *File) Relocations(section int) ([]Reloc, error) {
 		}
 		for b := rs.Data; len(b) > 0; b = b[size:] {
 			info := binary.LittleEndian.Uint64(b[8:])
+			sym := elf.R_SYM64(info)
+			if uint64(sym) >= uint64(len(f.Symbols)) {
+				return nil, fmt.Errorf("objreader: relocation section %q: symbol index %d out of range (%d symbols)", rs.Name, sym, len(f.Symbols))
+			}
 			r := Reloc{
 				Offset: binary.LittleEndian.Uint64(b),
 				Type:   RelocType(elf.R_TYPE64(info)),
-				Symbol: int(elf.R_SYM64(info)),
+				Symbol: int(sym),
 			}
 			if size == 24 {
 				r.Addend = int64(binary.LittleEndian.Uint64(b[16:]))
-			}
-			if r.Symbol >= len(f.Symbols) {
-				return nil, fmt.Errorf("objreader: relocation section %q: symbol index %d out of range (%d symbols)", rs.Name, r.Symbol, len(f.Symbols))
 			}
 			out = append(out, r)
 		}
