@@ -340,10 +340,10 @@ func (f *File) globalsFromSymbols() ([]Global, error) {
 	}
 	var out []Global
 	for _, sym := range f.Symbols {
-		if sym.Type != elf.STT_OBJECT || sym.Section == elf.SHN_UNDEF || sym.Section >= elf.SHN_LORESERVE {
+		si, ok := f.sectionOf(&sym)
+		if sym.Type != elf.STT_OBJECT || !ok {
 			continue
 		}
-		si := int(sym.Section)
 		if f.Sections[si].Flags&elf.SHF_ALLOC == 0 || !f.dataSection(si) {
 			continue
 		}
@@ -371,8 +371,14 @@ func (f *File) dataSection(si int) bool {
 // global describes the variable name of size bytes at offset in section si.
 func (f *File) global(si int, name string, offset, size uint64) (Global, error) {
 	s := &f.Sections[si]
-	if offset > s.Size || size > s.Size-offset {
-		return Global{}, fmt.Errorf("objreader: variable %q (%d bytes at %#x) does not fit in section %q (%d bytes)", name, size, offset, s.Name, s.Size)
+	// A SHT_NOBITS section has no bytes in the file but its size; any
+	// other has the bytes there are.
+	avail := uint64(len(s.Data))
+	if s.Type == elf.SHT_NOBITS {
+		avail = s.Size
+	}
+	if offset > avail || size > avail-offset {
+		return Global{}, fmt.Errorf("objreader: variable %q (%d bytes at %#x) does not fit in section %q (%d bytes)", name, size, offset, s.Name, avail)
 	}
 	g := Global{
 		Name: name, Section: s.Name, Offset: offset, Size: size,

@@ -194,6 +194,16 @@ func Read(data []byte) (*File, error) {
 	return f, nil
 }
 
+// sectionOf returns the index in f.Sections of the section sym is defined
+// in, and false for a symbol defined in none (an extern, an absolute or
+// common symbol) or in one that does not exist.
+func (f *File) sectionOf(sym *Symbol) (int, bool) {
+	if sym.Section == elf.SHN_UNDEF || sym.Section >= elf.SHN_LORESERVE || int(sym.Section) >= len(f.Sections) {
+		return 0, false
+	}
+	return int(sym.Section), true
+}
+
 // Section returns the first section with the given name, or nil.
 func (f *File) Section(name string) *Section {
 	if i := f.sectionIndex(name); i >= 0 {

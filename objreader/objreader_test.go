@@ -381,6 +381,24 @@ func TestMalformed(t *testing.T) {
 		t.Errorf("oversized program: %v", err)
 	}
 
+	// A File put together by hand may be inconsistent: symbols of
+	// sections that do not exist, sections with fewer bytes than their
+	// size. The methods fail or skip, but do not panic.
+	c = clone()
+	c.Symbols[8].Section = 999 // xdp_count
+	c.Symbols[11].Section = 999
+	c.Section(".rodata").Data = nil
+	if progs, err := c.Programs(); err != nil || len(progs) != 3 {
+		t.Errorf("Programs with a symbol in no section: %d programs, %v", len(progs), err)
+	}
+	if _, err := c.Globals(); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("Globals with .rodata's bytes missing: %v", err)
+	}
+	c.Sections[c.sectionIndex(".BTF")].Name = ".notBTF"
+	if gs, err := c.Globals(); err == nil || len(gs) != 0 {
+		t.Errorf("Globals without BTF, with .rodata's bytes missing: %v, %v", gs, err)
+	}
+
 	c = clone()
 	c.Section(".BTF").Data = c.Section(".BTF").Data[:30]
 	for name, err := range map[string]error{"BTF": second(c.BTF()), "BTFExt": second(c.BTFExt()), "Maps": second(c.Maps()), "Globals": second(c.Globals())} {

@@ -48,10 +48,10 @@ func (f *File) Programs() ([]Program, error) {
 	var starts map[int][]uint64
 	var out []Program
 	for i, sym := range f.Symbols {
-		if sym.Type != elf.STT_FUNC || sym.Section == elf.SHN_UNDEF || sym.Section >= elf.SHN_LORESERVE {
+		si, ok := f.sectionOf(&sym)
+		if sym.Type != elf.STT_FUNC || !ok {
 			continue
 		}
-		si := int(sym.Section)
 		sec := &f.Sections[si]
 		if !sec.Executable() {
 			continue
@@ -96,8 +96,8 @@ func (f *File) Programs() ([]Program, error) {
 func (f *File) functionStarts() map[int][]uint64 {
 	starts := make(map[int][]uint64)
 	for _, sym := range f.Symbols {
-		if sym.Type == elf.STT_FUNC && sym.Section != elf.SHN_UNDEF && sym.Section < elf.SHN_LORESERVE {
-			starts[int(sym.Section)] = append(starts[int(sym.Section)], sym.Value)
+		if si, ok := f.sectionOf(&sym); ok && sym.Type == elf.STT_FUNC {
+			starts[si] = append(starts[si], sym.Value)
 		}
 	}
 	for _, s := range starts {
