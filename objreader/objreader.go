@@ -1,8 +1,8 @@
 // Package objreader reads BPF ELF object files, the ones bpfstar writes and
 // the ones clang-19 -target bpf compiles, and describes what is in them: the
 // programs with their code, the maps, the global variables, the license and
-// the BTF with its line and CO-RE records. It is the one place where
-// bpfstar's tools (disasm, verify) look inside an object.
+// the BTF with its line and CO-RE records. bpfstar's tools (disasm,
+// verify) find their way around an object through it.
 //
 // # What is in a BPF object
 //
@@ -44,11 +44,11 @@
 // # Reading
 //
 // [Read] checks the ELF header and reads the section headers and the symbol
-// table; everything else is decoded when asked for, by the methods of
-// [File], so that a tool that needs only the code (the disassembler) does not
-// fail on, say, malformed BTF it never looks at. Byte slices in the results
-// (Section.Data, Program.Code, Global.Data) share memory with the input
-// rather than copying it.
+// table (with the standard library's debug/elf); everything else is decoded
+// when asked for, by the methods of [File], so that a tool that needs only
+// the code (the disassembler) does not fail on, say, malformed BTF it never
+// looks at. Byte slices in the results (Section.Data, Program.Code,
+// Global.Data) share memory with the input rather than copying it.
 //
 // Every offset, size and count in the file is checked against the bytes
 // that are really there: a malformed object gives an error, never a panic,
