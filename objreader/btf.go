@@ -321,6 +321,9 @@ func (f *File) Globals() ([]Global, error) {
 			continue
 		}
 		for _, vsi := range ds.Vars {
+			if vsi.Type == nil {
+				return nil, fmt.Errorf("objreader: .BTF: DATASEC %q: a variable without a type", ds.Name)
+			}
 			g, err := f.global(si, vsi.Type.TypeName(), uint64(vsi.Offset), uint64(vsi.Size))
 			if err != nil {
 				return nil, err
