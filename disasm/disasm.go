@@ -61,17 +61,16 @@
 // second slot to follow, it may run across a symbol boundary; the next chunk
 // then starts in its middle.
 //
-// Object never panics, whatever the bytes; it returns an error for files that
-// are not 64-bit little-endian relocatable BPF ELF files or that are
-// malformed, and writes nothing in that case. It does not print relocations
+// Object never panics, whatever the bytes. It reads the file with package
+// objreader and returns an error for files that are not 64-bit
+// little-endian relocatable BPF ELF files or that are malformed, and writes
+// nothing in that case. It does not print relocations
 // (-r), source lines (-S) or anything else objdump can add.
 package disasm
 
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -80,6 +79,7 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/objreader"
 )
 
 // Object writes the disassembly of the ELF object data to w, as
@@ -122,47 +122,32 @@ func compareSymbols(a, b symbol) int {
 }
 
 func object(out *bytes.Buffer, name string, data []byte) error {
-	f, err := elf.NewFile(bytes.NewReader(data))
+	// objreader checks that the file is a 64-bit little-endian relocatable
+	// BPF object whose sections lie inside it and whose symbols name
+	// sections that exist.
+	f, err := objreader.Read(data)
 	if err != nil {
 		return fmt.Errorf("disasm: %s: %w", name, err)
-	}
-	switch {
-	case f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_BPF:
-		return fmt.Errorf("disasm: %s: not a 64-bit BPF ELF file (%v, %v)", name, f.Class, f.Machine)
-	case f.Data != elf.ELFDATA2LSB:
-		return fmt.Errorf("disasm: %s: big-endian BPF objects are not supported", name)
-	case f.Type != elf.ET_REL:
-		return fmt.Errorf("disasm: %s: %v: only relocatable objects are supported", name, f.Type)
 	}
 
 	// Collect the symbols per section, and those that belong to none.
 	perSection := make(map[int][]symbol)
 	var absolute []symbol
-	syms, err := f.Symbols()
-	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		return fmt.Errorf("disasm: %s: %w", name, err)
-	}
-	for _, s := range syms {
-		typ := elf.ST_TYPE(s.Info)
-		if s.Name == "" || typ == elf.STT_SECTION || typ == elf.STT_FILE {
+	for _, s := range f.Symbols {
+		if s.Name == "" || s.Type == elf.STT_SECTION || s.Type == elf.STT_FILE {
 			continue
 		}
-		sym := symbol{addr: s.Value, name: s.Name, typ: typ}
+		sym := symbol{addr: s.Value, name: s.Name, typ: s.Type}
 		switch {
 		case s.Section == elf.SHN_UNDEF:
 			sym.addr = 0
-		case typ == elf.STT_COMMON || s.Section == elf.SHN_COMMON:
+		case s.Type == elf.STT_COMMON || s.Section == elf.SHN_COMMON:
 			// LLVM takes the "value" of a common symbol to be its size.
 			sym.addr = s.Size
 		}
-		switch idx := s.Section; {
-		case idx == elf.SHN_UNDEF || (idx >= elf.SHN_LORESERVE && idx != elf.SHN_XINDEX):
+		if idx := s.Section; idx == elf.SHN_UNDEF || idx >= elf.SHN_LORESERVE {
 			absolute = append(absolute, sym)
-		case idx == elf.SHN_XINDEX:
-			return fmt.Errorf("disasm: %s: symbol %q: extended section indexes are not supported", name, s.Name)
-		case int(idx) >= len(f.Sections):
-			return fmt.Errorf("disasm: %s: symbol %q: invalid section index %d", name, s.Name, idx)
-		default:
+		} else {
 			// In a relocatable file a symbol's value is an offset into its
 			// section.
 			sym.addr += f.Sections[idx].Addr
@@ -173,16 +158,13 @@ func object(out *bytes.Buffer, name string, data []byte) error {
 
 	fmt.Fprintf(out, "\n%s:\tfile format elf64-bpf\n", name)
 	for i, sec := range f.Sections {
-		if sec.Flags&elf.SHF_EXECINSTR == 0 || sec.Type == elf.SHT_NOBITS || sec.Size == 0 {
+		// Data is nil for SHT_NOBITS (and SHT_NULL) sections.
+		if !sec.Executable() || len(sec.Data) == 0 {
 			continue
 		}
-		if sec.Offset > uint64(len(data)) || sec.Size > uint64(len(data))-sec.Offset {
-			return fmt.Errorf("disasm: %s: section %q lies outside the file", name, sec.Name)
-		}
-		contents := data[sec.Offset : sec.Offset+sec.Size]
 		symbols := perSection[i]
 		slices.SortStableFunc(symbols, compareSymbols)
-		d := &section{out: out, name: sec.Name, addr: sec.Addr, data: contents, symbols: symbols, absolute: absolute}
+		d := &section{out: out, name: sec.Name, addr: sec.Addr, data: sec.Data, symbols: symbols, absolute: absolute}
 		d.disassemble()
 	}
 	return nil
@@ -259,7 +241,7 @@ func (s *section) code(index, end uint64) {
 			continue
 		}
 		rest := s.data[index:]
-		ins, text, n := decode(rest)
+		ins, text, n := isa.DecodeLLVM(rest)
 		addr := s.addr + index
 		fmt.Fprintf(s.out, "%8d:\t", int64(addr/8))
 		for i, c := range rest[:n] {
@@ -270,8 +252,12 @@ func (s *section) code(index, end uint64) {
 		}
 		s.out.WriteByte('\t')
 		s.out.WriteString(text)
-		if rel, ok := jumpOffset(ins, text); ok {
-			s.annotate(addr + uint64(n) + uint64(rel)*uint64(n))
+		if text != isa.Unknown {
+			// A jump is one slot: its target, counted in slots from this
+			// one, wraps around in 64 bits as objdump's does.
+			if target, ok := ins.JumpTarget(0); ok {
+				s.annotate(addr + uint64(target)*isa.SlotSize)
+			}
 		}
 		s.out.WriteByte('\n')
 		index += uint64(n)
@@ -299,58 +285,6 @@ func (s *section) annotate(target uint64) {
 		fmt.Fprintf(s.out, "+0x%x", disp)
 	}
 	s.out.WriteByte('>')
-}
-
-// decode decodes the instruction at the start of b as LLVM does and returns
-// it with its text and its size in bytes.
-func decode(b []byte) (isa.Instruction, string, int) {
-	if len(b) < isa.SlotSize {
-		return isa.Instruction{}, isa.Unknown, 1
-	}
-	ins := isa.Instruction{
-		Op:  isa.Opcode(b[0]),
-		Dst: isa.Register(b[1] & 0x0f),
-		Src: isa.Register(b[1] >> 4),
-		Off: int16(binary.LittleEndian.Uint16(b[2:])),
-		Imm: int64(int32(binary.LittleEndian.Uint32(b[4:]))),
-		Raw: true,
-	}
-	if ins.Op != isa.OpLoadImm64 {
-		return ins, ins.String(), isa.SlotSize
-	}
-	// LLVM decides from the first slot alone whether this is a 64-bit load;
-	// then it needs a second slot, of which it reads only the immediate.
-	ins.Raw = false
-	ins.Imm = int64(binary.LittleEndian.Uint32(b[4:]))
-	if ins.String() == isa.Unknown {
-		return ins, isa.Unknown, isa.SlotSize
-	}
-	if len(b) < 2*isa.SlotSize {
-		return ins, isa.Unknown, 1
-	}
-	ins.Imm |= int64(binary.LittleEndian.Uint32(b[12:])) << 32
-	return ins, ins.String(), 2 * isa.SlotSize
-}
-
-// jumpOffset returns the offset, in instructions, of a decoded jump: goto,
-// gotol, may_goto and the conditional jumps. Calls are not jumps.
-func jumpOffset(ins isa.Instruction, text string) (int64, bool) {
-	if text == isa.Unknown {
-		return 0, false
-	}
-	c, op := ins.Op.Class(), ins.Op.JumpOp()
-	if c != isa.ClassJMP && c != isa.ClassJMP32 {
-		return 0, false
-	}
-	switch op {
-	case isa.JumpCall, isa.JumpExit:
-		return 0, false
-	case isa.JumpJA:
-		if c == isa.ClassJMP32 {
-			return int64(int32(ins.Imm)), true
-		}
-	}
-	return int64(ins.Off), true
 }
 
 // skippableZeros returns how many leading zero bytes of b objdump skips: none

@@ -1,7 +1,6 @@
 package isa
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -110,15 +109,17 @@ func (ins Instruction) AsmString() string {
 // text (every field LLVM ignores set to zero), and whether llvm-mc can
 // assemble the text at all (false when decoding failed).
 func (ins Instruction) decodeLLVM() (string, Instruction, bool) {
+	// Print what the bytes say, not the fields: the encoding keeps four
+	// bits of a register and 32 bits of an immediate.
 	var buf [16]byte
-	b := ins.Append(buf[:0])
-	op := Opcode(b[0])
+	slot, _ := DecodeSlot(ins.Append(buf[:0]))
+	op := slot.Op
 	d := &decoder{
 		op:  op,
-		dst: Register(b[1] & 0x0f),
-		src: Register(b[1] >> 4),
-		off: int16(binary.LittleEndian.Uint16(b[2:])),
-		imm: int32(binary.LittleEndian.Uint32(b[4:])),
+		dst: slot.Dst,
+		src: slot.Src,
+		off: slot.Off,
+		imm: int32(slot.Imm),
 	}
 	d.canon.Op = op
 	var text string

@@ -7,7 +7,6 @@ package verify
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfstar/bpfstar/objreader"
 )
 
 // Verdict is the outcome of loading one program.
@@ -48,8 +49,8 @@ func Object(obj []byte) ([]Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Programs the symbol table does not list as global functions (a
-	// static program in a clang object, say) come last, by name.
+	// Programs that cilium/ebpf finds but objreader does not list come
+	// last, by name (there should be none).
 	listed := map[string]bool{}
 	for _, name := range order {
 		listed[name] = true
@@ -110,24 +111,31 @@ func hasVerifierLog(err error) bool {
 	return errors.As(err, &ve) && len(ve.Log) > 0
 }
 
-// programOrder lists the function symbols of the object in symbol table
-// order, which is the order the programs were declared in.
+// programOrder lists the programs of the object, as objreader finds them,
+// in the order to verify them: the global ones in symbol table order, which
+// is the order the programs were declared in, then the static ones (which
+// clang objects may have) by name. Functions in .text that are not global
+// are called by programs rather than loaded, and are not listed.
 func programOrder(obj []byte) ([]string, error) {
-	f, err := elf.NewFile(bytes.NewReader(obj))
+	f, err := objreader.Read(obj)
 	if err != nil {
 		return nil, err
 	}
-	syms, err := f.Symbols()
+	progs, err := f.Programs()
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, s := range syms {
-		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && elf.ST_BIND(s.Info) == elf.STB_GLOBAL {
-			names = append(names, s.Name)
+	var names, static []string
+	for _, p := range progs {
+		switch {
+		case p.Global:
+			names = append(names, p.Name)
+		case p.Entry():
+			static = append(static, p.Name)
 		}
 	}
-	return names, nil
+	sort.Strings(static)
+	return append(names, static...), nil
 }
 
 var processedRE = regexp.MustCompile(`processed (\d+) insns`)

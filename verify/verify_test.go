@@ -1,9 +1,13 @@
 package verify
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bpfstar/bpfstar/internal/testenv"
 	"github.com/bpfstar/bpfstar/objwriter"
 )
 
@@ -51,5 +55,58 @@ func TestNoPrograms(t *testing.T) {
 	}
 	if _, err := Object(obj); err == nil || err.Error() != "the object has no programs" {
 		t.Errorf("Object = %v, want 'the object has no programs'", err)
+	}
+}
+
+// programOrder lists the programs in declaration order, without the
+// functions they call.
+func TestProgramOrder(t *testing.T) {
+	for file, want := range map[string][]string{
+		"xdp_count.o": {"xdp_count"}, // not packet_length, add, account (static, in .text)
+		"isa_v4.o":    {"v4_arith", "v4_memory"},
+		"xdp_pass.o":  {"xdp_pass"},
+	} {
+		obj, err := os.ReadFile(filepath.Join("../examples/testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := programOrder(obj)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("programOrder(%s) = %q, %v; want %q", file, got, err, want)
+		}
+	}
+	if _, err := programOrder([]byte("not an object, not even close")); err == nil {
+		t.Error("programOrder of text: no error")
+	}
+}
+
+// TestGoldens loads every example's golden object into the kernel: each
+// program is accepted, in declaration order.
+func TestGoldens(t *testing.T) {
+	testenv.Root(t)
+	files, err := filepath.Glob("../examples/testdata/*.o")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden objects: %v", err)
+	}
+	for _, file := range files {
+		obj, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := Object(obj)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		order, _ := programOrder(obj)
+		var names []string
+		for _, v := range vs {
+			names = append(names, v.Program)
+			if !v.Accepted {
+				t.Errorf("%s: %s rejected: %v\n%s", file, v.Program, v.Err, v.Log)
+			}
+		}
+		if !slices.Equal(names, order) {
+			t.Errorf("%s: verdicts for %q, want %q", file, names, order)
+		}
 	}
 }
