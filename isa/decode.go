@@ -1,5 +1,7 @@
 package isa
 
+import "encoding/binary"
+
 // This file holds the two ways of reading instruction bytes besides Decode:
 // one slot at a time (DecodeSlot, which every reader of instruction bytes
 // goes through) and the way LLVM's disassembler reads them (DecodeLLVM).
@@ -10,16 +12,21 @@ package isa
 // load (opcode 0x18) comes back as a Raw single slot, since one slot cannot
 // hold the whole load. It returns ErrShort when fewer than 8 bytes are left.
 //
-// DecodeSlot is Decode limited to one slot, so that the bytes of a slot are
-// turned into fields in one place only.
+// DecodeSlot is the one place where the bytes of a slot become fields:
+// Decode and DecodeLLVM read slots through it.
 func DecodeSlot(b []byte) (Instruction, error) {
 	if len(b) < SlotSize {
 		return Instruction{}, ErrShort
 	}
-	// Given a single slot, Decode never pairs a 64-bit load with what
-	// follows: the first half comes back Raw.
-	ins, _, err := Decode(b[:SlotSize])
-	return ins, err
+	ins := Instruction{
+		Op:  Opcode(b[0]),
+		Dst: Register(b[1] & 0x0f),
+		Src: Register(b[1] >> 4),
+		Off: int16(binary.LittleEndian.Uint16(b[2:])),
+		Imm: int64(int32(binary.LittleEndian.Uint32(b[4:]))),
+		Raw: b[0] == byte(OpLoadImm64),
+	}
+	return ins, nil
 }
 
 // DecodeLLVM decodes the instruction at the start of b the way LLVM 19's

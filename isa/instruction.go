@@ -66,26 +66,19 @@ var ErrShort = errors.New("isa: truncated instruction")
 // as a Raw single slot, so that decoding and re-encoding any byte string
 // gives back the same bytes.
 func Decode(b []byte) (Instruction, int, error) {
-	if len(b) < SlotSize {
-		return Instruction{}, 0, ErrShort
-	}
-	ins := Instruction{
-		Op:  Opcode(b[0]),
-		Dst: Register(b[1] & 0x0f),
-		Src: Register(b[1] >> 4),
-		Off: int16(binary.LittleEndian.Uint16(b[2:])),
-		Imm: int64(int32(binary.LittleEndian.Uint32(b[4:]))),
+	ins, err := DecodeSlot(b)
+	if err != nil {
+		return Instruction{}, 0, err
 	}
 	if ins.Op != OpLoadImm64 {
 		return ins, SlotSize, nil
 	}
-	if len(b) < 2*SlotSize || b[8] != 0 || b[9] != 0 || b[10] != 0 || b[11] != 0 {
-		ins.Raw = true
-		return ins, SlotSize, nil
+	second, err := DecodeSlot(b[SlotSize:])
+	if err != nil || second.Op != 0 || second.Dst != 0 || second.Src != 0 || second.Off != 0 {
+		return ins, SlotSize, nil // Raw: a first half without its second
 	}
-	lo := uint64(binary.LittleEndian.Uint32(b[4:]))
-	hi := uint64(binary.LittleEndian.Uint32(b[12:]))
-	ins.Imm = int64(hi<<32 | lo)
+	ins.Raw = false
+	ins.Imm = int64(uint64(uint32(second.Imm))<<32 | uint64(uint32(ins.Imm)))
 	return ins, 2 * SlotSize, nil
 }
 
