@@ -14,44 +14,67 @@ package asm
 // makes a few hundred lists, not a million: the instructions of one
 // position share theirs. The zero Metadata is empty and ready to use.
 type Metadata struct {
-	head *metaNode
+	head *node
 }
 
-type metaNode struct {
-	next       *metaNode
-	key, value any
+// node is an element of a list: the next element and its datum.
+type node struct {
+	next *node
+	e    entry
 }
+
+// entry is a datum: a key and its value. asm's own kinds of data are entry
+// types that embed their node and hold their value, so that an element
+// costs one allocation; other keys' values go in a pair.
+type entry interface {
+	key() any
+	value() any
+	// self returns the entry's own node, unlinked (a pair has none).
+	self() *node
+}
+
+type pair struct{ k, v any }
+
+func (p *pair) key() any    { return p.k }
+func (p *pair) value() any  { return p.v }
+func (p *pair) self() *node { return &node{e: p} }
 
 // Get returns the value stored under key, or nil.
 func (m Metadata) Get(key any) any {
 	for n := m.head; n != nil; n = n.next {
-		if n.key == key {
-			return n.value
+		if n.e.key() == key {
+			return n.e.value()
 		}
 	}
 	return nil
 }
 
-// With returns m with key set to value. The nodes in front of an earlier
-// value of key are copied; the ones behind it are shared.
-func (m Metadata) With(key, value any) Metadata {
-	var kept []*metaNode
+// With returns m with key set to value.
+func (m Metadata) With(key, value any) Metadata { return m.with(&pair{key, value}) }
+
+// with returns m with e in front, and without the element of e's key, if
+// any: the elements in front of that one are copied, the ones behind it
+// shared.
+func (m Metadata) with(e entry) Metadata {
+	k := e.key()
+	var kept []*node
 	n := m.head
 	for ; n != nil; n = n.next {
-		if n.key == key {
+		if n.e.key() == k {
 			break
 		}
 		kept = append(kept, n)
 	}
-	if n == nil {
-		// Not present: put it in front of the whole list.
-		return Metadata{&metaNode{next: m.head, key: key, value: value}}
+	rest := m.head
+	if n != nil {
+		rest = n.next
+		for i := len(kept) - 1; i >= 0; i-- {
+			rest = &node{next: rest, e: kept[i].e}
+		}
 	}
-	rest := &metaNode{next: n.next, key: key, value: value}
-	for i := len(kept) - 1; i >= 0; i-- {
-		rest = &metaNode{next: rest, key: kept[i].key, value: kept[i].value}
-	}
-	return Metadata{rest}
+	head := e.self()
+	head.next = rest
+	return Metadata{head}
 }
 
 // Len returns the number of values in m.
@@ -63,106 +86,89 @@ func (m Metadata) Len() int {
 	return k
 }
 
-// The keys of the data asm itself defines. Their values are kept in the
-// allocation of their node (a node and its value cost one allocation, not
-// two: a program of a million instructions has a few hundred thousand),
-// and the node's value points at them.
+// The keys of the data asm itself defines, and their entries.
 type (
 	posKey    struct{}
 	targetKey struct{}
 	labelKey  struct{}
 	refKey    struct{}
-)
 
-type (
-	posNode struct {
-		metaNode
+	posEntry struct {
+		node
 		pos Pos
 	}
-	targetNode struct {
-		metaNode
+	targetEntry struct {
+		node
 		name string
 	}
-	labelNode struct {
-		metaNode
+	labelEntry struct {
+		node
 		label Label
 	}
-	refNode struct {
-		metaNode
+	refEntry struct {
+		node
 		ref Ref
 	}
 )
 
-// has reports whether m holds a value of key's type.
-func has[K any](m Metadata) bool {
-	for n := m.head; n != nil; n = n.next {
-		if _, ok := n.key.(K); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// find returns the value of the first node whose key has type K, which
-// points at a V, or the zero V.
-func find[K, V any](m Metadata) V {
-	for n := m.head; n != nil; n = n.next {
-		if _, ok := n.key.(K); ok {
-			if v, ok := n.value.(*V); ok {
-				return *v
-			}
-			break
-		}
-	}
-	var zero V
-	return zero
-}
+func (e *posEntry) key() any       { return posKey{} }
+func (e *posEntry) value() any     { return e.pos }
+func (e *posEntry) self() *node    { e.node = node{e: e}; return &e.node }
+func (e *targetEntry) key() any    { return targetKey{} }
+func (e *targetEntry) value() any  { return e.name }
+func (e *targetEntry) self() *node { e.node = node{e: e}; return &e.node }
+func (e *labelEntry) key() any     { return labelKey{} }
+func (e *labelEntry) value() any   { return e.label }
+func (e *labelEntry) self() *node  { e.node = node{e: e}; return &e.node }
+func (e *refEntry) key() any       { return refKey{} }
+func (e *refEntry) value() any     { return e.ref }
+func (e *refEntry) self() *node    { e.node = node{e: e}; return &e.node }
 
 // WithPos returns m with the source position set.
-func (m Metadata) WithPos(p Pos) Metadata {
-	if has[posKey](m) {
-		return m.With(posKey{}, &p)
-	}
-	n := &posNode{pos: p}
-	n.metaNode = metaNode{next: m.head, key: posKey{}, value: &n.pos}
-	return Metadata{&n.metaNode}
-}
+func (m Metadata) WithPos(p Pos) Metadata { return m.with(&posEntry{pos: p}) }
 
 // Pos returns the source position, or the zero Pos.
-func (m Metadata) Pos() Pos { return find[posKey, Pos](m) }
+func (m Metadata) Pos() Pos {
+	for n := m.head; n != nil; n = n.next {
+		if e, ok := n.e.(*posEntry); ok {
+			return e.pos
+		}
+	}
+	return Pos{}
+}
 
 // WithTarget returns m with the label a jump goes to set; the assembler
 // fills in the jump's offset.
-func (m Metadata) WithTarget(label string) Metadata {
-	if has[targetKey](m) {
-		return m.With(targetKey{}, &label)
-	}
-	n := &targetNode{name: label}
-	n.metaNode = metaNode{next: m.head, key: targetKey{}, value: &n.name}
-	return Metadata{&n.metaNode}
-}
+func (m Metadata) WithTarget(label string) Metadata { return m.with(&targetEntry{name: label}) }
 
 // Target returns the label a jump goes to, or "".
-func (m Metadata) Target() string { return find[targetKey, string](m) }
-
-// WithRef returns m with the symbol the instruction refers to set.
-func (m Metadata) WithRef(r Ref) Metadata {
-	if has[refKey](m) {
-		return m.With(refKey{}, &r)
+func (m Metadata) Target() string {
+	for n := m.head; n != nil; n = n.next {
+		if e, ok := n.e.(*targetEntry); ok {
+			return e.name
+		}
 	}
-	n := &refNode{ref: r}
-	n.metaNode = metaNode{next: m.head, key: refKey{}, value: &n.ref}
-	return Metadata{&n.metaNode}
+	return ""
 }
 
+// WithRef returns m with the symbol the instruction refers to set.
+func (m Metadata) WithRef(r Ref) Metadata { return m.with(&refEntry{ref: r}) }
+
 // Ref returns the symbol the instruction refers to (Kind RefNone if none).
-func (m Metadata) Ref() Ref { return find[refKey, Ref](m) }
+func (m Metadata) Ref() Ref {
+	for n := m.head; n != nil; n = n.next {
+		if e, ok := n.e.(*refEntry); ok {
+			return e.ref
+		}
+	}
+	return Ref{}
+}
 
 // WithLabel returns m with one more label marking the instruction.
 func (m Metadata) WithLabel(l Label) Metadata {
-	n := &labelNode{label: l}
-	n.metaNode = metaNode{next: m.head, key: labelKey{}, value: &n.label}
-	return Metadata{&n.metaNode}
+	e := &labelEntry{label: l}
+	e.node = node{next: m.head, e: e}
+	return Metadata{&e.node}
 }
 
 // Labels returns the labels that mark the instruction, in the order they
@@ -179,10 +185,8 @@ func (m Metadata) eachLabel(fn func(*Label)) {
 	var stack [4]*Label
 	ls := stack[:0]
 	for n := m.head; n != nil; n = n.next {
-		if _, ok := n.key.(labelKey); ok {
-			if l, ok := n.value.(*Label); ok {
-				ls = append(ls, l)
-			}
+		if e, ok := n.e.(*labelEntry); ok {
+			ls = append(ls, &e.label)
 		}
 	}
 	for i := len(ls) - 1; i >= 0; i-- {
@@ -194,17 +198,13 @@ func (m Metadata) eachLabel(fn func(*Label)) {
 // instruction usually carries its position alone.
 func (m Metadata) parts() (target string, ref Ref, labels bool) {
 	for n := m.head; n != nil; n = n.next {
-		switch n.key.(type) {
-		case targetKey:
-			if t, ok := n.value.(*string); ok {
-				target = *t
-			}
-		case labelKey:
+		switch e := n.e.(type) {
+		case *targetEntry:
+			target = e.name
+		case *labelEntry:
 			labels = true
-		case refKey:
-			if r, ok := n.value.(*Ref); ok {
-				ref = *r
-			}
+		case *refEntry:
+			ref = e.ref
 		}
 	}
 	return target, ref, labels

@@ -144,13 +144,27 @@ func TestEncodings(t *testing.T) {
 	}
 }
 
-// An Insn is 24 bytes, and a chunk of them 6,144 bytes: one of the
-// allocator's size classes, so that no memory is lost rounding up.
+// An Insn is 16 bytes without a pointer and a LinkInsn 24 bytes, and a
+// chunk of either is one of the allocator's size classes (4,096 and 3,072
+// bytes), so that no memory is lost rounding up (see insnvalue.go).
 func TestInsnChunkSize(t *testing.T) {
-	if n := reflect.TypeFor[Insn]().Size(); n != 24 {
-		t.Errorf("Insn is %d bytes, want 24", n)
+	insn, link := reflect.TypeFor[Insn](), reflect.TypeFor[LinkInsn]()
+	if n := insn.Size(); n != 16 {
+		t.Errorf("Insn is %d bytes, want 16", n)
 	}
-	if n := reflect.TypeFor[Insn]().Size() * insnChunkLen; n != 6144 {
-		t.Errorf("a chunk is %d bytes, want 6144", n)
+	for i := range insn.NumField() {
+		switch insn.Field(i).Type.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.String, reflect.Slice, reflect.Map:
+			t.Errorf("Insn.%s holds a pointer: the collector would scan Insn chunks", insn.Field(i).Name)
+		}
+	}
+	if n := link.Size(); n != 24 {
+		t.Errorf("LinkInsn is %d bytes, want 24", n)
+	}
+	if n := insn.Size() * insnChunkLen; n != 4096 {
+		t.Errorf("an Insn chunk is %d bytes, want 4096", n)
+	}
+	if n := link.Size() * linkChunkLen; n != 3072 {
+		t.Errorf("a LinkInsn chunk is %d bytes, want 3072", n)
 	}
 }

@@ -507,7 +507,7 @@ func (w *sizeWalk) walk(v starlark.Value, depth int) bool {
 		return false
 	}
 	switch v := v.(type) {
-	case *Insn:
+	case *Insn, *LinkInsn:
 		w.insns++
 	case *Label:
 		w.labels++

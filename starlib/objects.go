@@ -358,7 +358,7 @@ func (u *unit) function(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p, insns, n); msg != "" {
+	if path, msg := u.flatten(&p, insns, n); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	u.Functions = append(u.Functions, p)

@@ -345,7 +345,7 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err != nil {
 		return nil, err
 	}
-	if path, msg := flatten(&p, insns, n); msg != "" {
+	if path, msg := u.flatten(&p, insns, n); msg != "" {
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	if err := u.claim(b, symbol, "symbol", pos); err != nil {
@@ -377,14 +377,15 @@ const maxNesting = 64
 // insns is the number of instructions, which checkSize counted. On a bad
 // element it returns the index path to it, e.g. "[3][0]", and a
 // description of the fault.
-func flatten(p *asm.Program, v starlark.Value, insns int) (string, string) {
-	f := flattener{insns: make([]asm.Instruction, 0, insns)}
+func (u *unit) flatten(p *asm.Program, v starlark.Value, insns int) (string, string) {
+	f := flattener{alloc: &u.alloc, insns: make([]asm.Instruction, 0, insns)}
 	path, msg := f.add(v, 0)
 	p.Insns, p.Trailing = f.insns, f.pending
 	return path, msg
 }
 
 type flattener struct {
+	alloc   *insnAlloc // the instructions' allocator, which has their positions
 	insns   []asm.Instruction
 	pending []asm.Label // labels waiting for the next instruction
 }
@@ -392,7 +393,10 @@ type flattener struct {
 func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 	switch v := v.(type) {
 	case *Insn:
-		f.insn(v)
+		f.add1(f.alloc.instruction(v))
+		return "", ""
+	case *LinkInsn:
+		f.add1(v.ins)
 		return "", ""
 	case *Label:
 		f.pending = append(f.pending, v.l)
@@ -405,7 +409,7 @@ func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 		for i, n := 0, seq.Len(); i < n; i++ {
 			x := seq.Index(i)
 			if in, ok := x.(*Insn); ok { // the common case, without a call
-				f.insn(in)
+				f.add1(f.alloc.instruction(in))
 				continue
 			}
 			if path, msg := f.add(x, depth+1); msg != "" {
@@ -417,8 +421,8 @@ func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 	return "", fmt.Sprintf("got %s, want insn, label or list of them", v.Type())
 }
 
-func (f *flattener) insn(in *Insn) {
-	ins := in.ins
+// add1 appends ins, marked by the pending labels.
+func (f *flattener) add1(ins asm.Instruction) {
 	if len(f.pending) > 0 {
 		for _, l := range f.pending {
 			ins.Metadata = ins.WithLabel(l)

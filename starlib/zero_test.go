@@ -14,6 +14,7 @@ func TestZeroValues(t *testing.T) {
 		text string
 	}{
 		{&Insn{}, "<unknown>"},
+		{&LinkInsn{}, "<unknown>"},
 		{&Label{}, `label("")`},
 		{&MapHandle{}, `bpf_map("", "")`},
 		{&GlobalHandle{}, `("")`},

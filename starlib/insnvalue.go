@@ -1,0 +1,266 @@
+package starlib
+
+// How instruction values are kept
+//
+// A program of a million instructions is a million Starlark values, made
+// one builtin call at a time, held in Starlark lists until section() copies
+// them into the program model (an asm.Program). Their memory is there all
+// evaluation long, and the garbage collector goes over it in every cycle:
+// how they are laid out decides much of a large build's time and peak
+// memory.
+//
+// Almost every instruction carries nothing but its encoding and the
+// position of the call that made it. Such an instruction is an Insn: the
+// fields of the isa.Instruction packed into 13 bytes, and the index of its
+// position in its evaluation's table of positions in the other 3. An Insn
+// is 16 bytes with no pointer, so that Insns are allocated 256 at a time
+// into chunks the collector never scans (it only marks them live). Its
+// Starlark methods need nothing but the encoding; its position is read
+// only by section() and function(), which have the table at hand.
+//
+// The few instructions that jump to a label or refer to a map, global or
+// function are LinkInsns: an asm.Instruction, whose metadata (shared by
+// the instructions of one position) holds the position and the name.
+// They are 24 bytes with a pointer, allocated in chunks of their own. So is
+// any instruction made once the table holds 2^24 positions (a file cannot
+// have that many call sites of instruction builtins, but nothing breaks if
+// it does).
+//
+// Both are "insn" to Starlark and compare and hash alike.
+
+import (
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/isa"
+)
+
+// Insn is the Starlark value of an instruction without a label target or a
+// symbol reference. Insns are immutable. The zero Insn is the (invalid)
+// all-zero slot.
+type Insn struct {
+	imm  int64
+	off  int16
+	op   isa.Opcode
+	regs uint8 // Dst | Src<<4, as the encoding has them
+	raw  bool
+	pos  [3]uint8 // the index of the position in the evaluation's table
+}
+
+// LinkInsn is the Starlark value of an instruction that jumps to a label
+// or refers to a map, a global variable or a function: an asm.Instruction
+// whose metadata holds the position, and the label or the symbol.
+type LinkInsn struct {
+	ins asm.Instruction
+}
+
+// insnValue is what Insn and LinkInsn have in common.
+type insnValue interface {
+	starlark.Value
+	inst() isa.Instruction
+	label() string
+	ref() asm.Ref
+}
+
+var (
+	_ insnValue = (*Insn)(nil)
+	_ insnValue = (*LinkInsn)(nil)
+)
+
+const (
+	insnChunkLen = 256     // Insns allocated at once: 4,096 bytes
+	linkChunkLen = 128     // LinkInsns allocated at once: 3,072 bytes
+	maxPositions = 1 << 24 // the positions an Insn can index
+)
+
+// insnAlloc makes the instructions of one evaluation, which runs on one
+// thread: no locks. It keeps the table of positions, each as the metadata
+// that the instructions made there share.
+type insnAlloc struct {
+	insns     []Insn
+	links     []LinkInsn
+	positions []asm.Metadata
+	cache     [posCacheLen]posSlot
+	// The metadata of the last jump to a label made: its position's
+	// index, the label and the metadata.
+	jumpPos   uint32
+	jumpLabel string
+	jumpMeta  asm.Metadata
+}
+
+// posCacheLen is the number of entries of the position cache, which is
+// direct-mapped by line and column: a loop over a macro of a few dozen
+// instructions finds every position there.
+const posCacheLen = 512
+
+type posSlot struct {
+	file      string
+	line, col int32
+	index     uint32
+	ok        bool
+}
+
+// newInsn returns the value of ins, which has passed isa's Validate,
+// jumping to label target (if not empty), referring to ref (if not nil),
+// made at pos.
+func (a *insnAlloc) newInsn(ins isa.Instruction, target string, ref *asm.Ref, pos syntax.Position) insnValue {
+	idx := a.position(pos)
+	if target == "" && ref == nil && idx < maxPositions {
+		if len(a.insns) == 0 {
+			a.insns = make([]Insn, insnChunkLen)
+		}
+		in := &a.insns[0]
+		a.insns = a.insns[1:]
+		*in = Insn{imm: ins.Imm, off: ins.Off, op: ins.Op, regs: uint8(ins.Dst&15) | uint8(ins.Src&15)<<4, raw: ins.Raw,
+			pos: [3]uint8{uint8(idx), uint8(idx >> 8), uint8(idx >> 16)}}
+		return in
+	}
+	m := a.positions[idx]
+	if target != "" {
+		if a.jumpLabel != target || a.jumpPos != idx || a.jumpMeta == (asm.Metadata{}) {
+			a.jumpPos, a.jumpLabel, a.jumpMeta = idx, target, m.WithTarget(target)
+		}
+		m = a.jumpMeta
+	}
+	if ref != nil {
+		m = m.WithRef(*ref)
+	}
+	if len(a.links) == 0 {
+		a.links = make([]LinkInsn, linkChunkLen)
+	}
+	in := &a.links[0]
+	a.links = a.links[1:]
+	in.ins = asm.Instruction{Instruction: ins, Metadata: m}
+	return in
+}
+
+// position returns the index of pos in the table, adding it if need be.
+func (a *insnAlloc) position(pos syntax.Position) uint32 {
+	file := pos.Filename()
+	e := &a.cache[(uint32(pos.Line)*31+uint32(pos.Col))%posCacheLen]
+	if !e.ok || e.line != pos.Line || e.col != pos.Col || e.file != file {
+		idx := uint32(len(a.positions))
+		a.positions = append(a.positions, asm.Metadata{}.WithPos(asm.Pos{File: file, Line: pos.Line, Col: pos.Col}))
+		*e = posSlot{file, pos.Line, pos.Col, idx, true}
+	}
+	return e.index
+}
+
+// instruction returns the instruction of an Insn made by a, with its
+// position.
+func (a *insnAlloc) instruction(in *Insn) asm.Instruction {
+	x := asm.Instruction{Instruction: in.inst()}
+	if idx := int(in.pos[0]) | int(in.pos[1])<<8 | int(in.pos[2])<<16; idx < len(a.positions) {
+		x.Metadata = a.positions[idx]
+	}
+	return x
+}
+
+func (i *Insn) inst() isa.Instruction {
+	return isa.Instruction{Op: i.op, Dst: isa.Register(i.regs & 15), Src: isa.Register(i.regs >> 4), Raw: i.raw, Off: i.off, Imm: i.imm}
+}
+func (i *Insn) label() string { return "" }
+func (i *Insn) ref() asm.Ref  { return asm.Ref{} }
+
+func (i *LinkInsn) inst() isa.Instruction { return i.ins.Instruction }
+func (i *LinkInsn) label() string         { return i.ins.Target() }
+func (i *LinkInsn) ref() asm.Ref          { return i.ins.Ref() }
+
+// Instruction returns the instruction with its metadata.
+func (i *LinkInsn) Instruction() asm.Instruction { return i.ins }
+
+func (i *Insn) String() string                           { return insnString(i) }
+func (i *Insn) Type() string                             { return "insn" }
+func (i *Insn) Freeze()                                  {}
+func (i *Insn) Truth() starlark.Bool                     { return true }
+func (i *Insn) Hash() (uint32, error)                    { return insnHash(i), nil }
+func (i *Insn) AttrNames() []string                      { return insnAttrs }
+func (i *Insn) Attr(name string) (starlark.Value, error) { return insnAttr(i, name) }
+func (i *Insn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return insnCompare(i, op, y)
+}
+
+func (i *LinkInsn) String() string                           { return insnString(i) }
+func (i *LinkInsn) Type() string                             { return "insn" }
+func (i *LinkInsn) Freeze()                                  {}
+func (i *LinkInsn) Truth() starlark.Bool                     { return true }
+func (i *LinkInsn) Hash() (uint32, error)                    { return insnHash(i), nil }
+func (i *LinkInsn) AttrNames() []string                      { return insnAttrs }
+func (i *LinkInsn) Attr(name string) (starlark.Value, error) { return insnAttr(i, name) }
+func (i *LinkInsn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return insnCompare(i, op, y)
+}
+
+// insnString prints the instruction in LLVM assembler syntax, as
+// llvm-objdump does; a jump to a label prints the label name as its
+// target.
+func insnString(i insnValue) string {
+	s := i.inst().String()
+	if t := i.label(); t != "" {
+		if j := strings.LastIndexByte(s, ' '); j >= 0 {
+			s = s[:j+1] + t
+		}
+	}
+	return s
+}
+
+func insnHash(i insnValue) uint32 {
+	in := i.inst()
+	h := uint32(in.Op) | uint32(in.Dst)<<8 | uint32(in.Src)<<12 | uint32(uint16(in.Off))<<16
+	h ^= uint32(in.Imm) ^ uint32(uint64(in.Imm)>>32)*31
+	if in.Raw {
+		h ^= 0x5bd1e995
+	}
+	s, _ := starlark.String(i.label()).Hash()
+	if r := i.ref(); r.Kind != asm.RefNone {
+		n, _ := starlark.String(r.Name).Hash()
+		s ^= n*31 + uint32(r.Kind)
+	}
+	return h ^ s
+}
+
+// insnCompare compares two instructions: equal when they encode the same
+// way and name the same label and symbol; where they were written does
+// not matter.
+func insnCompare(i insnValue, op syntax.Token, y starlark.Value) (bool, error) {
+	j, ok := y.(insnValue)
+	eq := ok && i.inst() == j.inst() && i.label() == j.label() && i.ref() == j.ref()
+	switch op {
+	case syntax.EQL:
+		return eq, nil
+	case syntax.NEQ:
+		return !eq, nil
+	}
+	return false, fmt.Errorf("insn values can only be compared with == and !=")
+}
+
+var insnAttrs = []string{"code", "dst", "imm", "off", "size", "src", "target"}
+
+// insnAttr exposes the fields of the instruction to Starlark.
+func insnAttr(i insnValue, name string) (starlark.Value, error) {
+	in := i.inst()
+	switch name {
+	case "code":
+		return starlark.MakeInt(int(in.Op)), nil
+	case "dst":
+		return starlark.MakeInt(int(in.Dst)), nil
+	case "src":
+		return starlark.MakeInt(int(in.Src)), nil
+	case "off":
+		return starlark.MakeInt(int(in.Off)), nil
+	case "imm":
+		return starlark.MakeInt64(in.Imm), nil
+	case "size":
+		return starlark.MakeInt(in.Size()), nil
+	case "target":
+		if i.label() == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(i.label()), nil
+	}
+	return nil, nil
+}
