@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,5 +169,30 @@ func TestErrors(t *testing.T) {
 	b = sample()
 	if _, _, err := b.Finish([]ExtSection{{Name: "x", Lines: []LineInfo{{Line: 1 << 22}}}}); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Errorf("line past 2^22: %v", err)
+	}
+}
+
+// Line records given by EachLine encode as the same records in Lines do,
+// and a count that does not match what EachLine yields is an error.
+func TestEachLine(t *testing.T) {
+	lines := []LineInfo{{InsnOff: 0, Line: 3, Col: 2}, {InsnOff: 8, Line: 4, Col: 1}}
+	encode := func(s ExtSection) ([]byte, error) {
+		b := NewBuilder()
+		b.Int("int", 4, true)
+		_, ext, err := b.Finish([]ExtSection{s})
+		return ext, err
+	}
+	want, err := encode(ExtSection{Name: "xdp", Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := encode(ExtSection{Name: "xdp", LineCount: 2, EachLine: slices.Values(lines)})
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("EachLine: %x, %v; want %x", got, err, want)
+	}
+	for _, n := range []int{1, 3} {
+		if _, err := encode(ExtSection{Name: "xdp", LineCount: n, EachLine: slices.Values(lines)}); err == nil {
+			t.Errorf("LineCount %d for 2 records: no error", n)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package btf
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 )
 
 // FuncInfo is a func_info record: the function whose first instruction is
@@ -76,11 +78,35 @@ type CoreRelo struct {
 }
 
 // ExtSection holds the .BTF.ext records of one code section.
+//
+// Its line records are Lines or, when EachLine is set, the LineCount
+// records EachLine yields, in order, while Finish encodes them: a program
+// of a million instructions has a million records, 20 MB as LineInfos,
+// which then need not all be kept at once. EachLine may not add strings to
+// the Builder (Finish has encoded .BTF by then).
 type ExtSection struct {
 	Name      string
 	Funcs     []FuncInfo
 	Lines     []LineInfo
+	LineCount int
+	EachLine  iter.Seq[LineInfo]
 	CoreRelos []CoreRelo
+}
+
+// lineCount returns the number of line records of s.
+func (s *ExtSection) lineCount() int {
+	if s.EachLine != nil {
+		return s.LineCount
+	}
+	return len(s.Lines)
+}
+
+// lines returns the line records of s.
+func (s *ExtSection) lines() iter.Seq[LineInfo] {
+	if s.EachLine != nil {
+		return s.EachLine
+	}
+	return slices.Values(s.Lines)
 }
 
 // LineRecLen is the size of an encoded line_info record.
@@ -128,13 +154,13 @@ func (b *Builder) encodeExt(ext []ExtSection) ([]byte, error) {
 	funcsLen, linesLen, coreLen := uint64(4), uint64(4), uint64(4)
 	hasCore := false
 	for _, s := range ext {
-		if s.Name == "" && (len(s.Funcs) > 0 || len(s.Lines) > 0 || len(s.CoreRelos) > 0) {
+		if s.Name == "" && (len(s.Funcs) > 0 || s.lineCount() > 0 || len(s.CoreRelos) > 0) {
 			return nil, fmt.Errorf(".BTF.ext: records for a section without a name")
 		}
 		if n := len(s.Funcs); n > 0 {
 			funcsLen += 8 + funcRecLen*uint64(n)
 		}
-		if n := len(s.Lines); n > 0 {
+		if n := s.lineCount(); n > 0 {
 			linesLen += 8 + lineRecLen*uint64(n)
 		}
 		for _, l := range s.Lines {
@@ -194,16 +220,30 @@ func (b *Builder) encodeExt(ext []ExtSection) ([]byte, error) {
 
 	out = le.AppendUint32(out, lineRecLen)
 	for i, s := range ext {
-		if len(s.Lines) == 0 {
+		n := s.lineCount()
+		if n == 0 {
 			continue
 		}
 		out = le.AppendUint32(out, names[i])
-		out = le.AppendUint32(out, uint32(len(s.Lines)))
-		for _, l := range s.Lines {
+		out = le.AppendUint32(out, uint32(n))
+		made := 0
+		for l := range s.lines() {
+			if made++; made > n {
+				break
+			}
+			if l.Line > maxLine {
+				return nil, fmt.Errorf("line %d does not fit in BTF line info (at most %d)", l.Line, maxLine)
+			}
 			out = le.AppendUint32(out, l.InsnOff)
 			out = le.AppendUint32(out, l.FileNameOff)
 			out = le.AppendUint32(out, l.LineOff)
 			out = le.AppendUint32(out, l.Line<<10|min(l.Col, maxCol))
+		}
+		switch {
+		case made > n:
+			return nil, fmt.Errorf(".BTF.ext: section %s: more than the %d line records announced", s.Name, n)
+		case made < n:
+			return nil, fmt.Errorf(".BTF.ext: section %s: %d line records made, %d announced", s.Name, made, n)
 		}
 	}
 

@@ -108,29 +108,41 @@ func (l *linker) btf() error {
 	// the order they first appear, then .text), functions in offset order,
 	// a line record for each instruction. The file names and line texts
 	// enter the string table after the types' names, in the order the
-	// records first use them.
+	// records first use them: a first pass over the positions adds them;
+	// the records are made from the positions again as Finish encodes
+	// them (at a million instructions they would be 20 MB to keep).
 	lines := newLineTable(l.u, b)
 	sections := bySection(len(l.placed), func(k int) string { return l.placed[k].section })
 	ext := make([]btf.ExtSection, len(sections))
 	for i, placed := range sections {
-		ext[i].Name = l.placed[placed[0]].section
-		n := 0
-		for _, k := range placed {
-			n += l.placed[k].res.Insns
+		progs := make([]*placedCode, len(placed))
+		for j, k := range placed {
+			progs[j] = &l.placed[k]
 		}
-		ext[i].Lines = make([]btf.LineInfo, 0, n)
-		for _, k := range placed {
-			pc := &l.placed[k]
+		ext[i].Name = progs[0].section
+		for _, pc := range progs {
 			ext[i].Funcs = append(ext[i].Funcs, btf.FuncInfo{InsnOff: uint32(pc.off), Type: funcID[pc.prog.Symbol]})
-			off := uint32(pc.off)
-			for _, ins := range pc.prog.Insns {
-				pos := ins.Pos()
+			ext[i].LineCount += len(pc.prog.Insns)
+			for j := range pc.prog.Insns {
+				pos := pc.prog.Insns[j].Pos()
 				if pos.Line > btf.MaxLine {
 					return fmt.Errorf("encoding BTF: line %d does not fit in BTF line info (at most %d)", pos.Line, btf.MaxLine)
 				}
-				fileOff, lineOff := lines.lookup(pos)
-				ext[i].Lines = append(ext[i].Lines, btf.LineInfo{InsnOff: off, FileNameOff: fileOff, LineOff: lineOff, Line: uint32(pos.Line), Col: uint32(pos.Col)})
-				off += uint32(ins.Slots()) * isa.SlotSize
+				lines.lookup(pos)
+			}
+		}
+		ext[i].EachLine = func(yield func(btf.LineInfo) bool) {
+			for _, pc := range progs {
+				off := uint32(pc.off)
+				for j := range pc.prog.Insns {
+					ins := &pc.prog.Insns[j]
+					pos := ins.Pos()
+					fileOff, lineOff := lines.lookup(pos)
+					if !yield(btf.LineInfo{InsnOff: off, FileNameOff: fileOff, LineOff: lineOff, Line: uint32(pos.Line), Col: uint32(pos.Col)}) {
+						return
+					}
+					off += uint32(ins.Slots()) * isa.SlotSize
+				}
 			}
 		}
 	}
