@@ -427,7 +427,7 @@ func (f *flattener) add1(ins asm.Instruction) {
 		for _, l := range f.pending {
 			ins.Metadata = ins.WithLabel(l)
 		}
-		f.pending = f.pending[:0:0]
+		f.pending = f.pending[:0]
 	}
 	f.insns = append(f.insns, ins)
 }
