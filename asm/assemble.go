@@ -26,7 +26,7 @@ func Assemble(p *Program) (*Result, error) {
 	a := assembler{
 		p:      p,
 		code:   make([]byte, 0, (n+n/8+1)*isa.SlotSize),
-		labels: make(map[string]labelDef, n/16),
+		labels: make(map[string]int32, n/16),
 		first:  failure{at: n + 1},
 	}
 	a.run()
@@ -49,7 +49,9 @@ type assembler struct {
 	// second has a bit for every slot that is the second half of a
 	// 64-bit load, where no jump may land.
 	second []uint64
-	labels map[string]labelDef
+	// labels holds the index in defs of each label's definition.
+	labels map[string]int32
+	defs   []labelDef
 	// pending holds the jumps to labels not defined when they were read,
 	// most of them forward to a label a few instructions on (the end of a
 	// block), resolved when it is defined; the map is read only for the
@@ -71,8 +73,8 @@ type pendingJump struct {
 const window = 16
 
 type labelDef struct {
-	slot int32
-	pos  Pos
+	slot  int32
+	label *Label // in the metadata of the instruction it marks, or in Trailing
 }
 
 type jumpAt struct{ slot, index int32 }
@@ -94,15 +96,24 @@ func (a *assembler) fail(i int, err *Error) {
 
 // define places label l at slot, for instruction i (len(Insns) for the
 // end), and resolves the pending jumps to it among the latest.
-func (a *assembler) define(i int, l Label, slot int) {
-	if prev, dup := a.labels[l.Name]; dup {
-		e := errorf(l.Pos, ErrDuplicateLabel, "label %q defined twice (first at %v)", l.Name, prev.pos)
-		e.Label = l.Name
-		a.fail(i, e)
-		return
+func (a *assembler) define(i int, l *Label, slot int) {
+	// One map operation a label: the map grows unless the name was there
+	// (then the first definition is found again, on this rare path).
+	n := len(a.labels)
+	a.labels[l.Name] = int32(len(a.defs))
+	if len(a.labels) == n {
+		for k, d := range a.defs {
+			if d.label.Name == l.Name {
+				a.labels[l.Name] = int32(k)
+				e := errorf(l.Pos, ErrDuplicateLabel, "label %q defined twice (first at %v)", l.Name, d.label.Pos)
+				e.Label = l.Name
+				a.fail(i, e)
+				return
+			}
+		}
 	}
-	def := labelDef{int32(slot), l.Pos}
-	a.labels[l.Name] = def
+	def := labelDef{int32(slot), l}
+	a.defs = append(a.defs, def)
 	total := int64(-1) // a label before an instruction: a jump to it lands
 	if i == len(a.p.Insns) {
 		total = int64(slot)
@@ -132,7 +143,7 @@ func (a *assembler) run() {
 		ins := &insns[i]
 		target, ref, labels := ins.Metadata.parts()
 		if labels {
-			ins.eachLabel(func(l *Label) { a.define(i, *l, slot) })
+			ins.eachLabel(func(l *Label) { a.define(i, l, slot) })
 		}
 		if a.first.err != nil {
 			// Only the labels still matter: an earlier jump may need
@@ -174,8 +185,8 @@ func (a *assembler) run() {
 	if open >= 0 {
 		a.fail(open, unpaired(insns[open].Pos()))
 	}
-	for _, l := range a.p.Trailing {
-		a.define(len(insns), l, slot)
+	for k := range a.p.Trailing {
+		a.define(len(insns), &a.p.Trailing[k], slot)
 	}
 	a.resolve(int64(slot))
 }
@@ -209,14 +220,14 @@ func (a *assembler) resolve(total int64) {
 		if j.index < 0 {
 			continue
 		}
-		def, ok := a.labels[j.name]
+		k, ok := a.labels[j.name]
 		if !ok {
 			e := errorf(a.p.Insns[j.index].Pos(), ErrUndefinedLabel, "undefined label %q", j.name)
 			e.Label = j.name
 			a.fail(int(j.index), e)
 			continue
 		}
-		a.resolveJump(j.jumpAt, j.name, def, total)
+		a.resolveJump(j.jumpAt, j.name, a.defs[k], total)
 	}
 	for _, j := range a.jumps {
 		if int(j.index) >= a.first.at || !a.check(j, a.p.Insns[j.index].Instruction, total) {
