@@ -144,8 +144,8 @@ func TestEncodings(t *testing.T) {
 	}
 }
 
-// An Insn is 16 bytes without a pointer and a LinkInsn 24 bytes, and a
-// chunk of either is one of the allocator's size classes (4,096 and 3,072
+// An Insn is 16 bytes without a pointer and a LinkInsn 48 bytes, and a
+// chunk of either is one of the allocator's size classes (4,096 and 6,144
 // bytes), so that no memory is lost rounding up (see insnvalue.go).
 func TestInsnChunkSize(t *testing.T) {
 	insn, link := reflect.TypeFor[Insn](), reflect.TypeFor[LinkInsn]()
@@ -158,13 +158,13 @@ func TestInsnChunkSize(t *testing.T) {
 			t.Errorf("Insn.%s holds a pointer: the collector would scan Insn chunks", insn.Field(i).Name)
 		}
 	}
-	if n := link.Size(); n != 24 {
-		t.Errorf("LinkInsn is %d bytes, want 24", n)
+	if n := link.Size(); n != 48 {
+		t.Errorf("LinkInsn is %d bytes, want 48", n)
 	}
 	if n := insn.Size() * insnChunkLen; n != 4096 {
 		t.Errorf("an Insn chunk is %d bytes, want 4096", n)
 	}
-	if n := link.Size() * linkChunkLen; n != 3072 {
-		t.Errorf("a LinkInsn chunk is %d bytes, want 3072", n)
+	if n := link.Size() * linkChunkLen; n != 6144 {
+		t.Errorf("a LinkInsn chunk is %d bytes, want 6144", n)
 	}
 }

@@ -19,12 +19,15 @@ package starlib
 // only by section() and function(), which have the table at hand.
 //
 // The few instructions that jump to a label or refer to a map, global or
-// function are LinkInsns: an asm.Instruction, whose metadata (shared by
-// the instructions of one position) holds the position and the name.
-// They are 24 bytes with a pointer, allocated in chunks of their own. So is
-// any instruction made once the table holds 2^24 positions (a file cannot
-// have that many call sites of instruction builtins, but nothing breaks if
-// it does).
+// function are LinkInsns: the instruction, the index of its position, the
+// label (a string shared with the Starlark value it came from) and the
+// symbol, 48 bytes allocated in chunks of their own. Their metadata is
+// made when a program is flattened: made here, each would be a small
+// object that every collection of the evaluation marks (a program of a
+// million instructions has some 170k jumps). So is any instruction made
+// once the table holds 2^24 positions (a file cannot have that many call
+// sites of instruction builtins, but nothing breaks if it does). Labels,
+// too, are allocated in chunks.
 //
 // Both are "insn" to Starlark and compare and hash alike.
 
@@ -52,10 +55,12 @@ type Insn struct {
 }
 
 // LinkInsn is the Starlark value of an instruction that jumps to a label
-// or refers to a map, a global variable or a function: an asm.Instruction
-// whose metadata holds the position, and the label or the symbol.
+// or refers to a map, a global variable or a function.
 type LinkInsn struct {
-	ins asm.Instruction
+	ins    isa.Instruction
+	pos    uint32   // the index of the position in the evaluation's table
+	target string   // the label a jump goes to
+	sym    *asm.Ref // the symbol the instruction refers to
 }
 
 // insnValue is what Insn and LinkInsn have in common.
@@ -72,9 +77,10 @@ var (
 )
 
 const (
-	insnChunkLen = 256     // Insns allocated at once: 4,096 bytes
-	linkChunkLen = 128     // LinkInsns allocated at once: 3,072 bytes
-	maxPositions = 1 << 24 // the positions an Insn can index
+	insnChunkLen  = 256     // Insns allocated at once: 4,096 bytes
+	linkChunkLen  = 128     // LinkInsns allocated at once: 6,144 bytes
+	labelChunkLen = 128     // Labels allocated at once
+	maxPositions  = 1 << 24 // the positions an Insn can index
 )
 
 // insnAlloc makes the instructions of one evaluation, which runs on one
@@ -83,13 +89,9 @@ const (
 type insnAlloc struct {
 	insns     []Insn
 	links     []LinkInsn
+	labels    []Label
 	positions []asm.Metadata
 	cache     [posCacheLen]posSlot
-	// The metadata of the last jump to a label made: its position's
-	// index, the label and the metadata.
-	jumpPos   uint32
-	jumpLabel string
-	jumpMeta  asm.Metadata
 }
 
 // posCacheLen is the number of entries of the position cache, which is
@@ -119,23 +121,24 @@ func (a *insnAlloc) newInsn(ins isa.Instruction, target string, ref *asm.Ref, po
 			pos: [3]uint8{uint8(idx), uint8(idx >> 8), uint8(idx >> 16)}}
 		return in
 	}
-	m := a.positions[idx]
-	if target != "" {
-		if a.jumpLabel != target || a.jumpPos != idx || a.jumpMeta == (asm.Metadata{}) {
-			a.jumpPos, a.jumpLabel, a.jumpMeta = idx, target, m.WithTarget(target)
-		}
-		m = a.jumpMeta
-	}
-	if ref != nil {
-		m = m.WithRef(*ref)
-	}
 	if len(a.links) == 0 {
 		a.links = make([]LinkInsn, linkChunkLen)
 	}
 	in := &a.links[0]
 	a.links = a.links[1:]
-	in.ins = asm.Instruction{Instruction: ins, Metadata: m}
+	*in = LinkInsn{ins: ins, pos: idx, target: target, sym: ref}
 	return in
+}
+
+// newLabel returns the label name, placed at pos.
+func (a *insnAlloc) newLabel(name string, pos asm.Pos) *Label {
+	if len(a.labels) == 0 {
+		a.labels = make([]Label, labelChunkLen)
+	}
+	l := &a.labels[0]
+	a.labels = a.labels[1:]
+	l.l = asm.Label{Name: name, Pos: pos}
+	return l
 }
 
 // position returns the index of pos in the table, adding it if need be.
@@ -153,11 +156,29 @@ func (a *insnAlloc) position(pos syntax.Position) uint32 {
 // instruction returns the instruction of an Insn made by a, with its
 // position.
 func (a *insnAlloc) instruction(in *Insn) asm.Instruction {
-	x := asm.Instruction{Instruction: in.inst()}
-	if idx := int(in.pos[0]) | int(in.pos[1])<<8 | int(in.pos[2])<<16; idx < len(a.positions) {
-		x.Metadata = a.positions[idx]
+	return asm.Instruction{Instruction: in.inst(), Metadata: a.meta(uint32(in.pos[0]) | uint32(in.pos[1])<<8 | uint32(in.pos[2])<<16)}
+}
+
+// linkInstruction returns the instruction of a LinkInsn made by a, with
+// its position and its label or symbol.
+func (a *insnAlloc) linkInstruction(in *LinkInsn) asm.Instruction {
+	m := a.meta(in.pos)
+	if in.target != "" {
+		m = m.WithTarget(in.target)
 	}
-	return x
+	if in.sym != nil {
+		m = m.WithRef(*in.sym)
+	}
+	return asm.Instruction{Instruction: in.ins, Metadata: m}
+}
+
+// meta returns the metadata of position idx (none for an index that is
+// not in the table: a value made by another evaluation).
+func (a *insnAlloc) meta(idx uint32) asm.Metadata {
+	if int(idx) < len(a.positions) {
+		return a.positions[idx]
+	}
+	return asm.Metadata{}
 }
 
 func (i *Insn) inst() isa.Instruction {
@@ -166,12 +187,14 @@ func (i *Insn) inst() isa.Instruction {
 func (i *Insn) label() string { return "" }
 func (i *Insn) ref() asm.Ref  { return asm.Ref{} }
 
-func (i *LinkInsn) inst() isa.Instruction { return i.ins.Instruction }
-func (i *LinkInsn) label() string         { return i.ins.Target() }
-func (i *LinkInsn) ref() asm.Ref          { return i.ins.Ref() }
-
-// Instruction returns the instruction with its metadata.
-func (i *LinkInsn) Instruction() asm.Instruction { return i.ins }
+func (i *LinkInsn) inst() isa.Instruction { return i.ins }
+func (i *LinkInsn) label() string         { return i.target }
+func (i *LinkInsn) ref() asm.Ref {
+	if i.sym == nil {
+		return asm.Ref{}
+	}
+	return *i.sym
+}
 
 func (i *Insn) String() string                           { return insnString(i) }
 func (i *Insn) Type() string                             { return "insn" }

@@ -292,7 +292,7 @@ func (u *unit) label(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if !isIdent(name) {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
-	return &Label{asm.Label{Name: name, Pos: callerPos(thread)}}, nil
+	return u.alloc.newLabel(name, callerPos(thread)), nil
 }
 
 func (u *unit) exit(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -396,7 +396,7 @@ func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 		f.add1(f.alloc.instruction(v))
 		return "", ""
 	case *LinkInsn:
-		f.add1(v.ins)
+		f.add1(f.alloc.linkInstruction(v))
 		return "", ""
 	case *Label:
 		f.pending = append(f.pending, v.l)
