@@ -17,7 +17,7 @@ import (
 // function (static), the BTF-defined maps as libbpf and cilium/ebpf parse
 // them, a DATASEC with a VAR for every global, and in .BTF.ext a func_info
 // record for every function and a line_info record for every instruction,
-// pointing at the Starlark line that made it.
+// pointing at the source line that made it.
 func (l *linker) btf() error {
 	b := btf.NewBuilder()
 	intT := b.Int("int", 4, true)

@@ -18,9 +18,18 @@
 // (Options.MaxSteps, the --max-steps flag), DefaultMaxMemory bytes of heap,
 // MaxElements elements in a list or tuple made by + or * (MaxStringBytes
 // for strings), asm.MaxInstructions instructions per program and
-// MaxFileInstructions per file (see limits.go). The result of evaluating a
-// file is a Unit: its programs, in the order they were declared, ready for
-// the assembler.
+// MaxFileInstructions per file (see limits.go).
+//
+// The result of evaluating a file is a Unit: a link.Unit (programs as
+// asm.Programs, in the order they were declared, functions, maps and
+// globals), ready for the linker. section() and function() fill each
+// program once, copying the instructions out of the Starlark values (see
+// insnvalue.go for how those are kept). Errors are *asm.Errors naming the
+// FILE:LINE:COL of the fault; Phrase turns the assembler's and the
+// linker's errors into the terms of a program file's author.
+//
+// Every builtin is bound to the evaluation that runs it: nothing is shared
+// between evaluations but read-only tables, so that builds may run at once.
 package starlib
 
 import (
