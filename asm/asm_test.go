@@ -94,7 +94,7 @@ func TestErrors(t *testing.T) {
 		{"into pair", []Instruction{in(isa.Instruction{Op: 0x05, Off: 1}, 7), in(ld64, 8), in(exit, 9)}, nil, "t.star:7:1: jump target +1 lands in the middle of a 64-bit immediate load", ErrJumpIntoPair},
 		{"dup", []Instruction{marked("a", 2, marked("a", 1, in(exit, 3)))}, nil, `t.star:2:1: label "a" defined twice (first at t.star:1:1)`, ErrDuplicateLabel},
 		{"dup trailing", []Instruction{marked("a", 1, in(exit, 2))}, []Label{{"a", at(3)}}, `t.star:3:1: label "a" defined twice (first at t.star:1:1)`, ErrDuplicateLabel},
-		{"to trailing", []Instruction{to(ja, "end", 1), in(exit, 2)}, []Label{{"end", at(3)}}, `t.star:1:1: jump target +1 lands outside the program (instruction 2 of 2)`, ErrJumpOutside},
+		{"to trailing", []Instruction{to(ja, "end", 1), in(exit, 2)}, []Label{{"end", at(3)}}, `t.star:1:1: jump to label "end" lands past the last instruction`, ErrJumpOutside},
 		{"target on a non-jump", []Instruction{to(mov0, "x", 4), in(exit, 5)}, nil, `t.star:4:1: a jump target (label "x") on an instruction that does not jump`, ErrInvalid},
 		// The earliest instruction's problem wins, whatever its kind.
 		{"earliest first", []Instruction{to(ja, "nowhere", 1), in(isa.Instruction{Op: 0xff}, 2), in(exit, 3)}, nil, `t.star:1:1: undefined label "nowhere"`, ErrUndefinedLabel},

@@ -230,7 +230,7 @@ func (a *assembler) resolve(total int64) {
 		a.resolveJump(j.jumpAt, j.name, a.defs[k], total)
 	}
 	for _, j := range a.jumps {
-		if int(j.index) >= a.first.at || !a.check(j, a.p.Insns[j.index].Instruction, total) {
+		if int(j.index) >= a.first.at || !a.check(j, a.p.Insns[j.index].Instruction, total, "") {
 			break
 		}
 	}
@@ -253,7 +253,7 @@ func (a *assembler) resolveJump(j jumpAt, name string, def labelDef, total int64
 	if total < 0 {
 		total = math.MaxInt64
 	}
-	if !a.check(j, x, total) {
+	if !a.check(j, x, total, name) {
 		return
 	}
 	// Only the offset fields change: patch them in place.
@@ -263,18 +263,23 @@ func (a *assembler) resolveJump(j jumpAt, name string, def labelDef, total int64
 	}
 }
 
-// check reports whether the jump x at j lands on an instruction, and
-// records the problem if not.
-func (a *assembler) check(j jumpAt, x isa.Instruction, total int64) bool {
+// check reports whether the jump x at j, to label (if not empty), lands on
+// an instruction, and records the problem if not.
+func (a *assembler) check(j jumpAt, x isa.Instruction, total int64, label string) bool {
 	dest, _ := x.JumpTarget(int64(j.slot))
 	if a.lands(dest, total) {
 		return true
 	}
 	delta, _ := x.JumpOffset()
 	pos := a.p.Insns[j.index].Pos()
-	if dest < 0 || dest >= total {
-		a.fail(int(j.index), errorf(pos, ErrJumpOutside, "jump target %+d lands outside the program (instruction %d of %d)", delta, dest, total))
-	} else {
+	switch {
+	case label != "" && dest == total:
+		e := errorf(pos, ErrJumpOutside, "jump to label %q lands past the last instruction: a label after it marks the end of the program, where no jump may land", label)
+		e.Label = label
+		a.fail(int(j.index), e)
+	case dest < 0 || dest >= total:
+		a.fail(int(j.index), errorf(pos, ErrJumpOutside, "jump target %+d lands outside the program (at slot %d; its slots are 0 to %d)", delta, dest, total-1))
+	default:
 		a.fail(int(j.index), errorf(pos, ErrJumpIntoPair, "jump target %+d lands in the middle of a 64-bit immediate load", delta))
 	}
 	return false
