@@ -235,7 +235,7 @@ func TestWriteFileAtomic(t *testing.T) {
 // ELF has room for 65,279 sections: past 32,000 program sections (each with
 // its relocations) a file is refused at the section() call.
 func TestTooManySections(t *testing.T) {
-	src := "for i in range(32001):\n    section(\"s%d\" % i, \"p%d\" % i, [exit()])\n"
+	src := "for i in range(32001):\n    section(\"kprobe/f%d\" % i, \"p%d\" % i, [exit()])\n"
 	_, err := Source("p.star", []byte(src), Options{})
 	if want := "p.star:2:12: section: more than 32000 program sections in one file"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("got %v, want %s...", err, want)

@@ -348,6 +348,9 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if reservedSection(name) {
 		return nil, errorf(b, "section name %q is reserved", name)
 	}
+	if err := checkSection(name); err != nil {
+		return nil, errorf(b, "%v", err)
+	}
 	pos := callerPos(thread)
 	p := asm.Program{Section: name, Symbol: symbol, Pos: pos}
 	n, err := u.checkSize(b, fmt.Sprintf("program %q", symbol), insns)

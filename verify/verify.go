@@ -70,6 +70,12 @@ func Object(obj []byte) ([]Verdict, error) {
 			continue // a function in .text, linked into its callers
 		}
 		v := Verdict{Section: ps.SectionName, Program: name}
+		if ps.Type == ebpf.UnspecifiedProgram {
+			// cilium/ebpf leaves such a program out of the collection.
+			v.Err = fmt.Errorf("section %q: the loaders cannot tell the program type of this section, so it was not loaded", ps.SectionName)
+			out = append(out, v)
+			continue
+		}
 		one := spec.Copy()
 		for other := range one.Programs {
 			if other != name {
@@ -78,8 +84,12 @@ func Object(obj []byte) ([]Verdict, error) {
 		}
 		coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats}})
 		if err == nil {
-			v.Accepted = true
-			v.Processed = processed(coll.Programs[name].VerifierLog)
+			if p := coll.Programs[name]; p != nil {
+				v.Accepted = true
+				v.Processed = processed(p.VerifierLog)
+			} else {
+				v.Err = fmt.Errorf("cilium/ebpf did not load program %q (section %q)", name, ps.SectionName)
+			}
 			coll.Close()
 			out = append(out, v)
 			continue

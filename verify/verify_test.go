@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 )
 
@@ -108,5 +109,30 @@ func TestGoldens(t *testing.T) {
 		if !slices.Equal(names, order) {
 			t.Errorf("%s: verdicts for %q, want %q", file, names, order)
 		}
+	}
+}
+
+// A program in a section neither loader knows (written by hand: bpfstar
+// refuses such a section at build time) gets a verdict saying so, not a
+// panic.
+func TestUnknownSection(t *testing.T) {
+	obj := objwriter.New()
+	exit := isa.Encode([]isa.Instruction{{Op: 0xb7}, {Op: 0x95}})
+	if _, err := obj.AddProgram("xpd", "p", exit); err != nil {
+		t.Fatal(err)
+	}
+	if err := obj.SetLicense("GPL"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := obj.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := Object(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || vs[0].Accepted || vs[0].Err == nil || !strings.Contains(vs[0].Err.Error(), `section "xpd": the loaders cannot tell the program type`) {
+		t.Fatalf("verdicts %+v", vs)
 	}
 }

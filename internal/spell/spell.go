@@ -3,10 +3,13 @@
 // "bpf_map_lookup_elem"?)`.
 package spell
 
-// Distance is the Levenshtein edit distance between a and b: the number of
-// single-byte insertions, deletions and substitutions that turn a into b.
+// Distance is the edit distance between a and b: the number of
+// single-byte insertions, deletions, substitutions and swaps of two
+// adjacent bytes that turn a into b (the optimal string alignment
+// distance: "xpd" is one swap from "xdp").
 func Distance(a, b string) int {
-	prev := make([]int, len(b)+1)
+	prev2 := make([]int, len(b)+1) // row i-2
+	prev := make([]int, len(b)+1)  // row i-1
 	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
@@ -19,8 +22,11 @@ func Distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }
