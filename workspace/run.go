@@ -117,7 +117,7 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 	key := c.key("action", strconv.FormatUint(steps, 10), t.Src, digest(src))
 	var obj []byte
 	var a action
-	if c.getJSON("actions", key, &a) && w.unchanged(a.Inputs, t.Src, src) {
+	if c.getJSON("actions", key, &a) && a.valid() && w.unchanged(a.Inputs, t.Src, src) {
 		if current, err := os.ReadFile(w.Abs(r.Output)); err == nil && digest(current) == a.Output {
 			r.SHA256, r.Inputs, r.Cached = a.Output, a.Inputs, true
 			return r
@@ -147,6 +147,36 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 		r.Err = err
 	}
 	return r
+}
+
+// valid reports whether a cache entry (untrusted: anyone may edit the
+// cache) is one a build could have written: every input a path inside the
+// workspace, every digest a sha256. Anything else is a miss, never a read
+// outside the workspace.
+func (a *action) valid() bool {
+	if len(a.Inputs) == 0 || !isDigest(a.Output) {
+		return false
+	}
+	for _, in := range a.Inputs {
+		if in.Path == "" || checkRelPath(in.Path) != nil || !isDigest(in.SHA256) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDigest reports whether s is a sha256 in lower-case hex, as digest
+// writes it.
+func isDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // unchanged reports whether every input still has the recorded contents.

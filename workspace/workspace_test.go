@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -328,5 +329,57 @@ func TestProgress(t *testing.T) {
 		"\r\x1b[Kprinted\n" + "\r\x1b[K[2/2] " + "\r\x1b[K"
 	if got := run(true); got != want {
 		t.Errorf("terminal progress = %q, want %q", got, want)
+	}
+}
+
+// A tampered action entry (an input path outside the workspace, a digest
+// that is not one) is a miss: the target is rebuilt, and nothing outside
+// the workspace is read.
+func TestTamperedCache(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, testTree)
+	first := buildAll(t, root, Options{}, "//...")
+	var actions []string
+	filepath.WalkDir(filepath.Join(root, OutDir, "cache"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(filepath.ToSlash(p), "/actions/") {
+			actions = append(actions, p)
+		}
+		return nil
+	})
+	if len(actions) == 0 {
+		t.Fatal("no action entries in the cache")
+	}
+	for _, tamper := range []func(a *action){
+		func(a *action) { a.Inputs = append(a.Inputs, Input{Path: "../../../../etc/passwd", SHA256: a.Output}) },
+		func(a *action) { a.Inputs = append(a.Inputs, Input{Path: "/etc/passwd", SHA256: a.Output}) },
+		func(a *action) { a.Output = "../x" },
+		func(a *action) { a.Inputs[0].SHA256 = strings.ToUpper(a.Inputs[0].SHA256) },
+	} {
+		for _, p := range actions {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a action
+			if err := json.Unmarshal(data, &a); err != nil {
+				t.Fatal(err)
+			}
+			tamper(&a)
+			if !a.valid() {
+				data, _ = json.Marshal(a)
+				os.WriteFile(p, data, 0o644)
+				continue
+			}
+			t.Errorf("tampered entry %+v is valid", a)
+		}
+		rs := buildAll(t, root, Options{}, "//...")
+		if got := cached(rs); len(got) != 0 {
+			t.Errorf("with tampered actions: cached %v", got)
+		}
+		for i := range rs {
+			if rs[i].SHA256 != first[i].SHA256 {
+				t.Errorf("%s: other bytes after a tampered cache", rs[i].Target.Label)
+			}
+		}
 	}
 }
