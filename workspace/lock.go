@@ -1,13 +1,12 @@
 package workspace
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -80,9 +79,11 @@ func (w *Workspace) ReadLock() (Lock, error) {
 		return nil, err
 	}
 	lock := Lock{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	// Lines of any length: a line too long for a scanner must be an
+	// error, not the silent end of the file (and of the entries after it).
+	for n, line := range strings.Split(string(data), "\n") {
+		n++
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -101,10 +102,26 @@ func (w *Workspace) ReadLock() (Lock, error) {
 // UpdateLock records the digests of the successful results in bpfstar.lock.
 // Entries the patterns select are replaced (so a target that no longer
 // exists drops out); the others are kept.
+//
+// Concurrent updates (two `bpfstar build --lock` at once) take turns: each
+// holds an exclusive lock on bpfstar-out/lock.flock while it reads, merges
+// and writes, so that neither loses the other's entries.
 func (w *Workspace) UpdateLock(results []*Result, patterns []Pattern) error {
 	if err := checkResults(results); err != nil {
 		return err
 	}
+	root, err := w.root()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(root, OutDir), 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockExclusive(filepath.Join(root, OutDir, "lock.flock"))
+	if err != nil {
+		return fmt.Errorf("locking %s: %v", LockFile, err)
+	}
+	defer unlock()
 	lock, err := w.ReadLock()
 	if err != nil {
 		return err
