@@ -11,13 +11,11 @@
 package compile
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"runtime"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/internal/inputfile"
 	"github.com/bpfstar/bpfstar/link"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
@@ -30,17 +28,10 @@ type Options = starlib.Options
 // reason alone ("cannot read prog.star: no such file or directory"). To
 // build a file, use workspace.BuildFile: it names the file as the
 // workspace around it requires.
-func ReadFile(path string) ([]byte, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read %s: %v", path, err)
-	}
-	return src, nil
-}
+//
+// Only a regular file of at most inputfile.MaxSize bytes is read: a named
+// pipe would hang the build, a link to /dev/zero exhaust its memory.
+func ReadFile(path string) ([]byte, error) { return inputfile.Read(path) }
 
 // Source builds a program file from its contents and returns the object's
 // bytes.

@@ -49,7 +49,7 @@ type declared struct {
 // loadPackage reads and evaluates pkg/BUILD.star.
 func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package, error) {
 	file := path.Join(pkg, BuildFileName)
-	src, err := os.ReadFile(w.Abs(file))
+	src, err := w.readInput(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		if fi, err := os.Stat(w.Abs(pkg)); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("no package //%s: directory %s does not exist", pkg, displayDir(pkg))

@@ -185,7 +185,7 @@ func (w *Workspace) unchanged(inputs []Input, src string, srcData []byte) bool {
 		return false
 	}
 	for _, in := range inputs[1:] {
-		data, err := os.ReadFile(w.Abs(in.Path))
+		data, err := w.readInput(in.Path)
 		if err != nil || digest(data) != in.SHA256 {
 			return false
 		}

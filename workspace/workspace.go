@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/inputfile"
 	"github.com/bpfstar/bpfstar/objwriter"
 	"github.com/bpfstar/bpfstar/starlib"
 )
@@ -118,18 +119,33 @@ func (w *Workspace) Abs(rel string) string {
 
 // readSource reads the workspace file rel for a load.
 func (w *Workspace) readSource(rel string) ([]byte, error) {
-	src, err := os.ReadFile(w.Abs(rel))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	src, err := w.readInput(rel)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s does not exist", rel)
-	case err != nil:
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read %s: %v", rel, err)
 	}
-	return src, nil
+	return src, err
+}
+
+// readInput reads the workspace file rel, an input of a build: a regular
+// file (inputfile.Read) whose real path, once every symbolic link is
+// followed, is inside the workspace. A link may point anywhere in the
+// tree, but a build reads nothing outside it.
+func (w *Workspace) readInput(rel string) ([]byte, error) {
+	root, err := w.root()
+	if err != nil {
+		return nil, err
+	}
+	p := w.Abs(rel)
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, err
+		}
+		if r, err := filepath.Rel(realRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("cannot read %s: it is a link to %s, outside the workspace", rel, real)
+		}
+	}
+	return inputfile.ReadAs(p, rel)
 }
 
 // loadFunc is the starlib Load hook of this workspace.

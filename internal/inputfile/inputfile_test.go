@@ -1,0 +1,49 @@
+package inputfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/bpfstar/bpfstar/internal/golden" // -update
+)
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "ok.star")
+	os.WriteFile(ok, []byte("x = 1\n"), 0o644)
+	if data, err := Read(ok); err != nil || string(data) != "x = 1\n" {
+		t.Errorf("Read(ok) = %q, %v", data, err)
+	}
+	fifo := filepath.Join(dir, "fifo.star")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.star")
+	os.Symlink("/dev/zero", zero)
+	big := filepath.Join(dir, "big.star")
+	f, _ := os.Create(big)
+	f.Truncate(MaxSize + 1) // sparse
+	f.Close()
+	for _, tc := range []struct{ path, want string }{
+		{fifo, "fifo.star: is a named pipe, not a regular file"},
+		{zero, "zero.star: is a character device, not a regular file"},
+		{dir, ": is a directory"},
+		{big, "big.star: larger than 256 MiB"},
+		{filepath.Join(dir, "none.star"), "none.star: no such file or directory"},
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := Read(tc.path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+				t.Errorf("Read(%s): %v, want ...%s", tc.path, err, tc.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Read(%s) hangs", tc.path)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A build reads only regular files whose real path is inside the
+// workspace: a loaded library that links outside, a program file that is
+// a named pipe, a BUILD.star that links to /dev/zero are errors naming the
+// file, never a read outside, a hang or an exhausted memory.
+func TestReadsConfined(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.star")
+	os.WriteFile(outside, []byte("RET = r0\n"), 0o644)
+	for _, tc := range []struct {
+		name    string
+		pattern string
+		setup   func(root string) error
+		want    string
+	}{
+		{"load outside", "//...", func(root string) error {
+			os.Remove(filepath.Join(root, "lib/regs.star"))
+			return os.Symlink(outside, filepath.Join(root, "lib/regs.star"))
+		}, "cannot load :regs.star: cannot read lib/regs.star: it is a link to " + outside + ", outside the workspace"},
+		{"src is a fifo", "//...", func(root string) error {
+			os.Remove(filepath.Join(root, "b/q.star"))
+			return syscall.Mkfifo(filepath.Join(root, "b/q.star"), 0o644)
+		}, `bpf_object "q": src "q.star": b/q.star is not a file`},
+		{"BUILD.star is /dev/zero", "//b:all", func(root string) error {
+			os.Remove(filepath.Join(root, "b/BUILD.star"))
+			return os.Symlink("/dev/zero", filepath.Join(root, "b/BUILD.star"))
+		}, "cannot read b/BUILD.star: it is a link to /dev/zero, outside the workspace"},
+		{"link inside is fine", "//...", func(root string) error {
+			os.Remove(filepath.Join(root, "lib/regs.star"))
+			os.WriteFile(filepath.Join(root, "lib/real.star"), []byte("RET = r0\n"), 0o644)
+			return os.Symlink("real.star", filepath.Join(root, "lib/regs.star"))
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, testTree)
+			if err := tc.setup(root); err != nil {
+				t.Fatal(err)
+			}
+			w := &Workspace{Root: root}
+			done := make(chan string, 1)
+			go func() {
+				opts := Options{ToolID: "test"}
+				targets, _, err := w.Targets([]string{tc.pattern}, "", opts)
+				if err != nil {
+					done <- err.Error()
+					return
+				}
+				var errs []string
+				for _, r := range w.Build(targets, opts) {
+					if r.Err != nil {
+						errs = append(errs, r.Err.Error())
+					}
+				}
+				done <- strings.Join(errs, "\n")
+			}()
+			select {
+			case got := <-done:
+				if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+					t.Errorf("got %q, want it to contain %q", got, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the build hangs")
+			}
+		})
+	}
+}
