@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
@@ -18,6 +19,7 @@ import (
 // anything missing, unreadable or corrupt reads as a miss: deleting the
 // cache, or any part of it, at any time is safe.
 type cache struct {
+	w      *Workspace
 	dir    string // "" disables the cache
 	toolID string
 }
@@ -26,10 +28,12 @@ type cache struct {
 const cacheVersion = "v1"
 
 func newCache(w *Workspace, toolID string, disabled bool) *cache {
-	if disabled {
+	// A cache whose directory is not the workspace's own (a symbolic
+	// link) is not used: its writes would land outside the workspace.
+	if disabled || w.mkdirOut(path.Join(OutDir, "cache", cacheVersion)) != nil {
 		return &cache{toolID: toolID}
 	}
-	return &cache{dir: filepath.Join(w.Root, OutDir, "cache", cacheVersion), toolID: toolID}
+	return &cache{w: w, dir: filepath.Join(w.Root, OutDir, "cache", cacheVersion), toolID: toolID}
 }
 
 // key hashes the tool's identity and parts, each length-prefixed so that
@@ -108,7 +112,9 @@ func (c *cache) putBlob(data []byte) {
 
 func (c *cache) write(p string, data []byte) {
 	// Best effort: a cache entry that cannot be written is a later miss.
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+	// Its directory must be a real one inside bpfstar-out.
+	rel, err := filepath.Rel(c.w.Root, filepath.Dir(p))
+	if err == nil && c.w.mkdirOut(filepath.ToSlash(rel)) == nil {
 		atomicfile.Write(p, data, 0o644)
 	}
 }

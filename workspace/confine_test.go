@@ -74,3 +74,34 @@ func TestReadsConfined(t *testing.T) {
 		})
 	}
 }
+
+// A bpfstar-out that is a symbolic link (a repository may commit one), or
+// a directory in it that is one, never receives a write: the build fails
+// naming it, and the place it points to stays empty.
+func TestWritesConfined(t *testing.T) {
+	for _, link := range []string{"bpfstar-out", "bpfstar-out/bin/b"} {
+		t.Run(link, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, testTree)
+			elsewhere := t.TempDir()
+			os.RemoveAll(filepath.Join(root, link))
+			os.MkdirAll(filepath.Dir(filepath.Join(root, link)), 0o755)
+			if err := os.Symlink(elsewhere, filepath.Join(root, link)); err != nil {
+				t.Fatal(err)
+			}
+			w := &Workspace{Root: root}
+			opts := Options{ToolID: "test"}
+			targets, _, err := w.Targets([]string{"//b:q"}, "", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := w.Build(targets, opts)[0]
+			if r.Err == nil || !strings.Contains(r.Err.Error(), link+" is a symbolic link") {
+				t.Errorf("build: %v, want an error naming %s", r.Err, link)
+			}
+			if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+				t.Errorf("written outside the workspace: %v", ents)
+			}
+		})
+	}
+}

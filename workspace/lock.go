@@ -114,7 +114,7 @@ func (w *Workspace) UpdateLock(results []*Result, patterns []Pattern) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(root, OutDir), 0o755); err != nil {
+	if err := w.mkdirOut(OutDir); err != nil {
 		return err
 	}
 	unlock, err := lockExclusive(filepath.Join(root, OutDir, "lock.flock"))

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"strconv"
 	"strings"
@@ -196,12 +196,15 @@ func (w *Workspace) unchanged(inputs []Input, src string, srcData []byte) bool {
 // writeIfChanged writes the workspace file rel atomically unless it
 // already holds data.
 func (w *Workspace) writeIfChanged(rel string, data []byte) error {
+	if err := w.mkdirOut(path.Dir(rel)); err != nil {
+		return err
+	}
 	p := w.Abs(rel)
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file: bpfstar writes its outputs only over its own", rel)
+	}
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
 		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
 	}
 	return compile.WriteFile(p, data)
 }
