@@ -23,7 +23,7 @@ const buildArgs = `[-j N] [--lock | --check] [--max-steps N] [LABEL...]
 // :name, //pkg/..., //...; by default //... below the current directory),
 // or, when the one argument ends in .star, that program file on its own.
 func buildCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("build", buildArgs, stderr)
+	fs := newFlags("build", stdout, stderr)
 	out := fs.String("o", "", "FILE.star only: output object `file` (default: the input's stem + .o, in the current directory)")
 	depfile := fs.String("depfile", "", "FILE.star only: also write a Make-style dependency `file` listing the program file and every file it loaded")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (per target)")
