@@ -256,6 +256,9 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := u.claim(b, name, "map", m.Pos); err != nil {
 		return nil, err
 	}
+	if err := u.claimKernelName(b, "map", name, m.Pos); err != nil {
+		return nil, err
+	}
 	u.Maps = append(u.Maps, m)
 	return &MapHandle{m}, nil
 }
