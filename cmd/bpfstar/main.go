@@ -4,7 +4,7 @@
 //
 //	bpfstar build [-j N] [--lock|--check] [--max-steps N] [LABEL...]
 //	bpfstar build [-o OUT] [--depfile FILE] [--max-steps N] FILE.star
-//	bpfstar disasm OBJ|LABEL|FILE.star
+//	bpfstar disasm [--max-steps N] OBJ|LABEL|FILE.star
 //	bpfstar verify [--max-steps N] OBJ|LABEL|FILE.star
 //	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
 //	bpfstar version
@@ -21,11 +21,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/disasm"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/verify"
-	"github.com/bpfstar/bpfstar/workspace"
 )
 
 // Version is the bpfstar version; release builds set it with -ldflags.
@@ -104,7 +102,7 @@ select (//pkg:name, :name, //pkg/..., ...; default: ..., every target below
 the current directory) into bpfstar-out/bin/PKG/NAME.o under the workspace
 root, or, given one FILE.star, that program file on its own into
 STEM.o in the current directory (-o chooses another output).`},
-	"disasm": {"OBJ|LABEL|FILE.star", `Disasm prints the instructions of every executable section of an object,
+	"disasm": {"[--max-steps N] OBJ|LABEL|FILE.star", `Disasm prints the instructions of every executable section of an object,
 as llvm-objdump -d does. A label (//pkg:name, :name) is built first, as
 'bpfstar build LABEL' builds it; so is a program file FILE.star.`},
 	"verify": {"[--max-steps N] OBJ|LABEL|FILE.star", `Verify loads every program of an object into the kernel verifier and
@@ -238,15 +236,16 @@ func parseOne(fs *flagSet, args []string) (string, error) {
 
 func disasmCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("disasm", stdout, stderr)
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for a LABEL or FILE.star)")
 	in, err := parseOne(fs, args)
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(in)
+	name, data, err := readObject("disasm", in, *steps, stderr)
 	if err != nil {
 		return err
 	}
-	return disasm.Object(stdout, in, data)
+	return disasm.Object(stdout, name, data)
 }
 
 // errRejected reports that the verifier rejected a program; the verdicts
@@ -255,17 +254,12 @@ var errRejected = errors.New("the verifier rejected a program")
 
 func verifyCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", stdout, stderr)
-	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for FILE.star)")
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for a LABEL or FILE.star)")
 	in, err := parseOne(fs, args)
 	if err != nil {
 		return err
 	}
-	var obj []byte
-	if strings.HasSuffix(in, ".star") {
-		obj, _, err = workspace.BuildFile(in, compile.Options{MaxSteps: *steps, Print: stderr})
-	} else {
-		obj, err = os.ReadFile(in)
-	}
+	_, obj, err := readObject("verify", in, *steps, stderr)
 	if err != nil {
 		return err
 	}
