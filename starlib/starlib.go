@@ -182,6 +182,9 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 	if _, err := execFile(thread, pre, filename, src); err != nil {
 		return nil, explainForwardRef(convertError(err, steps), filename, src)
 	}
+	if err := u.checkGPLHelpers(); err != nil {
+		return nil, err
+	}
 	return &u.Unit, nil
 }
 
