@@ -42,6 +42,10 @@ func checkSizes(b *starlark.Builtin, name, typ string, key, value, max optSize) 
 		}
 	}
 	if !max.set {
+		if key.set && !value.set {
+			// bpf_map("events", "ringbuf", 4096): the 4096 is key_size.
+			return errorf(b, "map %q: missing argument for max_entries (the third and later positional arguments are key_size, value_size, max_entries: where the sizes are left out, give max_entries = N by name)", name)
+		}
 		return errorf(b, "map %q: missing argument for max_entries", name)
 	}
 	return nil
