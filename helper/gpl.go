@@ -6,12 +6,18 @@ package helper
 //
 // Where it comes from: the kernel has no interface that says which helpers
 // are GPL-only (and libbpf's bpf_helper_defs.h does not say either), so
-// the list was made by hand from the .gpl_only = true definitions in the
-// sources of torvalds/linux (kernel/trace/bpf_trace.c, kernel/bpf/helpers.c,
-// kernel/bpf/stackmap.c, net/core/filter.c, drivers/media/rc/bpf-lirc.c),
-// and checked against a running kernel (6.18) by loading a call of every
-// helper, with the license "MIT", as every program type that can be loaded
-// without BTF (TestGPLOnlyMatchesKernel does it again).
+// the list was made by hand from the kernel's sources (torvalds/linux):
+// the struct bpf_func_proto definitions with .gpl_only = true in
+// kernel/trace/bpf_trace.c (the tracing helpers: probe_read*, trace_printk,
+// trace_vprintk, perf_event_*, get_current_task*, task_pt_regs, seq_*,
+// override_return, ...) and drivers/media/rc/bpf-lirc.c (rc_*), and those
+// of kernel/bpf/helpers.c (snprintf, timer_*), kernel/bpf/stackmap.c
+// (get_stack) and net/core/filter.c (skb_output, xdp_output, fib_lookup,
+// check_mtu, the syncookie helpers). The list was then checked against a
+// running kernel (6.18) by loading a call of every helper, with the
+// license "MIT", as every program type that loads without BTF: the kernel
+// refused exactly these (bar the two below) as GPL-restricted.
+// TestGPLOnlyMatchesKernel does that again on the machine it runs on.
 //
 // Left out on purpose, because they are GPL-only in some program types
 // only (the kernel has several protos for them):
