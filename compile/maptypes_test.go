@@ -17,14 +17,15 @@ import (
 )
 
 // mapArgs gives each map type arguments its kernel accepts:
-// key_size, value_size, max_entries and the optional keywords.
+// key_size, value_size, max_entries and the optional keywords (the types
+// without keys or values leave their sizes out).
 var mapArgs = map[string]string{
-	"ringbuf":               "0, 0, 4096",
-	"user_ringbuf":          "0, 0, 4096",
-	"arena":                 "0, 0, 4, flags = 1024, map_extra = 0x40000000",
-	"queue":                 "0, 8, 4",
-	"stack":                 "0, 8, 4",
-	"bloom_filter":          "0, 8, 4, map_extra = 3",
+	"ringbuf":               "max_entries = 4096", // key_size and value_size left out: 0
+	"user_ringbuf":          "max_entries = 4096",
+	"arena":                 "max_entries = 4, flags = 1024, map_extra = 0x40000000",
+	"queue":                 "value_size = 8, max_entries = 4", // key_size left out: 0
+	"stack":                 "value_size = 8, max_entries = 4",
+	"bloom_filter":          "value_size = 8, max_entries = 4, map_extra = 3",
 	"prog_array":            "4, 4, 4",
 	"cgroup_array":          "4, 4, 4",
 	"xskmap":                "4, 4, 4",

@@ -227,20 +227,24 @@ func (u *unit) claim(b *starlark.Builtin, name, what string, pos asm.Pos) error 
 
 func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, typ string
-	var key, value, max, flags, extra intArg
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size", &key, "value_size", &value, "max_entries", &max, "flags?", &flags, "map_extra?", &extra); err != nil {
+	var flags, extra intArg
+	var key, value, max optSize // key_size and value_size may be left out where they are 0
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size?", &key, "value_size?", &value, "max_entries?", &max, "flags?", &flags, "map_extra?", &extra); err != nil {
 		return nil, err
 	}
 	id, ok := mapTypes[typ]
 	if !ok {
 		return nil, errorf(b, "unknown map type %q (want one of %s)", typ, strings.Join(MapTypeNames(), " "))
 	}
+	if err := checkSizes(b, name, typ, key, value, max); err != nil {
+		return nil, err
+	}
 	m := &link.Map{Name: name, Type: typ, TypeID: id, Pos: callerPos(thread)}
 	for _, f := range []struct {
 		name string
 		v    intArg
 		dst  *uint32
-	}{{"key_size", key, &m.KeySize}, {"value_size", value, &m.ValueSize}, {"max_entries", max, &m.MaxEntries}, {"flags", flags, &m.Flags}, {"map_extra", extra, &m.MapExtra}} {
+	}{{"key_size", key.intArg, &m.KeySize}, {"value_size", value.intArg, &m.ValueSize}, {"max_entries", max.intArg, &m.MaxEntries}, {"flags", flags, &m.Flags}, {"map_extra", extra, &m.MapExtra}} {
 		if !f.v.in(0, math.MaxUint32) {
 			return nil, errorf(b, "%s %s out of range (0-4294967295)", f.name, f.v.String())
 		}
@@ -250,6 +254,9 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, errorf(b, "map %q: %v", name, err)
 	}
 	if err := u.claim(b, name, "map", m.Pos); err != nil {
+		return nil, err
+	}
+	if err := u.claimKernelName(b, "map", name, m.Pos); err != nil {
 		return nil, err
 	}
 	u.Maps = append(u.Maps, m)

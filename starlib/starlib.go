@@ -112,6 +112,10 @@ type unit struct {
 	licensePos asm.Pos
 	items      int // instructions and labels of all programs and functions
 	alloc      insnAlloc
+
+	// kernelNames holds the names of maps and programs cut to the
+	// kernel's KernelNameLen characters (see claimKernelName).
+	kernelNames map[kernelKey]kernelName
 }
 
 func newUnit(filename, name string, src []byte) *unit {
@@ -177,6 +181,9 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 	limitThread(thread, steps, mem)
 	if _, err := execFile(thread, pre, filename, src); err != nil {
 		return nil, explainForwardRef(convertError(err, steps), filename, src)
+	}
+	if err := u.checkGPLHelpers(); err != nil {
+		return nil, err
 	}
 	return &u.Unit, nil
 }
@@ -361,6 +368,9 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, errorf(b, "insns%s: %s", path, msg)
 	}
 	if err := u.claim(b, symbol, "symbol", pos); err != nil {
+		return nil, err
+	}
+	if err := u.claimKernelName(b, "program", symbol, pos); err != nil {
 		return nil, err
 	}
 	if !u.sections[name] {

@@ -23,7 +23,7 @@ const buildArgs = `[-j N] [--lock | --check] [--max-steps N] [LABEL...]
 // :name, //pkg/..., //...; by default //... below the current directory),
 // or, when the one argument ends in .star, that program file on its own.
 func buildCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("build", buildArgs, stderr)
+	fs := newFlags("build", stdout, stderr)
 	out := fs.String("o", "", "FILE.star only: output object `file` (default: the input's stem + .o, in the current directory)")
 	depfile := fs.String("depfile", "", "FILE.star only: also write a Make-style dependency `file` listing the program file and every file it loaded")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (per target)")
@@ -49,6 +49,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if files > 0 {
+		for _, p := range pos {
+			if err := notBuildFile("build", p); err != nil {
+				return err
+			}
+		}
 		if len(pos) != 1 {
 			return usageErr("give either one FILE.star or labels")
 		}
@@ -66,14 +71,9 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if *jobs < 0 {
 		return usageErr("-j must be positive")
 	}
-	return buildLabels(pos, workspace.Options{
-		Jobs:     *jobs,
-		MaxSteps: *steps,
-		ToolID:   Version + " " + workspace.ExecutableID(),
-		NoCache:  *check,
-		Stderr:   stderr,
-		Terminal: isTerminal(stderr),
-	}, *lock, *check, stdout, stderr)
+	opts := labelOptions(*steps, stderr)
+	opts.Jobs, opts.NoCache = *jobs, *check
+	return buildLabels(pos, opts, *lock, *check, stdout, stderr)
 }
 
 // buildGCPercent is the collector's GOGC percentage for a build, unless
@@ -107,35 +107,66 @@ func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
 	return nil
 }
 
-func buildLabels(patterns []string, opts workspace.Options, lock, check bool, stdout, stderr io.Writer) error {
+// labelOptions are the workspace options of a build of labels: those of
+// bpfstar build, for disasm and verify too, so that they share its cache.
+func labelOptions(steps uint64, stderr io.Writer) workspace.Options {
+	return workspace.Options{
+		MaxSteps: steps,
+		ToolID:   Version + " " + workspace.ExecutableID(),
+		Stderr:   stderr,
+		Terminal: isTerminal(stderr),
+	}
+}
+
+// findTargets returns the workspace around the current directory, the
+// targets the patterns select there (default: ...) and the parsed
+// patterns.
+func findTargets(patterns []string, opts workspace.Options) (*workspace.Workspace, []*workspace.Target, []workspace.Pattern, error) {
 	w, err := workspace.Find(".")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if w == nil {
 		wd, _ := os.Getwd()
-		return fmt.Errorf("not in a workspace: no %s file in %s or any directory above it (to build one file: bpfstar build FILE.star)", workspace.MarkerFile, wd)
+		return nil, nil, nil, fmt.Errorf("not in a workspace: no %s file in %s or any directory above it (to build one file: bpfstar build FILE.star)", workspace.MarkerFile, wd)
 	}
 	cwd, err := w.CwdPackage()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if len(patterns) == 0 {
 		patterns = []string{"..."}
 	}
 	targets, pats, err := w.Targets(patterns, cwd, opts)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
+	return w, targets, pats, nil
+}
+
+// buildTargets builds targets of w and writes the manifest; an error if a
+// target failed (the progress has reported it).
+func buildTargets(w *workspace.Workspace, targets []*workspace.Target, opts workspace.Options) ([]*workspace.Result, error) {
 	results := w.Build(targets, opts)
-	summary := workspace.Summary(results)
 	if len(workspace.Failed(results)) > 0 {
-		return errors.New("build failed: " + summary)
+		return nil, errors.New("build failed: " + workspace.Summary(results))
 	}
 	if err := w.WriteManifest(results); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func buildLabels(patterns []string, opts workspace.Options, lock, check bool, stdout, stderr io.Writer) error {
+	w, targets, pats, err := findTargets(patterns, opts)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, "bpfstar:", summary)
+	results, err := buildTargets(w, targets, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "bpfstar:", workspace.Summary(results))
 	switch {
 	case lock:
 		if err := w.UpdateLock(results, pats); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -14,9 +13,9 @@ import (
 // files that need formatting (listed on stdout); 2 on a usage error.
 func fmtMain(args []string, stdout, stderr io.Writer) int {
 	switch err := fmtCmd(args, stdout, stderr); {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 		return 0
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		return 2
 	case errors.Is(err, errFmtFailed):
 		return 1 // the reasons, or the unformatted files, are already printed
@@ -32,7 +31,7 @@ func fmtMain(args []string, stdout, stderr io.Writer) int {
 var errFmtFailed = errors.New("fmt failed")
 
 func fmtCmd(args []string, stdout, stderr io.Writer) error {
-	flags := newFlags("fmt", "[--check] [FILE|DIR|LABEL ...]", stderr)
+	flags := newFlags("fmt", stdout, stderr)
 	check := flags.Bool("check", false, "list the files that are not formatted and exit 1, writing nothing")
 	pos, err := parse(flags, args)
 	if err != nil {
