@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/workspace"
 )
@@ -92,16 +94,63 @@ func buildFile(in, out, depfile string, steps uint64, stderr io.Writer) error {
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(in), ".star") + ".o"
 	}
+	// An output never replaces an input, nor the other output.
+	if err := notSame(out, "-o", in); err != nil {
+		return err
+	}
+	if depfile != "" {
+		if err := notSame(depfile, "--depfile", in, out); err != nil {
+			return err
+		}
+	}
 	obj, deps, err := workspace.BuildFileImage(in, compile.Options{MaxSteps: steps, Print: stderr})
 	if err != nil {
 		return err
 	}
-	if err := compile.WriteImage(out, obj); err != nil {
+	for _, d := range deps[1:] {
+		if err := notSame(out, "-o", d); err != nil {
+			return err
+		}
+		if depfile != "" {
+			if err := notSame(depfile, "--depfile", d); err != nil {
+				return err
+			}
+		}
+	}
+	// Both outputs are written in full before either replaces a file:
+	// a dependency file that cannot be written leaves the object as it
+	// was.
+	pending, err := atomicfile.Prepare(out, obj, 0o644)
+	if err != nil {
 		return err
 	}
 	if depfile != "" {
-		if err := compile.WriteFile(depfile, workspace.Depfile(out, deps)); err != nil {
+		dep, err := atomicfile.Prepare(depfile, bytes.NewReader(workspace.Depfile(out, deps)), 0o644)
+		if err != nil {
+			pending.Abort()
 			return fmt.Errorf("writing the dependency file: %v", err)
+		}
+		if err := pending.Commit(); err != nil {
+			dep.Abort()
+			return err
+		}
+		return dep.Commit()
+	}
+	return pending.Commit()
+}
+
+// notSame refuses an output path (given with flag) that names the same
+// file as one of files, or the same path.
+func notSame(path, flag string, files ...string) error {
+	out, err := os.Stat(path)
+	for _, f := range files {
+		if filepath.Clean(path) == filepath.Clean(f) {
+			return fmt.Errorf("%s %s would replace %s, an input or the other output of the build: choose another path", flag, path, f)
+		}
+		if err == nil {
+			if fi, err := os.Stat(f); err == nil && os.SameFile(out, fi) {
+				return fmt.Errorf("%s %s would replace %s, an input or the other output of the build: choose another path", flag, path, f)
+			}
 		}
 	}
 	return nil

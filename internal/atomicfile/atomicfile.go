@@ -22,14 +22,57 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 
 // WriteFrom is Write with the contents that src writes: a large file need
 // not be made in memory first.
-func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) (err error) {
+func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) error {
+	p, err := Prepare(path, src, perm)
+	if err != nil {
+		return err
+	}
+	return p.Commit()
+}
+
+// A Pending file is written in full under a temporary name beside its
+// path, and replaces it only on Commit. Several pending files are how a
+// command writes several outputs all or none: every one is prepared (where
+// a full disk or a missing directory shows) before any is committed.
+type Pending struct {
+	path, tmp string
+}
+
+// Commit renames the file over its path. After an error the temporary
+// file is gone and the path untouched.
+func (p *Pending) Commit() error {
+	if p == nil || p.tmp == "" {
+		return errors.New("atomicfile: nothing to commit")
+	}
+	tmp := p.tmp
+	p.tmp = ""
+	if err := os.Rename(tmp, p.path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot write %s: %v", p.path, err)
+	}
+	return nil
+}
+
+// Abort removes the temporary file; the path is untouched. It does
+// nothing after Commit.
+func (p *Pending) Abort() {
+	if p != nil && p.tmp != "" {
+		os.Remove(p.tmp)
+		p.tmp = ""
+	}
+}
+
+// Prepare writes what src writes into a temporary file beside path, with
+// permissions perm, to replace path on Commit. On failure nothing is left
+// behind, and the error names what is in the way.
+func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err error) {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		// Name the part of the path that is in the way.
 		for p := filepath.Dir(dir); p != dir; p = filepath.Dir(p) {
 			if fi, err := os.Stat(p); err == nil {
 				if !fi.IsDir() {
-					return fmt.Errorf("cannot write %s: %s is not a directory", path, p)
+					return nil, fmt.Errorf("cannot write %s: %s is not a directory", path, p)
 				}
 				break
 			}
@@ -37,12 +80,12 @@ func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) (err error) {
 				break
 			}
 		}
-		return fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
+		return nil, fmt.Errorf("cannot write %s: directory %s does not exist", path, dir)
 	} else if !fi.IsDir() {
-		return fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
+		return nil, fmt.Errorf("cannot write %s: %s is not a directory", path, dir)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a directory", path)
+		return nil, fmt.Errorf("cannot write %s: it is a directory", path)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -50,7 +93,7 @@ func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) (err error) {
 		if errors.As(err, &pe) {
 			err = pe.Err // the temporary name means nothing to the user
 		}
-		return fmt.Errorf("cannot write %s: cannot create a file in directory %s: %v", path, dir, err)
+		return nil, fmt.Errorf("cannot write %s: cannot create a file in directory %s: %v", path, dir, err)
 	}
 	defer func() {
 		if err != nil {
@@ -59,16 +102,13 @@ func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) (err error) {
 		}
 	}()
 	if _, err = src.WriteTo(f); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
+		return nil, fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
+		return nil, fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
+		return nil, fmt.Errorf("cannot write %s: %v", path, err)
 	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	return nil
+	return &Pending{path: path, tmp: f.Name()}, nil
 }

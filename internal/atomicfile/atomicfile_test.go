@@ -1,0 +1,56 @@
+package atomicfile
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/bpfstar/bpfstar/internal/golden" // -update
+)
+
+// A pending file replaces its path only on Commit; Abort leaves the path
+// as it was and no temporary file behind.
+func TestPending(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.o")
+	os.WriteFile(path, []byte("old"), 0o644)
+	p, err := Prepare(path, bytes.NewReader([]byte("new")), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "old" {
+		t.Fatalf("before Commit: %q", data)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "new" {
+		t.Fatalf("after Commit: %q", data)
+	}
+	if err := p.Commit(); err == nil {
+		t.Error("a second Commit succeeded")
+	}
+	p, err = Prepare(path, bytes.NewReader([]byte("newer")), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Abort()
+	p.Abort() // twice is harmless
+	if data, _ := os.ReadFile(path); string(data) != "new" {
+		t.Fatalf("after Abort: %q", data)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("files left behind: %v", ents)
+	}
+	var zero *Pending
+	zero.Abort()
+	if err := zero.Commit(); err == nil {
+		t.Error("Commit of a nil Pending succeeded")
+	}
+	if _, err := Prepare(filepath.Join(dir, "nodir", "x"), bytes.NewReader(nil), 0o644); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Prepare in a missing directory: %v", err)
+	}
+}
