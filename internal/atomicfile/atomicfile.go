@@ -36,6 +36,15 @@ func WriteFrom(path string, src io.WriterTo, perm fs.FileMode) error {
 // a full disk or a missing directory shows) before any is committed.
 type Pending struct {
 	path, tmp string
+	unlock    func() // drops the temporary file's lock (see stale_unix.go)
+}
+
+// release drops the lock on the temporary file.
+func (p *Pending) release() {
+	if p.unlock != nil {
+		p.unlock()
+		p.unlock = nil
+	}
 }
 
 // Commit renames the file over its path. After an error the temporary
@@ -46,7 +55,11 @@ func (p *Pending) Commit() error {
 	}
 	tmp := p.tmp
 	p.tmp = ""
-	if err := os.Rename(tmp, p.path); err != nil {
+	// Renamed while still open and locked: a concurrent write of the
+	// same path never takes it for a dead writer's.
+	err := os.Rename(tmp, p.path)
+	p.release()
+	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("cannot write %s: %v", p.path, err)
 	}
@@ -58,6 +71,7 @@ func (p *Pending) Commit() error {
 func (p *Pending) Abort() {
 	if p != nil && p.tmp != "" {
 		os.Remove(p.tmp)
+		p.release()
 		p.tmp = ""
 	}
 }
@@ -87,6 +101,7 @@ func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err er
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("cannot write %s: it is a directory", path)
 	}
+	removeStale(dir, "."+filepath.Base(path)+".tmp")
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		var pe *os.PathError
@@ -95,10 +110,15 @@ func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err er
 		}
 		return nil, fmt.Errorf("cannot write %s: cannot create a file in directory %s: %v", path, dir, err)
 	}
+	// The lock says that the file is being written: a writer killed
+	// before Commit or Abort loses it, and the next write of the same
+	// path removes what it left (removeStale).
+	unlock := lockTemp(f.Name())
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
+			unlock()
 		}
 	}()
 	if _, err = src.WriteTo(f); err != nil {
@@ -110,5 +130,5 @@ func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err er
 	if err = f.Close(); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %v", path, err)
 	}
-	return &Pending{path: path, tmp: f.Name()}, nil
+	return &Pending{path: path, tmp: f.Name(), unlock: unlock}, nil
 }
