@@ -59,6 +59,13 @@ func checkRelPath(p string) error {
 	if strings.ContainsAny(p, "\\\x00") {
 		return fmt.Errorf("%q contains a backslash or NUL", p)
 	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			// A newline in a name would break the depfile and the lock
+			// file, whose lines name files.
+			return fmt.Errorf("%q contains a control character", p)
+		}
+	}
 	for _, c := range strings.Split(p, "/") {
 		switch c {
 		case "":

@@ -39,7 +39,7 @@ func TestParsePattern(t *testing.T) {
 			t.Errorf("ParsePattern(%q, %q) = %s, want %s", tc.in, tc.cwd, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "a", "//a/../b:c", "//a:", "//a:b/c", "@r//a:b", "///a:b", "//a//b:c", `//a\b:c`, "//./a:b"} {
+	for _, bad := range []string{"", "a", "//a/../b:c", "//a:", "//a:b/c", "@r//a:b", "///a:b", "//a//b:c", `//a\b:c`, "//./a:b", "//a\nb:c", "//a\x7fb:c"} {
 		if p, err := ParsePattern(bad, ""); err == nil {
 			t.Errorf("ParsePattern(%q) = %v, want an error", bad, p)
 		}
@@ -381,5 +381,13 @@ func TestTamperedCache(t *testing.T) {
 				t.Errorf("%s: other bytes after a tampered cache", rs[i].Target.Label)
 			}
 		}
+	}
+}
+
+// A load() of a file whose name holds a newline (which no Make rule can
+// name) is an error, not a malformed dependency file.
+func TestLoadControlCharacter(t *testing.T) {
+	if _, err := resolveLoad("a/p.star", "//lib:x\ny.star"); err == nil || !strings.Contains(err.Error(), "control character") {
+		t.Errorf("resolveLoad with a newline: %v", err)
 	}
 }
