@@ -482,6 +482,9 @@ func execFile(thread *starlark.Thread, predeclared starlark.StringDict, filename
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckNesting(f); err != nil {
+		return nil, err
+	}
 	rewriteOps(f)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {

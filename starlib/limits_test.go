@@ -142,3 +142,30 @@ func TestMul64(t *testing.T) {
 		t.Error("mul64 of an int and a string")
 	}
 }
+
+// A syntax tree deeper than MaxNesting (an operator chain is as deep as it
+// is long) is an error at its position; one just within it evaluates. The
+// resolver and compiler of go.starlark.net recurse over the tree: 2M
+// levels once overflowed the stack, a fatal error.
+func TestNesting(t *testing.T) {
+	for _, tc := range []struct {
+		terms int
+		want  string
+	}{
+		{MaxNesting + 10, "p.star:1:5: expressions and statements nested more than 100000 deep"},
+		{2_000_000, "p.star:1:5: expressions and statements nested more than 100000 deep"},
+		{MaxNesting - 10, ""},
+	} {
+		src := "x = " + strings.Repeat("1+", tc.terms-1) + "1\nif x != " + fmt.Sprint(tc.terms) + ":\n    fail(\"sum\")\n"
+		_, err := Exec("p.star", []byte(src), Options{})
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%d terms: %v", tc.terms, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%d terms: %v, want %s...", tc.terms, err, tc.want)
+		}
+	}
+}

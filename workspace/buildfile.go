@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/starlib"
 )
 
 // A Target is a bpf_object declared in a BUILD.star file.
@@ -112,6 +113,9 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 	if err != nil {
 		return nil, toAsmError(err)
 	}
+	if err := starlib.CheckNesting(f); err != nil {
+		return nil, err
+	}
 	if err := checkBuildFile(f); err != nil {
 		return nil, err
 	}
@@ -155,8 +159,10 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 			}
 		},
 	}
-	thread.SetMaxExecutionSteps(maxBuildSteps)
 	predeclared := starlark.StringDict{"bpf_object": starlark.NewBuiltin("bpf_object", bpfObject)}
+	// The limits of program files: bounded steps, heap, and values made
+	// by + and * or copied by list(), sorted(), ...
+	starlib.Limit(thread, f, predeclared, maxBuildSteps, 0)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, toAsmError(err)

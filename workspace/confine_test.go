@@ -105,3 +105,23 @@ func TestWritesConfined(t *testing.T) {
 		})
 	}
 }
+
+// BUILD files keep to the limits of program files: a value too large to
+// make, a runaway computation and a chain of operators too deep to
+// compile are errors at their FILE:LINE:COL, not an exhausted memory or a
+// fatal stack overflow.
+func TestBuildFileLimits(t *testing.T) {
+	deep := "x = " + strings.Repeat("1+", 150_000) + "1\n"
+	for _, tc := range []struct{ name, src, want string }{
+		{"huge list", "x = list(range(1 << 40))\n", "BUILD.star:1:9: list: argument of 1099511627776 elements is too large"},
+		{"huge product", "x = [0] * (1 << 30)\n", "BUILD.star:1:9: * would make a list of 1073741824 elements"},
+		{"deep", deep, "BUILD.star:1:5: expressions and statements nested more than 100000 deep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := evalBuildFile("BUILD.star", []byte(tc.src), nil)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("got %v, want %s...", err, tc.want)
+			}
+		})
+	}
+}
