@@ -139,6 +139,7 @@ func (u *unit) predeclared() starlark.StringDict {
 		"data":     starlark.NewBuiltin("data", u.global(".data")),
 		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
 		"function": starlark.NewBuiltin("function", u.function),
+		"types":    newTypesModule(),
 		"fp":       Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
