@@ -358,6 +358,9 @@ func (u *unit) global(sec string) func(*starlark.Thread, *starlark.Builtin, star
 			if g.Size == 0 || g.Size > 1<<28 {
 				return nil, errorf(b, "%s %q: type %s of %d bytes, want 1-%d", strings.TrimPrefix(sec, "."), g.Name, typeString(g.Type), g.Size, 1<<28)
 			}
+			if f := specialField(g.Type, 0); f != "" {
+				return nil, errorf(b, "%s %q: type %s holds a %s, which the kernel allows in map values but not in global data (the loaders memory-map it): put it in a bpf_map's value", strings.TrimPrefix(sec, "."), g.Name, typeString(g.Type), f)
+			}
 		}
 		if err := u.claim(b, g.Name, "global", g.Pos); err != nil {
 			return nil, err

@@ -528,3 +528,50 @@ func memberNames(t btf.Type) []string {
 	sort.Strings(names)
 	return names
 }
+
+// specialFields are the kernel's special map-value structs (linux/bpf.h)
+// and type tags of kptrs.
+var specialFields = map[string]bool{
+	"bpf_spin_lock": true, "bpf_timer": true, "bpf_wq": true, "bpf_list_head": true,
+	"bpf_list_node": true, "bpf_rb_root": true, "bpf_rb_node": true, "bpf_refcount": true,
+	"kptr": true, "kptr_untrusted": true, "percpu_kptr": true,
+}
+
+// specialField returns the name of a special field t holds ("" if none):
+// the kernel refuses to memory-map a map whose value holds one, and the
+// loaders memory-map global data.
+func specialField(t btf.Type, depth int) string {
+	if depth > 64 {
+		return ""
+	}
+	switch r := t.(type) {
+	case *btf.Struct:
+		if specialFields[r.Name] {
+			return "struct " + r.Name
+		}
+		for _, f := range r.Members {
+			if s := specialField(f.Type, depth+1); s != "" {
+				return s
+			}
+		}
+	case *btf.Union:
+		for _, f := range r.Members {
+			if s := specialField(f.Type, depth+1); s != "" {
+				return s
+			}
+		}
+	case *btf.Array:
+		return specialField(r.Elem, depth+1)
+	case *btf.Ptr:
+		if tag, ok := r.Target.(*btf.TypeTag); ok && specialFields[tag.Value] {
+			return tag.Value
+		}
+	case *btf.Typedef:
+		return specialField(r.Target, depth+1)
+	case *btf.Const:
+		return specialField(r.Target, depth+1)
+	case *btf.Volatile:
+		return specialField(r.Target, depth+1)
+	}
+	return ""
+}
