@@ -7,12 +7,21 @@ import (
 
 // typeName returns t as C names it in a declaration: "unsigned int",
 // "struct foo", "char[16]", "struct foo *".
-func typeName(t Type) string { return cDecl(t, "", "", 0) }
+func typeName(t Type) string { return newPrinter().cDecl(t, "", "", 0) }
+
+// printer writes C, at most maxMembers members in all: a graph that
+// shares an anonymous type many times would otherwise print as many
+// copies of it.
+type printer struct{ members int }
+
+const maxMembers = 10000
+
+func newPrinter() *printer { return &printer{members: maxMembers} }
 
 // cDecl returns the C declaration of inner (a declarator: a name, "*x",
 // "x[4]") of type t; anonymous structs, unions and enums are written out
 // with their members indented by indent.
-func cDecl(t Type, inner, indent string, depth int) string {
+func (p *printer) cDecl(t Type, inner, indent string, depth int) string {
 	if depth > maxDepth {
 		return "..."
 	}
@@ -35,19 +44,19 @@ func cDecl(t Type, inner, indent string, depth int) string {
 		if _, ok := t.Target.(*Array); ok {
 			in = "(" + in + ")"
 		}
-		return cDecl(t.Target, in, indent, depth+1)
+		return p.cDecl(t.Target, in, indent, depth+1)
 	case *Array:
-		return cDecl(t.Elem, fmt.Sprintf("%s[%d]", inner, t.N), indent, depth+1)
+		return p.cDecl(t.Elem, fmt.Sprintf("%s[%d]", inner, t.N), indent, depth+1)
 	case *Struct:
 		if t.Name != "" {
 			return with("struct " + t.Name)
 		}
-		return with(body("struct", t.Members, indent, depth))
+		return with(p.body("struct", t.Members, indent, depth))
 	case *Union:
 		if t.Name != "" {
 			return with("union " + t.Name)
 		}
-		return with(body("union", t.Members, indent, depth))
+		return with(p.body("union", t.Members, indent, depth))
 	case *Enum:
 		if t.Name != "" {
 			return with("enum " + t.Name)
@@ -57,16 +66,16 @@ func cDecl(t Type, inner, indent string, depth int) string {
 		return with(t.Name)
 	case *Const:
 		if _, ok := t.Target.(*Ptr); ok {
-			return cDecl(t.Target, "const "+inner, indent, depth+1)
+			return p.cDecl(t.Target, "const "+inner, indent, depth+1)
 		}
-		return "const " + cDecl(t.Target, inner, indent, depth+1)
+		return "const " + p.cDecl(t.Target, inner, indent, depth+1)
 	case *Volatile:
 		if _, ok := t.Target.(*Ptr); ok {
-			return cDecl(t.Target, "volatile "+inner, indent, depth+1)
+			return p.cDecl(t.Target, "volatile "+inner, indent, depth+1)
 		}
-		return "volatile " + cDecl(t.Target, inner, indent, depth+1)
+		return "volatile " + p.cDecl(t.Target, inner, indent, depth+1)
 	case *TypeTag:
-		return cDecl(t.Target, strings.TrimSpace(fmt.Sprintf("__attribute__((btf_type_tag(%q))) %s", t.Value, inner)), indent, depth+1)
+		return p.cDecl(t.Target, strings.TrimSpace(fmt.Sprintf("__attribute__((btf_type_tag(%q))) %s", t.Value, inner)), indent, depth+1)
 	case *Fwd:
 		if t.Union {
 			return with("union " + t.Name)
@@ -77,12 +86,16 @@ func cDecl(t Type, inner, indent string, depth int) string {
 }
 
 // body writes out a struct or union: "struct name {\n\tint a;\n}".
-func body(kw string, members []Field, indent string, depth int) string {
+func (p *printer) body(kw string, members []Field, indent string, depth int) string {
 	var b strings.Builder
 	b.WriteString(kw + " {\n")
 	for _, m := range members {
 		b.WriteString(indent + "\t")
-		b.WriteString(cDecl(m.Type, m.Name, indent+"\t", depth+1))
+		if p.members--; p.members < 0 {
+			b.WriteString("...\n")
+			break
+		}
+		b.WriteString(p.cDecl(m.Type, m.Name, indent+"\t", depth+1))
 		if m.Bits != 0 {
 			fmt.Fprintf(&b, " : %d", m.Bits)
 		}
@@ -120,7 +133,7 @@ func (t *Struct) String() string {
 	if t.Name == "" {
 		return typeName(t)
 	}
-	return strings.Replace(body("struct", t.Members, "", 0), "struct", "struct "+t.Name, 1)
+	return strings.Replace(newPrinter().body("struct", t.Members, "", 0), "struct", "struct "+t.Name, 1)
 }
 
 // String returns the union's definition: union name { ... }.
@@ -128,7 +141,7 @@ func (t *Union) String() string {
 	if t.Name == "" {
 		return typeName(t)
 	}
-	return strings.Replace(body("union", t.Members, "", 0), "union", "union "+t.Name, 1)
+	return strings.Replace(newPrinter().body("union", t.Members, "", 0), "union", "union "+t.Name, 1)
 }
 
 // String returns the enum's definition: enum name { ... }.

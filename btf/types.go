@@ -120,9 +120,21 @@ func (*Fwd) isType()      {}
 // cycle) has no layout.
 const maxDepth = 256
 
-// layout returns the size and alignment of t, size as a uint64 that may
-// exceed what BTF holds.
-func layout(t Type, depth int) (uint64, uint32) {
+// sizeAlign is a type's layout: its size in bytes, which may exceed what
+// BTF holds, and its alignment.
+type sizeAlign struct {
+	size  uint64
+	align uint32
+}
+
+// layouter lays out types, each struct, union and array once: a graph
+// that shares a type many times is laid out in time proportional to its
+// distinct types, and a cycle (which only Go code can make) ends with a
+// size of 0.
+type layouter map[Type]sizeAlign
+
+// layout returns the size and alignment of t.
+func (l layouter) layout(t Type, depth int) (uint64, uint32) {
 	if depth > maxDepth {
 		return 0, 1
 	}
@@ -133,37 +145,54 @@ func layout(t Type, depth int) (uint64, uint32) {
 		return uint64(t.Bytes), max(t.Bytes, 1)
 	case *Ptr:
 		return 8, 8
-	case *Array:
-		size, align := layout(t.Elem, depth+1)
-		return size * uint64(t.N), align
-	case *Struct:
-		_, size, align := place(t.Members, false, depth)
-		return size, align
-	case *Union:
-		_, size, align := place(t.Members, true, depth)
-		return size, align
 	case *Typedef:
-		return layout(t.Target, depth+1)
+		return l.layout(t.Target, depth+1)
 	case *Const:
-		return layout(t.Target, depth+1)
+		return l.layout(t.Target, depth+1)
 	case *Volatile:
-		return layout(t.Target, depth+1)
+		return l.layout(t.Target, depth+1)
 	case *TypeTag:
-		return layout(t.Target, depth+1)
+		return l.layout(t.Target, depth+1)
+	case *Array, *Struct, *Union:
+		if sa, ok := l[t]; ok {
+			return sa.size, sa.align
+		}
+		l[t] = sizeAlign{0, 1} // until known: what a cycle sees
+		var sa sizeAlign
+		switch t := t.(type) {
+		case *Array:
+			size, align := l.layout(t.Elem, depth+1)
+			sa = sizeAlign{mulSat(size, uint64(t.N)), align}
+		case *Struct:
+			_, sa.size, sa.align = l.place(t.Members, false, depth)
+		case *Union:
+			_, sa.size, sa.align = l.place(t.Members, true, depth)
+		}
+		l[t] = sa
+		return sa.size, sa.align
 	}
 	return 0, 1 // void, Fwd, nil pointers
+}
+
+// mulSat returns x*y, or the largest uint64 when that overflows.
+func mulSat(x, y uint64) uint64 {
+	if x != 0 && y > math.MaxUint64/x {
+		return math.MaxUint64
+	}
+	return x * y
 }
 
 // place lays out members as C does on BPF and returns their offsets in
 // bits, the size in bytes and the alignment. A bitfield goes at the next
 // free bit unless it would then cross a boundary of its type's alignment
 // unit; then it starts the next unit.
-func place(members []Field, union bool, depth int) (offs []uint64, size uint64, align uint32) {
+func (l layouter) place(members []Field, union bool, depth int) (offs []uint64, size uint64, align uint32) {
 	offs = make([]uint64, len(members))
 	align = 1
 	var end uint64 // bits
 	for i, m := range members {
-		sz, al := layout(m.Type, depth+1)
+		sz, al := l.layout(m.Type, depth+1)
+		sz = min(sz, math.MaxUint64/16) // a size past any limit stays one
 		align = max(align, al)
 		var off uint64
 		if !union {
@@ -180,11 +209,14 @@ func place(members []Field, union bool, depth int) (offs []uint64, size uint64, 
 		if m.Bits != 0 {
 			end = max(end, off+uint64(m.Bits))
 		} else {
-			end = max(end, off+8*sz)
+			end = max(end, min(off+8*sz, math.MaxUint64/2))
 		}
 	}
 	return offs, roundUp((end+7)/8, uint64(align)), align
 }
+
+// layout returns the size and alignment of t.
+func layout(t Type) (uint64, uint32) { return layouter{}.layout(t, 0) }
 
 func roundUp(x, to uint64) uint64 {
 	if to == 0 {
@@ -194,14 +226,14 @@ func roundUp(x, to uint64) uint64 {
 }
 
 func size32(t Type) uint32 {
-	size, _ := layout(t, 0)
+	size, _ := layout(t)
 	if size > math.MaxUint32 {
 		return 0
 	}
 	return uint32(size)
 }
 
-func align(t Type) uint32 { _, a := layout(t, 0); return a }
+func align(t Type) uint32 { _, a := layout(t); return a }
 
 func (t *Int) Size() uint32      { return size32(t) }
 func (t *Ptr) Size() uint32      { return 8 }
@@ -230,7 +262,7 @@ func (t *Fwd) Align() uint32      { return 1 }
 // Offsets returns the members' offsets in bits from the start of the
 // struct.
 func (t *Struct) Offsets() []uint64 {
-	offs, _, _ := place(t.Members, false, 0)
+	offs, _, _ := layouter{}.place(t.Members, false, 0)
 	return offs
 }
 
@@ -303,7 +335,7 @@ func Offsetof(t Type, path string) (Located, error) {
 			if n >= uint64(arr.N) {
 				return loc, fmt.Errorf("%q: index %d out of range (%s has %d elements)", path, n, typeName(loc.Type), arr.N)
 			}
-			size, _ := layout(arr.Elem, 0)
+			size, _ := layout(arr.Elem)
 			loc = Located{BitOffset: loc.BitOffset + 8*n*size, Type: arr.Elem}
 			rest = rest[end+1:]
 		default:
@@ -362,12 +394,39 @@ func member(t Type, name string, depth int) (Located, bool) {
 
 // Check reports the first fault of the graph t that the kernel or a C
 // compiler would refuse.
-func Check(t Type) error { return check(t, 0) }
+func Check(t Type) error {
+	c := checker{state: map[Type]uint8{}, l: layouter{}}
+	return c.check(t, 0)
+}
 
-func check(t Type, depth int) error {
+// checker checks each type of a graph once and finds cycles.
+type checker struct {
+	state map[Type]uint8 // 1 while its parts are checked, 2 when done
+	l     layouter
+}
+
+func (c *checker) check(t Type, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("types nested more than %d deep (is a type its own member?)", maxDepth)
+		return fmt.Errorf("types nested more than %d deep", maxDepth)
 	}
+	if t == nil {
+		return nil
+	}
+	switch c.state[t] {
+	case 1:
+		return fmt.Errorf("%s refers to itself (a cycle of types cannot be encoded)", typeName(t))
+	case 2:
+		return nil
+	}
+	c.state[t] = 1
+	if err := c.check1(t, depth); err != nil {
+		return err
+	}
+	c.state[t] = 2
+	return nil
+}
+
+func (c *checker) check1(t Type, depth int) error {
 	switch t := t.(type) {
 	case nil:
 		return nil
@@ -400,47 +459,51 @@ func check(t Type, depth int) error {
 			seen[v.Name] = true
 		}
 	case *Ptr:
-		return check(t.Target, depth+1)
+		return c.check(t.Target, depth+1)
 	case *Array:
 		if t.Elem == nil {
 			return fmt.Errorf("array of void")
 		}
-		if err := check(t.Elem, depth+1); err != nil {
+		if err := c.check(t.Elem, depth+1); err != nil {
 			return err
 		}
 		if _, ok := Resolve(t.Elem).(*Fwd); ok {
 			return fmt.Errorf("array of incomplete type %s", typeName(t.Elem))
 		}
 	case *Struct:
-		return checkMembers("struct", t.Name, t.Members, depth)
+		if err := c.checkMembers("struct", t.Name, t.Members, depth); err != nil {
+			return err
+		}
 	case *Union:
-		return checkMembers("union", t.Name, t.Members, depth)
+		if err := c.checkMembers("union", t.Name, t.Members, depth); err != nil {
+			return err
+		}
 	case *Typedef:
 		if !validIdent(t.Name) {
 			return fmt.Errorf("typedef: invalid name %q", t.Name)
 		}
-		return check(t.Target, depth+1)
+		return c.check(t.Target, depth+1)
 	case *Const:
-		return check(t.Target, depth+1)
+		return c.check(t.Target, depth+1)
 	case *Volatile:
-		return check(t.Target, depth+1)
+		return c.check(t.Target, depth+1)
 	case *TypeTag:
 		if t.Value == "" {
 			return fmt.Errorf("empty type tag")
 		}
-		return check(t.Target, depth+1)
+		return c.check(t.Target, depth+1)
 	case *Fwd:
 		if !validIdent(t.Name) {
 			return fmt.Errorf("forward declaration: invalid name %q", t.Name)
 		}
 	}
-	if size, _ := layout(t, 0); size > math.MaxUint32 {
+	if size, _ := c.l.layout(t, 0); size > math.MaxUint32 {
 		return fmt.Errorf("%s: %d bytes, more than BTF's 4 GiB", typeName(t), size)
 	}
 	return nil
 }
 
-func checkMembers(kind, name string, members []Field, depth int) error {
+func (c *checker) checkMembers(kind, name string, members []Field, depth int) error {
 	what := kind
 	if name != "" {
 		if !validIdent(name) {
@@ -457,7 +520,7 @@ func checkMembers(kind, name string, members []Field, depth int) error {
 		if m.Type == nil {
 			return fmt.Errorf("%s: member %q is void", what, m.Name)
 		}
-		if err := check(m.Type, depth+1); err != nil {
+		if err := c.check(m.Type, depth+1); err != nil {
 			return err
 		}
 		r := Resolve(m.Type)

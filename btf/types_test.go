@@ -296,3 +296,30 @@ func compareLayout(t *testing.T, where string, ours Type, theirs cbtf.Type) {
 		compareLayout(t, where+"."+f.Name, f.Type, m.Type)
 	}
 }
+
+// A graph that shares a type at every level is laid out, checked,
+// printed and encoded in time proportional to its distinct types.
+func TestSharedGraph(t *testing.T) {
+	var prev Type = tU8
+	for i := range 64 {
+		prev = &Struct{Members: []Field{{fmt.Sprintf("a%d", i), prev, 0}, {fmt.Sprintf("b%d", i), prev, 0}}}
+		if i == 29 {
+			if got := prev.Size(); got != 1<<30 {
+				t.Errorf("level 29: size %d, want 1 GiB", got)
+			}
+			var b Builder
+			if _, err := NewEncoder(&b).Add(prev); err != nil || b.Len() != 31 {
+				t.Errorf("level 29: %v, %d types; want 31", err, b.Len())
+			}
+		}
+	}
+	if err := Check(prev); err == nil || !strings.Contains(err.Error(), "more than BTF's 4 GiB") {
+		t.Errorf("Check: %v", err)
+	}
+	if got := prev.Size(); got != 0 {
+		t.Errorf("size %d, want 0 (too large)", got)
+	}
+	if s := prev.String(); len(s) > 2<<20 {
+		t.Errorf("String: %d bytes", len(s))
+	}
+}
