@@ -12,6 +12,8 @@
 //	                   one program: symbol `symbol` in ELF section `name`
 //	license(text)      the license section
 //	fail(msg)          stop the build with an error at the call
+//	types              C types for typed maps and globals (types.go):
+//	                   types.u32, types.struct(name, fields), ...
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
