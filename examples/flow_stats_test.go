@@ -3,6 +3,8 @@ package examples_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,80 @@ func TestFlowStatsMapDump(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("bpftool map dump lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// The map definition is the one clang-19 makes of the same C: equal key
+// and value types (members, offsets, sizes) and sizes, through
+// cilium/ebpf's reading of both objects.
+func TestFlowStatsLikeClang(t *testing.T) {
+	clang := testenv.Tool(t, "clang-19")
+	const src = `
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+struct flow_key { __u32 saddr; __u32 daddr; __u8 proto; };
+struct flow_stats { __u64 packets; __u64 bytes; };
+struct config { __u32 verdict; __u16 min_len; };
+struct {
+	int (*type)[1];
+	struct flow_key *key;
+	struct flow_stats *value;
+	int (*max_entries)[1024];
+} flows __attribute__((section(".maps"), used));
+const volatile struct config cfg = { .verdict = 2, .min_len = 34 };
+__attribute__((section("xdp"), used)) int count_flows(void *ctx) { return cfg.verdict; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "flow.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	obj := filepath.Join(dir, "flow.o")
+	if out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-c", "-o", obj, filepath.Join(dir, "flow.c")).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	theirs, err := ebpf.LoadCollectionSpec(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := ebpf.LoadCollectionSpec(buildExample(t, "flow_stats.star"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(typ btf.Type) string {
+		s, ok := typ.(*btf.Struct)
+		if !ok {
+			return fmt.Sprintf("%T", typ)
+		}
+		d := fmt.Sprintf("struct %s size %d:", s.Name, s.Size)
+		for _, m := range s.Members {
+			d += fmt.Sprintf(" %s@%d:%s", m.Name, m.Offset, btf.UnderlyingType(m.Type).TypeName())
+		}
+		return d
+	}
+	o, c := ours.Maps["flows"], theirs.Maps["flows"]
+	if describe(o.Key) != describe(c.Key) || describe(o.Value) != describe(c.Value) || o.KeySize != c.KeySize || o.ValueSize != c.ValueSize || o.Type != c.Type || o.MaxEntries != c.MaxEntries {
+		t.Errorf("flows:\nbpfstar %s -> %s (%d, %d)\nclang   %s -> %s (%d, %d)", describe(o.Key), describe(o.Value), o.KeySize, o.ValueSize, describe(c.Key), describe(c.Value), c.KeySize, c.ValueSize)
+	}
+	t.Logf("flows: %s -> %s", describe(o.Key), describe(o.Value))
+	ov, cv := ours.Variables["cfg"], theirs.Variables["cfg"]
+	if ov == nil || cv == nil {
+		t.Fatalf("cfg: bpfstar %v, clang %v", ov, cv)
+	}
+	if got, want := describe(btf.UnderlyingType(ov.Type.Type)), describe(btf.UnderlyingType(cv.Type.Type)); got != want {
+		t.Errorf("cfg: bpfstar %s, clang %s", got, want)
+	}
+	t.Logf("cfg: %s", describe(btf.UnderlyingType(ov.Type.Type)))
+	var ob, cb [8]byte
+	if err := ov.Get(&ob); err != nil {
+		t.Fatal(err)
+	}
+	if err := cv.Get(&cb); err != nil {
+		t.Fatal(err)
+	}
+	if ob != cb {
+		t.Errorf("cfg value: bpfstar % x, clang % x", ob, cb)
 	}
 }
