@@ -124,11 +124,12 @@ func TestXDPCountBTF(t *testing.T) {
 		t.Fatalf("bpftool btf dump file: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"FUNC 'xdp_count' type_id=4 linkage=global",
-		"FUNC 'add' type_id=5 linkage=static",
-		"VAR 'stats' type_id=18, linkage=global",
+		"[3] FWD 'xdp_md' fwd_kind=struct\n[4] PTR '(anon)' type_id=3\n[5] FUNC_PROTO '(anon)' ret_type_id=1 vlen=1\n\t'ctx' type_id=4",
+		"FUNC 'xdp_count' type_id=5 linkage=global",
+		"FUNC 'add' type_id=7 linkage=static",
+		"VAR 'stats' type_id=19, linkage=global",
 		"DATASEC '.rodata' size=4 vlen=1",
-		"type_id=28 offset=0 size=8 (VAR 'seen')",
+		"type_id=29 offset=0 size=8 (VAR 'seen')",
 	} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("bpftool btf dump lacks %q:\n%s", want, out)

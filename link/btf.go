@@ -22,10 +22,6 @@ func (l *linker) btf() error {
 	b := btf.NewBuilder()
 	intT := b.Int("int", 4, true)
 	sizeT := b.Int("__ARRAY_SIZE_TYPE__", 4, false)
-	ctxT := b.Ptr(0) // void *
-	progProto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctxT}})
-	funcProto := b.FuncProto(intT, nil)
-
 	var byteT btf.TypeID // unsigned char, added on first use
 	// The types of typed maps and globals, added on first use after the
 	// types above, which they share.
@@ -42,12 +38,31 @@ func (l *linker) btf() error {
 		return enc.Add(t)
 	}
 	funcID := make(map[string]btf.TypeID)
+	// Prototypes, added on first use: int (void) for functions; for
+	// programs int (T *ctx), where T is the struct of linux/bpf.h that the
+	// section's program type gets as context (a FWD: the kernel and the
+	// loaders match context types by name), or void.
+	var funcProto btf.TypeID
+	ctxProto := map[string]btf.TypeID{}
 	for _, pc := range l.placed {
 		if pc.section == ".text" {
+			if funcProto == 0 {
+				funcProto = b.FuncProto(intT, nil)
+			}
 			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, funcProto, btf.FuncStatic)
-		} else {
-			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, progProto, btf.FuncGlobal)
+			continue
 		}
+		name := contextStruct(pc.section)
+		proto, ok := ctxProto[name]
+		if !ok {
+			var ctx btf.TypeID // void
+			if name != "" {
+				ctx = b.Fwd(name, btf.FwdStruct)
+			}
+			proto = b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: b.Ptr(ctx)}})
+			ctxProto[name] = proto
+		}
+		funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, proto, btf.FuncGlobal)
 	}
 
 	if len(l.u.Maps) > 0 {
