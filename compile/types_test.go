@@ -2,6 +2,7 @@ package compile_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	cbtf "github.com/cilium/ebpf/btf"
 
 	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/internal/testenv"
@@ -132,5 +134,65 @@ license("GPL")
 	}
 	if _, ok := info.BTFID(); !ok {
 		t.Errorf("map m has no BTF")
+	}
+}
+
+// Every program type with a UAPI context loads with its prototype taking
+// that struct: the kernel matches the context struct's name against the
+// program type's.
+func TestContextTypes(t *testing.T) {
+	sections := []string{
+		"xdp", "socket", "tc", "cgroup_skb/ingress", "cgroup/dev", "cgroup/sock_create",
+		"cgroup/connect4", "sockops", "sk_msg", "sk_skb/stream_verdict", "raw_tp/sys_enter",
+		"sk_lookup", "cgroup/sysctl", "cgroup/getsockopt", "flow_dissector", "lwt_in", "sk_reuseport",
+	}
+	var src strings.Builder
+	for i, s := range sections {
+		fmt.Fprintf(&src, "section(%q, \"p%d\", [insn.mov64_imm(r0, 1), exit()])\n", s, i)
+	}
+	src.WriteString(`license("GPL")` + "\n")
+	obj, err := compile.Source("ctx.star", []byte(src.String()), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel's context struct of each program type
+	// (include/linux/bpf_types.h), for the type the loader reads from the
+	// section name.
+	ctx := map[ebpf.ProgramType]string{
+		ebpf.XDP: "xdp_md", ebpf.SocketFilter: "__sk_buff", ebpf.SchedCLS: "__sk_buff",
+		ebpf.CGroupSKB: "__sk_buff", ebpf.CGroupDevice: "bpf_cgroup_dev_ctx", ebpf.CGroupSock: "bpf_sock",
+		ebpf.CGroupSockAddr: "bpf_sock_addr", ebpf.SockOps: "bpf_sock_ops", ebpf.SkMsg: "sk_msg_md",
+		ebpf.SkSKB: "__sk_buff", ebpf.RawTracepoint: "bpf_raw_tracepoint_args", ebpf.SkLookup: "bpf_sk_lookup",
+		ebpf.CGroupSysctl: "bpf_sysctl", ebpf.CGroupSockopt: "bpf_sockopt", ebpf.FlowDissector: "__sk_buff",
+		ebpf.LWTIn: "__sk_buff", ebpf.SkReuseport: "sk_reuseport_md",
+	}
+	for i, s := range sections {
+		ps := spec.Programs[fmt.Sprintf("p%d", i)]
+		fn := cbtf.FuncMetadata(&ps.Instructions[0])
+		var got string
+		if fn != nil {
+			if ptr, ok := fn.Type.(*cbtf.FuncProto).Params[0].Type.(*cbtf.Pointer); ok {
+				if st, ok := ptr.Target.(*cbtf.Struct); ok {
+					got = st.Name
+				}
+			}
+		}
+		if want, ok := ctx[ps.Type]; !ok || got != want {
+			t.Errorf("%s (%v): context struct %q, want %q", s, ps.Type, got, want)
+		}
+	}
+	testenv.Root(t)
+	for i, s := range sections {
+		ps := spec.Programs[fmt.Sprintf("p%d", i)]
+		p, err := ebpf.NewProgram(ps)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		p.Close()
 	}
 }

@@ -40,8 +40,7 @@ func (l *linker) btf() error {
 	funcID := make(map[string]btf.TypeID)
 	// Prototypes, added on first use: int (void) for functions; for
 	// programs int (T *ctx), where T is the struct of linux/bpf.h that the
-	// section's program type gets as context (a FWD: the kernel and the
-	// loaders match context types by name), or void.
+	// section's program type gets as context (uapi.go), or void.
 	var funcProto btf.TypeID
 	ctxProto := map[string]btf.TypeID{}
 	for _, pc := range l.placed {
@@ -55,11 +54,16 @@ func (l *linker) btf() error {
 		name := contextStruct(pc.section)
 		proto, ok := ctxProto[name]
 		if !ok {
-			var ctx btf.TypeID // void
-			if name != "" {
-				ctx = b.Fwd(name, btf.FwdStruct)
+			var ctx btf.TypeID // void *
+			if name == "" {
+				ctx = b.Ptr(0)
+			} else {
+				var err error
+				if ctx, err = addType(&btf.Ptr{Target: contextType(name)}); err != nil {
+					return fmt.Errorf("encoding BTF: context of %s: %v", pc.prog.Symbol, err)
+				}
 			}
-			proto = b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: b.Ptr(ctx)}})
+			proto = b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctx}})
 			ctxProto[name] = proto
 		}
 		funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, proto, btf.FuncGlobal)
