@@ -124,11 +124,13 @@ func TestXDPCountBTF(t *testing.T) {
 		t.Fatalf("bpftool btf dump file: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"FUNC 'xdp_count' type_id=4 linkage=global",
-		"FUNC 'add' type_id=5 linkage=static",
-		"VAR 'stats' type_id=18, linkage=global",
+		"[5] STRUCT 'xdp_md' size=24 vlen=6\n\t'data' type_id=4 bits_offset=0\n\t'data_end' type_id=4 bits_offset=32",
+		"[6] PTR '(anon)' type_id=5\n[7] FUNC_PROTO '(anon)' ret_type_id=1 vlen=1\n\t'ctx' type_id=6",
+		"FUNC 'xdp_count' type_id=7 linkage=global",
+		"FUNC 'add' type_id=9 linkage=static",
+		"VAR 'stats' type_id=21, linkage=global",
 		"DATASEC '.rodata' size=4 vlen=1",
-		"type_id=28 offset=0 size=8 (VAR 'seen')",
+		"type_id=31 offset=0 size=8 (VAR 'seen')",
 	} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("bpftool btf dump lacks %q:\n%s", want, out)

@@ -22,18 +22,51 @@ func (l *linker) btf() error {
 	b := btf.NewBuilder()
 	intT := b.Int("int", 4, true)
 	sizeT := b.Int("__ARRAY_SIZE_TYPE__", 4, false)
-	ctxT := b.Ptr(0) // void *
-	progProto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctxT}})
-	funcProto := b.FuncProto(intT, nil)
-
 	var byteT btf.TypeID // unsigned char, added on first use
+	// The types of typed maps and globals, added on first use after the
+	// types above, which they share.
+	var enc *btf.Encoder
+	addType := func(t btf.Type) (btf.TypeID, error) {
+		if enc == nil {
+			enc = btf.NewEncoder(b)
+			enc.Known(&btf.Int{Name: "int", Bytes: 4, Encoding: btf.IntSigned}, intT)
+			enc.Known(&btf.Int{Name: "__ARRAY_SIZE_TYPE__", Bytes: 4}, sizeT)
+			if byteT != 0 {
+				enc.Known(&btf.Int{Name: "unsigned char", Bytes: 1}, byteT)
+			}
+		}
+		return enc.Add(t)
+	}
 	funcID := make(map[string]btf.TypeID)
+	// Prototypes, added on first use: int (void) for functions; for
+	// programs int (T *ctx), where T is the struct of linux/bpf.h that the
+	// section's program type gets as context (uapi.go), or void.
+	var funcProto btf.TypeID
+	ctxProto := map[string]btf.TypeID{}
 	for _, pc := range l.placed {
 		if pc.section == ".text" {
+			if funcProto == 0 {
+				funcProto = b.FuncProto(intT, nil)
+			}
 			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, funcProto, btf.FuncStatic)
-		} else {
-			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, progProto, btf.FuncGlobal)
+			continue
 		}
+		name := contextStruct(pc.section)
+		proto, ok := ctxProto[name]
+		if !ok {
+			var ctx btf.TypeID // void *
+			if name == "" {
+				ctx = b.Ptr(0)
+			} else {
+				var err error
+				if ctx, err = addType(&btf.Ptr{Target: contextType(name)}); err != nil {
+					return fmt.Errorf("encoding BTF: context of %s: %v", pc.prog.Symbol, err)
+				}
+			}
+			proto = b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctx}})
+			ctxProto[name] = proto
+		}
+		funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, proto, btf.FuncGlobal)
 	}
 
 	if len(l.u.Maps) > 0 {
@@ -42,7 +75,20 @@ func (l *linker) btf() error {
 			var members []btf.Member
 			for j, f := range mapFields(m) {
 				var member btf.Member
+				var typ btf.Type // the key's or value's type, if given
+				switch f.name {
+				case "key_size":
+					typ = m.Key
+				case "value_size":
+					typ = m.Value
+				}
 				switch {
+				case typ != nil:
+					id, err := addType(&btf.Ptr{Target: typ})
+					if err != nil {
+						return fmt.Errorf("encoding BTF: map %q: %s: %v", m.Name, strings.TrimSuffix(f.name, "_size"), err)
+					}
+					member = btf.Member{Name: strings.TrimSuffix(f.name, "_size"), Type: id}
 				case f.typed && f.name == "key_size" && f.value == 4:
 					member = btf.Member{Name: "key", Type: b.Ptr(intT)}
 				case f.typed:
@@ -83,7 +129,12 @@ func (l *linker) btf() error {
 				continue
 			}
 			var t btf.TypeID
-			if g.IsInt {
+			if g.Type != nil {
+				var err error
+				if t, err = addType(g.Type); err != nil {
+					return fmt.Errorf("encoding BTF: global %q: %v", g.Name, err)
+				}
+			} else if g.IsInt {
 				if t = intByBytes[g.Size]; t == 0 {
 					t = b.Int(fmt.Sprintf("__u%d", 8*g.Size), g.Size, false)
 					intByBytes[g.Size] = t

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objwriter"
 )
@@ -55,6 +56,10 @@ type Map struct {
 	MaxEntries uint32
 	Flags      uint32
 	MapExtra   uint32 // map_extra: bloom filter hash count, arena address
+	// Key and Value, when not nil, are the types of keys and values (of
+	// KeySize and ValueSize bytes): the map's BTF points at them, as
+	// __type(key, T) does, instead of giving sizes.
+	Key, Value btf.Type
 	Pos        asm.Pos
 }
 
@@ -66,7 +71,10 @@ type Global struct {
 	Align   uint32
 	Data    []byte // initial value, Size bytes; nil in .bss
 	IsInt   bool   // the value was an int (BTF: an integer type), not bytes
-	Pos     asm.Pos
+	// Type, when not nil, is the variable's type (of Size bytes), which
+	// its BTF VAR gets.
+	Type btf.Type
+	Pos  asm.Pos
 }
 
 // ErrorKind says what an Error is about.

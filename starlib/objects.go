@@ -229,8 +229,28 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	var name, typ string
 	var flags, extra intArg
 	var key, value, max optSize // key_size and value_size may be left out where they are 0
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size?", &key, "value_size?", &value, "max_entries?", &max, "flags?", &flags, "map_extra?", &extra); err != nil {
+	var keyT, valueT *CType
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size?", &key, "value_size?", &value, "max_entries?", &max, "flags?", &flags, "map_extra?", &extra, "key?", &keyT, "value?", &valueT); err != nil {
 		return nil, err
+	}
+	// The types key and value stand for key_size and value_size, their
+	// sizes.
+	for _, p := range []struct {
+		sized string
+		typ   *CType
+		size  *optSize
+	}{{"key_size", keyT, &key}, {"value_size", valueT, &value}} {
+		if p.typ == nil {
+			continue
+		}
+		if p.size.set {
+			return nil, errorf(b, "give %s or %s, not both", strings.TrimSuffix(p.sized, "_size"), p.sized)
+		}
+		size := p.typ.BTF().Size()
+		if size == 0 {
+			return nil, errorf(b, "%s: type %s has no size", strings.TrimSuffix(p.sized, "_size"), typeString(p.typ.BTF()))
+		}
+		*p.size = optSize{intArg{v: int64(size), u: uint64(size)}, true}
 	}
 	id, ok := mapTypes[typ]
 	if !ok {
@@ -239,7 +259,7 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := checkSizes(b, name, typ, key, value, max); err != nil {
 		return nil, err
 	}
-	m := &link.Map{Name: name, Type: typ, TypeID: id, Pos: callerPos(thread)}
+	m := &link.Map{Name: name, Type: typ, TypeID: id, Key: keyT.BTF(), Value: valueT.BTF(), Pos: callerPos(thread)}
 	for _, f := range []struct {
 		name string
 		v    intArg
@@ -263,26 +283,71 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	return &MapHandle{m}, nil
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// given reports whether a call passed the parameter name, the i-th.
+func given(args starlark.Tuple, kwargs []starlark.Tuple, i int, name string) bool {
+	if i < len(args) {
+		return true
+	}
+	for _, kv := range kwargs {
+		if k, ok := kv[0].(starlark.String); ok && string(k) == name {
+			return true
+		}
+	}
+	return false
+}
+
 // global implements rodata(), data() and bss().
 func (u *unit) global(sec string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		g := &link.Global{Section: sec, Pos: callerPos(thread)}
 		var size starlark.Value = starlark.None
 		var value starlark.Value
+		var typ *CType
+		// type is keyword-only: bss takes 2 arguments by position,
+		// rodata and data 3.
+		if positional := 3 - btoi(sec == ".bss"); len(args) > positional {
+			return nil, errorf(b, "got %d arguments, want at most %d", len(args), positional)
+		}
 		if sec == ".bss" {
 			var n intArg
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "size", &n); err != nil {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "size?", &n, "type?", &typ); err != nil {
 				return nil, err
 			}
-			if !n.in(1, 1<<28) {
+			switch has := given(args, kwargs, 1, "size"); {
+			case has && typ != nil:
+				return nil, errorf(b, "give size or type, not both")
+			case typ != nil:
+				g.Size = typ.BTF().Size()
+			case !has:
+				return nil, errorf(b, "missing argument for size")
+			case !n.in(1, 1<<28):
 				return nil, errorf(b, "size %s out of range (1-%d)", n.String(), 1<<28)
+			default:
+				g.Size = uint32(n.u)
 			}
-			g.Size = uint32(n.u)
 		} else {
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "value", &value, "size?", &size); err != nil {
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &g.Name, "value", &value, "size?", &size, "type?", &typ); err != nil {
 				return nil, err
 			}
-			if err := setValue(g, value, size); err != nil {
+			var err error
+			if typ == nil {
+				err = setValue(g, value, size)
+			} else if size != starlark.None {
+				err = fmt.Errorf("give size or type, not both")
+			} else {
+				g.Size = typ.BTF().Size()
+				if g.Size > 0 && g.Size <= 1<<28 {
+					g.Data, err = encodeValue(typ.BTF(), value)
+				}
+			}
+			if err != nil {
 				return nil, errorf(b, "%s %q: %v", strings.TrimPrefix(sec, "."), g.Name, err)
 			}
 		}
@@ -291,6 +356,16 @@ func (u *unit) global(sec string) func(*starlark.Thread, *starlark.Builtin, star
 			if g.Size <= a {
 				g.Align = a
 				break
+			}
+		}
+		if typ != nil {
+			g.Type = typ.BTF()
+			g.Align = max(g.Type.Align(), 1)
+			if g.Size == 0 || g.Size > 1<<28 {
+				return nil, errorf(b, "%s %q: type %s of %d bytes, want 1-%d", strings.TrimPrefix(sec, "."), g.Name, typeString(g.Type), g.Size, 1<<28)
+			}
+			if f := specialField(g.Type, 0); f != "" {
+				return nil, errorf(b, "%s %q: type %s holds a %s, which the kernel allows in map values but not in global data (the loaders memory-map it): put it in a bpf_map's value", strings.TrimPrefix(sec, "."), g.Name, typeString(g.Type), f)
 			}
 		}
 		if err := u.claim(b, g.Name, "global", g.Pos); err != nil {

@@ -12,6 +12,8 @@
 //	                   one program: symbol `symbol` in ELF section `name`
 //	license(text)      the license section
 //	fail(msg)          stop the build with an error at the call
+//	types              C types for typed maps and globals (types.go):
+//	                   types.u32, types.struct(name, fields), ...
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
@@ -143,6 +145,7 @@ func (u *unit) predeclared() starlark.StringDict {
 		"data":     starlark.NewBuiltin("data", u.global(".data")),
 		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
 		"function": starlark.NewBuiltin("function", u.function),
+		"types":    newTypesModule(),
 		"fp":       Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {

@@ -125,3 +125,34 @@ func TestBuildFileLimits(t *testing.T) {
 		})
 	}
 }
+
+// A sandbox of links to the source tree, as Bazel makes one: the marker
+// is a link too, and the files its tree holds may be read through links;
+// a file elsewhere may not.
+func TestReadsSandboxLinks(t *testing.T) {
+	real := t.TempDir()
+	writeTree(t, real, testTree)
+	sandbox := t.TempDir()
+	for _, f := range []string{MarkerFile, "lib/regs.star", "lib/ret.star", "a/BUILD.star", "a/p.star"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(sandbox, f)), 0o755)
+		if err := os.Symlink(filepath.Join(real, f), filepath.Join(sandbox, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs := buildAll(t, sandbox, Options{}, "//a:p")
+	if len(rs) != 1 || rs[0].Err != nil {
+		t.Fatalf("build in the sandbox: %v", rs)
+	}
+	elsewhere := filepath.Join(t.TempDir(), "regs.star")
+	os.WriteFile(elsewhere, []byte("RET = r0\n"), 0o644)
+	os.Remove(filepath.Join(sandbox, "lib/regs.star"))
+	os.Symlink(elsewhere, filepath.Join(sandbox, "lib/regs.star"))
+	w := &Workspace{Root: sandbox}
+	targets, _, err := w.Targets([]string{"//a:p"}, "", Options{ToolID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := w.Build(targets, Options{ToolID: "test", NoCache: true})[0]; r.Err == nil || !strings.Contains(r.Err.Error(), "outside the workspace") {
+		t.Errorf("a link out of both trees: %v", r.Err)
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bpfstar/bpfstar/compile"
@@ -129,7 +130,9 @@ func (w *Workspace) readSource(rel string) ([]byte, error) {
 // readInput reads the workspace file rel, an input of a build: a regular
 // file (inputfile.Read) whose real path, once every symbolic link is
 // followed, is inside the workspace. A link may point anywhere in the
-// tree, but a build reads nothing outside it.
+// tree, but a build reads nothing outside it. The tree is the root's, or
+// the one of the real bpfstar.workspace file where the marker is itself a
+// link: Bazel runs bpfstar in a sandbox of links to the source tree.
 func (w *Workspace) readInput(rel string) ([]byte, error) {
 	root, err := w.root()
 	if err != nil {
@@ -137,15 +140,24 @@ func (w *Workspace) readInput(rel string) ([]byte, error) {
 	}
 	p := w.Abs(rel)
 	if real, err := filepath.EvalSymlinks(p); err == nil {
-		realRoot, err := filepath.EvalSymlinks(root)
-		if err != nil {
-			return nil, err
+		var trees []string
+		if r, err := filepath.EvalSymlinks(root); err == nil {
+			trees = append(trees, r)
 		}
-		if r, err := filepath.Rel(realRoot, real); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		if m, err := filepath.EvalSymlinks(filepath.Join(root, MarkerFile)); err == nil {
+			trees = append(trees, filepath.Dir(m))
+		}
+		if !slices.ContainsFunc(trees, func(t string) bool { return inside(t, real) }) {
 			return nil, fmt.Errorf("cannot read %s: it is a link to %s, outside the workspace", rel, real)
 		}
 	}
 	return inputfile.ReadAs(p, rel)
+}
+
+// inside reports whether path is dir or below it.
+func inside(dir, path string) bool {
+	r, err := filepath.Rel(dir, path)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
 }
 
 // loadFunc is the starlib Load hook of this workspace.

@@ -1,0 +1,56 @@
+package link
+
+import "strings"
+
+// contextStructs names, by section name prefix (libbpf's conventions, as
+// cilium/ebpf reads them too), the struct of linux/bpf.h that a program's
+// context points at: its BTF prototype is int name(struct xdp_md *ctx).
+// Program types whose context is not a UAPI struct (kprobes and perf
+// events take the architecture's pt_regs, tracepoints a struct of their
+// own, tracing programs an array of u64) keep void *. Longer prefixes
+// come first.
+var contextStructs = []struct{ prefix, name string }{
+	{"cgroup_skb/", "__sk_buff"},
+	{"cgroup/skb", "__sk_buff"},
+	{"cgroup/dev", "bpf_cgroup_dev_ctx"},
+	{"cgroup/sysctl", "bpf_sysctl"},
+	{"cgroup/getsockopt", "bpf_sockopt"},
+	{"cgroup/setsockopt", "bpf_sockopt"},
+	{"cgroup/sock_create", "bpf_sock"},
+	{"cgroup/sock_release", "bpf_sock"},
+	{"cgroup/post_bind", "bpf_sock"},
+	{"cgroup/sock", "bpf_sock"},
+	{"cgroup/", "bpf_sock_addr"}, // bind, connect, sendmsg, recvmsg, getpeername, getsockname
+	{"raw_tracepoint", "bpf_raw_tracepoint_args"},
+	{"raw_tp", "bpf_raw_tracepoint_args"},
+	{"sk_reuseport", "sk_reuseport_md"},
+	{"sk_lookup", "bpf_sk_lookup"},
+	{"sk_skb", "__sk_buff"},
+	{"sk_msg", "sk_msg_md"},
+	{"sockops", "bpf_sock_ops"},
+	{"socket", "__sk_buff"},
+	{"flow_dissector", "__sk_buff"},
+	{"classifier", "__sk_buff"},
+	{"action", "__sk_buff"},
+	{"tcx/", "__sk_buff"},
+	{"netkit/", "__sk_buff"},
+	{"tc", "__sk_buff"},
+	{"lwt_", "__sk_buff"},
+	{"xdp", "xdp_md"},
+}
+
+// contextStruct returns the name of the context struct of a program in
+// section, or "" for void *.
+func contextStruct(section string) string {
+	for _, c := range contextStructs {
+		if !strings.HasPrefix(section, c.prefix) {
+			continue
+		}
+		// A prefix is the whole first component, or ends in / or _.
+		rest := section[len(c.prefix):]
+		if rest == "" || strings.HasSuffix(c.prefix, "/") || strings.HasSuffix(c.prefix, "_") || rest[0] == '/' || rest[0] == '.' || c.prefix == "cgroup/sock" || c.prefix == "cgroup/post_bind" {
+			return c.name
+		}
+	}
+	return ""
+}
