@@ -7,7 +7,6 @@ package format
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,7 +16,6 @@ import (
 
 	buildtools "github.com/bazelbuild/buildtools/build"
 	"github.com/bazelbuild/buildtools/tables"
-	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/starlib"
@@ -54,24 +52,38 @@ func File(file string, check bool) (changed bool, err error) {
 	return true, atomicfile.Write(target, out, fi.Mode().Perm())
 }
 
+// MaxNesting is how deep the syntax tree of a file that fmt formats may
+// be: a chain of 2,000 operators takes buildifier's printer about a tenth
+// of a second.
+const MaxNesting = 2000
+
 // Source formats a BUILD.star file as a Bazel BUILD file and every
 // other file (programs and libraries) as a .bzl file, with buildifier's
 // printer and the rewrites that keep what the file builds (see
 // bzlRewrites).
 func Source(file string, src []byte) ([]byte, error) {
+	// buildifier's parser and printer recurse over the tree, and its
+	// printer takes time quadratic in the length of an operator chain
+	// (40k terms: 40 s): refuse what is too deep to format, where the
+	// Starlark parser already stops at excessive nesting.
+	// A file bpfstar build cannot parse is not formatted either, with
+	// build's error: the Starlark parser's position is that of the
+	// offending token (buildifier's is where its lexer stopped), and it
+	// stops at excessive nesting, where buildifier would recurse until
+	// the stack runs out.
+	sf, err := starlib.FileOptions().Parse(file, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := starlib.CheckNestingMax(sf, MaxNesting); err != nil {
+		return nil, err
+	}
 	parse := buildtools.ParseBzl
 	if filepath.Base(file) == "BUILD.star" {
 		parse = buildtools.ParseBuild
 	}
 	f, err := parse(file, src)
 	if err != nil {
-		// Prefer the error bpfstar build would report: the Starlark
-		// parser's position is that of the offending token, while
-		// buildifier's is where its lexer stopped.
-		var se syntax.Error
-		if _, serr := starlib.FileOptions().Parse(file, src, 0); errors.As(serr, &se) {
-			return nil, se
-		}
 		return nil, err
 	}
 	rewrites := bzlRewrites()

@@ -3,7 +3,9 @@ package format
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/bpfstar/bpfstar/internal/golden" // -update
 )
@@ -85,5 +87,29 @@ func TestFileThroughSymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(real); string(b) != "x = 1\n" {
 		t.Errorf("real.star = %q", b)
+	}
+}
+
+// What is too deep to format is refused at once with its position: an
+// operator chain past MaxNesting (buildifier's printer is quadratic in
+// it: 40k terms took 40 s) and parentheses nested past what the Starlark
+// parser takes (a million made buildifier's parser overflow its stack).
+func TestTooDeep(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"x = " + strings.Repeat("1+", MaxNesting+5) + "1\n", "p.star:1:5: expressions and statements nested more than 2000 deep"},
+		{"x = " + strings.Repeat("(", 1_000_000) + "1" + strings.Repeat(")", 1_000_000) + "\n", "p.star:1:"},
+	} {
+		start := time.Now()
+		_, err := Source("p.star", []byte(tc.src))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("got %v, want %s...", err, tc.want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v", d)
+		}
+	}
+	// Just within the limit, it formats.
+	if _, err := Source("p.star", []byte("x = "+strings.Repeat("1+", MaxNesting-5)+"1\n")); err != nil {
+		t.Error(err)
 	}
 }

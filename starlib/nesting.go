@@ -21,7 +21,12 @@ const MaxNesting = 100_000
 // that goes past it. It walks the tree with a stack of its own, so that it
 // does not overflow where the others would. Program files are checked by
 // Exec; workspaces check BUILD files with it.
-func CheckNesting(f *syntax.File) error {
+func CheckNesting(f *syntax.File) error { return CheckNestingMax(f, MaxNesting) }
+
+// CheckNestingMax is CheckNesting with a depth of max: bpfstar fmt, whose
+// printer takes time quadratic in the length of an operator chain, allows
+// less.
+func CheckNestingMax(f *syntax.File, max int) error {
 	type item struct {
 		n     syntax.Node
 		depth int
@@ -50,9 +55,9 @@ func CheckNesting(f *syntax.File) error {
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if it.depth > MaxNesting {
+		if it.depth > max {
 			pos, _ := it.n.Span()
-			return &asm.Error{Pos: toPos(pos), Msg: fmt.Sprintf("expressions and statements nested more than %d deep (a chain of %d operators is as deep as it is long): split it", MaxNesting, MaxNesting)}
+			return &asm.Error{Pos: toPos(pos), Msg: fmt.Sprintf("expressions and statements nested more than %d deep (a chain of %d operators is as deep as it is long): split it", max, max)}
 		}
 		d := it.depth + 1
 		switch n := it.n.(type) {
