@@ -26,7 +26,7 @@ func Assemble(p *Program) (*Result, error) {
 	a := assembler{
 		p:      p,
 		code:   make([]byte, 0, (n+n/8+1)*isa.SlotSize),
-		labels: make(map[string]int32, n/16),
+		labels: make(map[string]int32, n/8),
 		first:  failure{at: n + 1},
 	}
 	a.run()
