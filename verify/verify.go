@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -95,7 +96,14 @@ func Object(obj []byte) ([]Verdict, error) {
 			continue
 		}
 		if errors.Is(err, unix.EPERM) && !hasVerifierLog(err) {
-			return out, ErrPermission
+			if !privileged() {
+				return out, ErrPermission
+			}
+			// Root, and still EPERM: the kernel refuses this program
+			// type, or what it needs, for another reason.
+			v.Err = fmt.Errorf("the kernel refused program %q (section %q) with EPERM although this process has the privileges to load programs: this kernel may not allow this program type here (tracing programs, for one, where tracing is disabled), or a helper the program calls (a GPL-only one needs a GPL-compatible license): %w", name, ps.SectionName, err)
+			out = append(out, v)
+			continue
 		}
 		// Load again with the full log, for the record of what failed.
 		coll, err2 := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelBranch | ebpf.LogLevelStats}})
@@ -114,6 +122,21 @@ func Object(obj []byte) ([]Verdict, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// privileged reports whether the process may load BPF programs: it is root
+// or has CAP_BPF or CAP_SYS_ADMIN in its effective set.
+func privileged() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	has := func(c int) bool { return data[c/32].Effective&(1<<(uint(c)%32)) != 0 }
+	return has(unix.CAP_BPF) || has(unix.CAP_SYS_ADMIN)
 }
 
 func hasVerifierLog(err error) bool {

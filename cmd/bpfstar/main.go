@@ -252,6 +252,10 @@ func disasmCmd(args []string, stdout, stderr io.Writer) error {
 // are already printed.
 var errRejected = errors.New("the verifier rejected a program")
 
+// errRefused reports that a program could not be loaded for another reason
+// than the verifier's (the verdicts say which).
+var errRefused = errors.New("a program could not be loaded (see above)")
+
 func verifyCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", stdout, stderr)
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for a LABEL or FILE.star)")
@@ -268,10 +272,17 @@ func verifyCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	verify.Print(stdout, vs)
+	refused := false
 	for _, v := range vs {
 		if !v.Accepted {
-			return errRejected
+			if v.Log != "" {
+				return errRejected
+			}
+			refused = true
 		}
+	}
+	if refused {
+		return errRefused
 	}
 	return nil
 }
