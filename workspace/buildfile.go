@@ -107,6 +107,10 @@ func (w *Workspace) checkSrc(pkg, src string) error {
 	return nil
 }
 
+// maxTargetName is the longest target name: NAME.o and the temporary
+// names beside it must fit in a file name's 255 bytes.
+const maxTargetName = 200
+
 // evalBuildFile checks and evaluates a BUILD.star file.
 func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error) {
 	f, err := buildFileOptions().Parse(file, src, 0)
@@ -133,6 +137,9 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 		pos := asm.Pos{File: p.Filename(), Line: p.Line, Col: p.Col}
 		if !targetNameRE.MatchString(name) {
 			return nil, fmt.Errorf("%s: name %q: want letters, digits and _ . + - (it names the output file)", b.Name(), name)
+		}
+		if len(name) > maxTargetName {
+			return nil, fmt.Errorf("%s: name of %d bytes: at most %d (it names the output file, NAME.o)", b.Name(), len(name), maxTargetName)
 		}
 		if prev, dup := names[name]; dup {
 			return nil, fmt.Errorf("%s: duplicate target name %q (first declared at %v)", b.Name(), name, prev)

@@ -156,3 +156,17 @@ func TestReadsSandboxLinks(t *testing.T) {
 		t.Errorf("a link out of both trees: %v", r.Err)
 	}
 }
+
+// A target name too long to name its output file is an error at its
+// bpf_object call, not a raw "file name too long" from the file system.
+func TestLongTargetName(t *testing.T) {
+	src := "bpf_object(name = \"" + strings.Repeat("n", 201) + "\", src = \"p.star\")\n"
+	_, err := evalBuildFile("BUILD.star", []byte(src), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "BUILD.star:1:11: bpf_object: name of 201 bytes: at most 200") {
+		t.Errorf("got %v", err)
+	}
+	src = "bpf_object(name = \"" + strings.Repeat("n", 200) + "\", src = \"p.star\")\n"
+	if _, err := evalBuildFile("BUILD.star", []byte(src), nil); err != nil {
+		t.Errorf("200 bytes: %v", err)
+	}
+}

@@ -101,8 +101,9 @@ func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err er
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("cannot write %s: it is a directory", path)
 	}
-	removeStale(dir, "."+filepath.Base(path)+".tmp")
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	prefix := tempPrefix(filepath.Base(path))
+	removeStale(dir, prefix)
+	f, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -131,4 +132,15 @@ func Prepare(path string, src io.WriterTo, perm fs.FileMode) (p *Pending, err er
 		return nil, fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	return &Pending{path: path, tmp: f.Name(), unlock: unlock}, nil
+}
+
+// tempPrefix is the start of the names of path's temporary files:
+// ".NAME.tmp", with NAME cut so that the whole name (and the random digits
+// CreateTemp appends) stays within the 255 bytes a file name may have.
+func tempPrefix(base string) string {
+	const room = 255 - len(".") - len(".tmp") - 20
+	if len(base) > room {
+		base = base[:room]
+	}
+	return "." + base + ".tmp"
 }

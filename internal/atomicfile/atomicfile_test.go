@@ -54,3 +54,15 @@ func TestPending(t *testing.T) {
 		t.Errorf("Prepare in a missing directory: %v", err)
 	}
 }
+
+// A file whose name is as long as names may be is written: its temporary
+// name is cut to fit (a name of 245-254 bytes once made CreateTemp fail).
+func TestLongName(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{240, 250, 255} {
+		path := filepath.Join(dir, strings.Repeat("x", n-2)+".o")
+		if err := Write(path, []byte("data"), 0o644); err != nil {
+			t.Errorf("%d bytes: %v", n, err)
+		}
+	}
+}
