@@ -202,7 +202,7 @@ func checkedUniverse() starlark.StringDict {
 					}
 				}
 			}
-			return starlark.Call(thread, orig, args, kwargs)
+			return orig.CallInternal(thread, args, kwargs) // no frame of its own: errors point at the call
 		})
 	}
 	return d

@@ -286,8 +286,11 @@ func convertError(err error, steps uint64) error {
 		msg = fmt.Sprintf("the program file ran more than %d Starlark steps (raise the limit with --max-steps)", steps)
 	}
 	stack := ee.CallStack
-	if n := len(stack); n > 0 && (stack[n-1].Pos.Filename() == "<builtin>" || strings.Contains(msg, "called recursively")) {
+	if n := len(stack); n > 0 && strings.Contains(msg, "called recursively") {
 		stack = stack[:n-1] // report the call, not the callee
+	}
+	for n := len(stack); n > 0 && stack[n-1].Pos.Filename() == "<builtin>"; n = len(stack) {
+		stack = stack[:n-1] // report the call, not the builtins it ran
 	}
 	if len(stack) == 0 {
 		return &asm.Error{Msg: msg}

@@ -243,7 +243,7 @@ func toAsmError(err error) error {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		stack := ee.CallStack
-		if n := len(stack); n > 1 && stack[n-1].Pos.Filename() == "<builtin>" {
+		for n := len(stack); n > 1 && stack[n-1].Pos.Filename() == "<builtin>"; n = len(stack) {
 			stack = stack[:n-1]
 		}
 		if n := len(stack); n > 0 {
