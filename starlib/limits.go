@@ -240,12 +240,16 @@ func format(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 // limitPredeclared adds to d the names the rewritten syntax tree calls.
 func limitPredeclared(d starlark.StringDict) {
 	d[percentName] = starlark.NewBuiltin(percentName, format)
+	d[methodName] = starlark.NewBuiltin(methodName, checkedMethod)
 	for op, name := range binaryNames {
 		d[name] = checkedBinary(op)
 		d[name+"="] = checkedOperand(op)
 	}
 	for name, b := range checkedUniverse() {
 		d[name] = b
+	}
+	for _, name := range []string{"str", "repr"} {
+		d[name] = checkedPrint(starlark.Universe[name].(*starlark.Builtin))
 	}
 }
 
@@ -344,6 +348,13 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 	case *syntax.CallExpr:
 		e.Fn = r.expr(e.Fn)
 		r.exprs(e.Args)
+		// x.replace(a, b) -> bpfstar.method(x, "replace", a, b) (see
+		// methods.go).
+		if d, ok := e.Fn.(*syntax.DotExpr); ok && checkedMethods[d.Name.Name] {
+			name := &syntax.Literal{Token: syntax.STRING, TokenPos: d.NamePos, Raw: strconv.Quote(d.Name.Name), Value: d.Name.Name}
+			args := append([]syntax.Expr{d.X, name}, e.Args...)
+			return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: e.Lparen, Name: methodName}, Lparen: e.Lparen, Args: args, Rparen: e.Rparen}
+		}
 	case *syntax.DotExpr:
 		e.X = r.expr(e.X)
 	case *syntax.IndexExpr:
@@ -446,6 +457,7 @@ func heapBytes() uint64 {
 // limitThread makes thread stop after maxSteps steps, and when the heap
 // grows past maxMemory bytes (looked at every memoryCheckSteps steps).
 func limitThread(thread *starlark.Thread, maxSteps, maxMemory uint64) {
+	thread.SetLocal(limitsKey, &limits{maxMemory: maxMemory})
 	next := func() { thread.SetMaxExecutionSteps(min(maxSteps, thread.Steps+memoryCheckSteps)) }
 	thread.OnMaxSteps = func(thread *starlark.Thread) {
 		if thread.Steps >= maxSteps {

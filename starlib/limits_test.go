@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -167,5 +168,56 @@ func TestNesting(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%d terms: %v, want %s...", tc.terms, err, tc.want)
 		}
+	}
+}
+
+// Methods whose work or result grows with their receiver are charged in
+// steps for the bytes they touch and refused a result past the limits,
+// before they run: one step can no longer take minutes or gigabytes.
+func TestCheckedMethods(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		steps     uint64
+		want      string
+	}{
+		{"replace", "s = \"a\" * (1 << 27)\nx = s.replace(\"a\", \"aaa\")\n", 0, "p.star:2:14: replace: the result would have more than 268435456 bytes, the limit"},
+		{"join", "x = \"\".join([\"a\" * (1 << 20)] * 300)\n", 0, "p.star:1:12: join: the result would have more than 268435456 bytes, the limit"},
+		{"extend", "l = [0] * (1 << 23)\nl.extend(l)\nl.extend(l)\n", 0, "p.star:3:9: extend: the list would have more than 16777216 elements, the limit"},
+		{"extend range", "l = []\nl.extend(range(1 << 40))\n", 0, "p.star:2:9: extend: the list would have more than 16777216 elements, the limit"},
+		{"split", "s = \"a,\" * (1 << 24)\nx = s.split(\",\")\n", 0, "p.star:2:12: split: the result would have more than 16777216 elements, the limit"},
+		// 128 MiB scanned by count is 2M steps: past a budget of 1M.
+		{"count", "s = \"ab\" * (1 << 26)\nn = s.count(\"b\")\nm = s.count(\"a\")\n", 1_000_000, "the program file ran more than 1000000 Starlark steps"},
+		{"ok", "s = \"ab\" * 8\nn = s.count(\"b\")\nif n != 8 or s.replace(\"a\", \"\") != \"b\" * 8 or \",\".join([\"x\", \"y\"]) != \"x,y\":\n    fail(\"methods\")\n", 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Exec("p.star", []byte(tc.src+"section(\"xdp\", \"p\", [exit()])\n"), Options{MaxSteps: tc.steps})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// str() and repr() of a value nested too deep to print in reasonable time
+// are refused at the call.
+func TestCheckedPrint(t *testing.T) {
+	src := "l = []\nfor i in range(80000):\n    l = [l]\ns = str(l)\n"
+	start := time.Now()
+	_, err := Exec("p.star", []byte(src), Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "p.star:4:8: str: a value nested more than 1000 deep") {
+		t.Errorf("got %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	src = "l = [1, [2, (3, {\"a\": b\"x\"})]]\nif str(l) != '[1, [2, (3, {\"a\": b\"x\"})]]' or repr(\"a\") != '\"a\"':\n    fail(str(l))\nsection(\"xdp\", \"p\", [exit()])\n"
+	if _, err := Exec("p.star", []byte(src), Options{}); err != nil {
+		t.Error(err)
 	}
 }
