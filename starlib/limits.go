@@ -35,6 +35,10 @@ const (
 	// programs and functions of one file may have together: four
 	// programs of the kernel's maximum size.
 	MaxFileInstructions = 4 * asm.MaxInstructions
+	// MaxGlobalBytes is the most bytes the global variables of a file
+	// (rodata, data, bss) may take together: each is at most 256 MiB,
+	// and eight of them would otherwise be 2 GiB of object.
+	MaxGlobalBytes = 1 << 28
 	// DefaultMaxMemory is the default limit on the Go heap while a file
 	// runs.
 	DefaultMaxMemory = 2 << 30
@@ -234,6 +238,19 @@ func format(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			}
 		}
 	}
+	if s, ok := x.(starlark.String); ok {
+		// A format of any kind: the result holds the format and the
+		// text of the arguments.
+		_, _, size := measure(y)
+		size += len(s)
+		charge(thread, size)
+		if size > MaxStringBytes {
+			return nil, fmt.Errorf("%%: the result would have more than %d bytes, the limit", MaxStringBytes)
+		}
+		if err := reserve(thread, size); err != nil {
+			return nil, fmt.Errorf("%%: %v", err)
+		}
+	}
 	return starlark.Binary(syntax.PERCENT, x, y)
 }
 
@@ -257,12 +274,15 @@ func limitPredeclared(d starlark.StringDict) {
 // checks the size of the result first, and each x += y, x *= y by
 // x += check(x, y); and "literal" % y by a call of format. The calls carry the position of the operator, so
 // errors point at it.
-func rewriteOps(f *syntax.File) {
+func rewriteOps(f *syntax.File) error {
 	var r rewriter
 	r.stmts(f.Stmts)
+	return r.err
 }
 
-type rewriter struct{}
+type rewriter struct {
+	err error // the first statement the limits cannot check
+}
 
 func (r *rewriter) stmts(ss []syntax.Stmt) {
 	for _, s := range ss {
@@ -278,6 +298,12 @@ func (r *rewriter) stmt(s syntax.Stmt) {
 		var lhs syntax.Expr
 		if s.Op == syntax.PLUS_EQ || s.Op == syntax.STAR_EQ {
 			lhs = pureCopy(s.LHS)
+		}
+		if (s.Op == syntax.PLUS_EQ || s.Op == syntax.STAR_EQ) && lhs == nil && !isNumber(s.RHS) && r.err == nil {
+			// x[f()] += y: the check would read the target again, and
+			// call f again; without it, l[k()] += l[k()] could double a
+			// list past every limit.
+			r.err = &asm.Error{Pos: toPos(s.OpPos), Msg: "an augmented assignment (+=, *=) to a target that calls a function: write it as an assignment, with the target in a variable"}
 		}
 		s.LHS = r.expr(s.LHS)
 		s.RHS = r.expr(s.RHS)
@@ -336,7 +362,7 @@ func (r *rewriter) expr(e syntax.Expr) syntax.Expr {
 		if name, ok := binaryNames[e.Op]; ok && !(e.Op == syntax.PLUS && (isNumber(e.X) || isNumber(e.Y))) {
 			return callOf(name, e.OpPos, e.X, e.Y)
 		}
-		if l, ok := e.X.(*syntax.Literal); ok && e.Op == syntax.PERCENT && l.Token == syntax.STRING {
+		if e.Op == syntax.PERCENT && !isNumber(e.X) {
 			return callOf(percentName, e.OpPos, e.X, e.Y)
 		}
 	case *syntax.UnaryExpr:
@@ -497,7 +523,9 @@ func execFile(thread *starlark.Thread, predeclared starlark.StringDict, filename
 	if err := CheckNesting(f); err != nil {
 		return nil, err
 	}
-	rewriteOps(f)
+	if err := rewriteOps(f); err != nil {
+		return nil, err
+	}
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, err

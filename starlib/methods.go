@@ -62,7 +62,7 @@ const limitsKey = "bpfstar.limits"
 // charge adds to the thread's steps the cost of touching n bytes or
 // elements.
 func charge(thread *starlark.Thread, n int) {
-	if n > 0 {
+	if thread != nil && n > 0 {
 		thread.Steps += uint64(n) / methodStepBytes
 	}
 }
@@ -70,6 +70,9 @@ func charge(thread *starlark.Thread, n int) {
 // reserve refuses to make size more bytes when the heap would then pass
 // the evaluation's memory limit.
 func reserve(thread *starlark.Thread, size int) error {
+	if thread == nil {
+		return nil
+	}
 	lim, ok := thread.Local(limitsKey).(*limits)
 	if !ok || size < 1<<20 {
 		return nil // small: the periodic heap check is enough

@@ -135,16 +135,21 @@ func CheckNestingMax(f *syntax.File, max int) error {
 // of a literal) into calls of checked builtins, which it adds to
 // predeclared with the checked versions of the universe builtins that
 // copy whole sequences, and bounds thread to maxSteps steps and maxMemory
-// bytes of heap (0: DefaultMaxSteps, DefaultMaxMemory). Call it after
-// CheckNesting. Workspaces run BUILD files with it.
-func Limit(thread *starlark.Thread, f *syntax.File, predeclared starlark.StringDict, maxSteps, maxMemory uint64) {
+// bytes of heap (0: DefaultMaxSteps, DefaultMaxMemory). It refuses what
+// the limits cannot check (an augmented assignment to a target that calls
+// a function). Call it after CheckNesting. Workspaces run BUILD files with
+// it.
+func Limit(thread *starlark.Thread, f *syntax.File, predeclared starlark.StringDict, maxSteps, maxMemory uint64) error {
 	if maxSteps == 0 {
 		maxSteps = DefaultMaxSteps
 	}
 	if maxMemory == 0 {
 		maxMemory = DefaultMaxMemory
 	}
-	rewriteOps(f)
+	if err := rewriteOps(f); err != nil {
+		return err
+	}
 	limitPredeclared(predeclared)
 	limitThread(thread, maxSteps, maxMemory)
+	return nil
 }

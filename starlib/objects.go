@@ -371,6 +371,10 @@ func (u *unit) global(sec string) func(*starlark.Thread, *starlark.Builtin, star
 		if err := u.claim(b, g.Name, "global", g.Pos); err != nil {
 			return nil, err
 		}
+		if u.globalSize+int(g.Size) > MaxGlobalBytes {
+			return nil, errorf(b, "the globals of this file would take %d bytes, more than %d", u.globalSize+int(g.Size), MaxGlobalBytes)
+		}
+		u.globalSize += int(g.Size)
 		u.Globals = append(u.Globals, g)
 		return &GlobalHandle{g}, nil
 	}

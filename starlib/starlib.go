@@ -113,6 +113,7 @@ type unit struct {
 	sections   map[string]bool // program section names used so far
 	licensePos asm.Pos
 	items      int // instructions and labels of all programs and functions
+	globalSize int // bytes of all globals
 	alloc      insnAlloc
 
 	// kernelNames holds the names of maps and programs cut to the

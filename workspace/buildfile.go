@@ -169,7 +169,9 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 	predeclared := starlark.StringDict{"bpf_object": starlark.NewBuiltin("bpf_object", bpfObject)}
 	// The limits of program files: bounded steps, heap, and values made
 	// by + and * or copied by list(), sorted(), ...
-	starlib.Limit(thread, f, predeclared, maxBuildSteps, 0)
+	if err := starlib.Limit(thread, f, predeclared, maxBuildSteps, 0); err != nil {
+		return nil, err
+	}
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, toAsmError(err)
