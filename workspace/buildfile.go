@@ -62,7 +62,7 @@ func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package
 	}
 	var decls []declared
 	key := c.key("BUILD", pkg, string(src))
-	if !c.getJSON("build", key, &decls) {
+	if !c.getJSON("build", key, &decls) || !validDecls(decls) {
 		if decls, err = evalBuildFile(file, src, print); err != nil {
 			return nil, err
 		}
@@ -105,6 +105,20 @@ func (w *Workspace) checkSrc(pkg, src string) error {
 		}
 	}
 	return nil
+}
+
+// validDecls reports whether declarations read from the cache (untrusted:
+// anyone may edit it) are ones evaluating a BUILD file could give: names
+// and program files as bpf_object checks them. Anything else is a miss.
+func validDecls(decls []declared) bool {
+	for _, d := range decls {
+		if !targetNameRE.MatchString(d.Name) || len(d.Name) > maxTargetName ||
+			d.Src == "" || checkRelPath(d.Src) != nil || !strings.HasSuffix(d.Src, ".star") ||
+			path.Base(d.Src) == BuildFileName || d.Line < 1 || d.Col < 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // maxTargetName is the longest target name: NAME.o and the temporary

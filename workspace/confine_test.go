@@ -170,3 +170,35 @@ func TestLongTargetName(t *testing.T) {
 		t.Errorf("200 bytes: %v", err)
 	}
 }
+
+// A tampered BUILD entry of the cache (a target name or program path that
+// bpf_object would refuse) is a miss: the BUILD file is evaluated again,
+// and nothing is written outside the output tree.
+func TestTamperedBuildCache(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, testTree)
+	buildAll(t, root, Options{}, "//b:q")
+	var entries []string
+	filepath.WalkDir(filepath.Join(root, OutDir, "cache"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(filepath.ToSlash(p), "/build/") {
+			entries = append(entries, p)
+		}
+		return nil
+	})
+	if len(entries) == 0 {
+		t.Fatal("no BUILD entries in the cache")
+	}
+	for _, p := range entries {
+		os.WriteFile(p, []byte(`[{"name":"../../../../escaped","src":"q.star","line":1,"col":11}]`), 0o644)
+	}
+	rs := buildAll(t, root, Options{}, "//b:q")
+	if len(rs) != 1 || rs[0].Target.Label.Name != "q" {
+		t.Fatalf("targets after tampering: %v", rs)
+	}
+	if _, err := os.Stat(filepath.Join(root, "escaped.o")); err == nil {
+		t.Error("a tampered cache wrote outside the output tree")
+	}
+	if validDecls([]declared{{Name: "q", Src: "q.star", Line: 1, Col: 11}}) != true {
+		t.Error("a valid entry is refused")
+	}
+}
