@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
@@ -259,7 +260,7 @@ func (t *lineTable) lookup(pos asm.Pos) (file, line uint32) {
 		return f.name, 0 // a position outside the file: no text ("")
 	}
 	if f.offs[i] == 0 {
-		f.offs[i] = t.b.String(string(bytes.TrimRight(f.lines[i], "\r")))
+		f.offs[i] = t.b.String(lineText(f.lines[i]))
 	}
 	return f.name, f.offs[i]
 }
@@ -280,4 +281,23 @@ func bySection(n int, section func(k int) string) [][]int {
 		groups[i] = append(groups[i], k)
 	}
 	return groups
+}
+
+// maxLineText is the most bytes of a source line the line records quote:
+// the kernel refuses BTF of more than 16 MiB, which one long line of a
+// generated file would otherwise make (E2BIG when loading).
+const maxLineText = 1024
+
+// lineText returns the text of a source line as the line records quote
+// it: without its \r, cut (at a character boundary) to maxLineText bytes.
+func lineText(line []byte) string {
+	line = bytes.TrimRight(line, "\r")
+	if len(line) <= maxLineText {
+		return string(line)
+	}
+	n := maxLineText
+	for n > 0 && !utf8.RuneStart(line[n]) {
+		n--
+	}
+	return string(line[:n])
 }

@@ -5,7 +5,9 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -171,5 +173,18 @@ func TestHelperCallNeedsNoRelocation(t *testing.T) {
 	f, _ := elf.NewFile(bytes.NewReader(obj))
 	if f.Section(".relxdp") != nil {
 		t.Error("a helper call made a relocation")
+	}
+}
+
+// Line records quote at most maxLineText bytes of a line, cut at a
+// character boundary: a generated file with a 16 MB line once made BTF the
+// kernel refuses.
+func TestLongLineText(t *testing.T) {
+	long := strings.Repeat("é", maxLineText) // 2 bytes each
+	if got := lineText([]byte(long + "\r")); len(got) > maxLineText || !utf8.ValidString(got) || !strings.HasPrefix(long, got) || len(got) < maxLineText-1 {
+		t.Errorf("cut to %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	if got := lineText([]byte("short\r")); got != "short" {
+		t.Errorf("short line: %q", got)
 	}
 }
