@@ -18,15 +18,18 @@ import (
 	"github.com/bazelbuild/buildtools/tables"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/internal/inputfile"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
 // File formats one file in place (through a temporary file and a rename,
-// keeping its permissions), or with check only reports whether it needs
-// formatting. A syntax error reads FILE:LINE:COL: msg.
+// keeping its permissions and owner; a file with other hard links is
+// rewritten where it is, so that they keep seeing it), or with check only
+// reports whether it needs formatting. A syntax error reads FILE:LINE:COL:
+// msg.
 func File(file string, check bool) (changed bool, err error) {
-	src, err := os.ReadFile(file)
+	src, err := inputfile.Read(file)
 	if err != nil {
 		return false, err
 	}
@@ -49,7 +52,15 @@ func File(file string, check bool) (changed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return true, atomicfile.Write(target, out, fi.Mode().Perm())
+	if links(fi) > 1 {
+		// A rename would give this name a new file and leave the other
+		// links with the old one.
+		return true, os.WriteFile(target, out, fi.Mode().Perm())
+	}
+	if err := atomicfile.Write(target, out, fi.Mode().Perm()); err != nil {
+		return true, err
+	}
+	return true, keepOwner(target, fi)
 }
 
 // MaxNesting is how deep the syntax tree of a file that fmt formats may

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,5 +112,41 @@ func TestTooDeep(t *testing.T) {
 	// Just within the limit, it formats.
 	if _, err := Source("p.star", []byte("x = "+strings.Repeat("1+", MaxNesting-5)+"1\n")); err != nil {
 		t.Error(err)
+	}
+}
+
+// Formatting keeps a file's owner and its other hard links.
+func TestFileKeepsOwnerAndLinks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p.star")
+	os.WriteFile(p, []byte("x=1\n"), 0o640)
+	other := filepath.Join(dir, "other.star")
+	if err := os.Link(p, other); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := File(p, false); err != nil || !changed {
+		t.Fatalf("File: %v, %v", changed, err)
+	}
+	if data, _ := os.ReadFile(other); string(data) != "x = 1\n" {
+		t.Errorf("the other link reads %q", data)
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: the owner part is skipped")
+		return
+	}
+	q := filepath.Join(dir, "q.star")
+	os.WriteFile(q, []byte("y=2\n"), 0o644)
+	if err := os.Chown(q, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := File(q, false); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(q)
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+		t.Errorf("owner %d:%d after fmt, want 65534:65534", st.Uid, st.Gid)
+	}
+	if data, _ := os.ReadFile(q); string(data) != "y = 2\n" {
+		t.Errorf("q.star reads %q", data)
 	}
 }
