@@ -4,5 +4,5 @@ package format
 
 import "os"
 
-func links(fi os.FileInfo) uint64                  { return 1 }
+func links(fi os.FileInfo) uint64                 { return 1 }
 func keepOwner(path string, fi os.FileInfo) error { return nil }

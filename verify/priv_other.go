@@ -1,0 +1,9 @@
+//go:build !linux
+
+package verify
+
+import "os"
+
+// privileged reports whether the process is root (there are no BPF
+// capabilities to ask for outside Linux, nor BPF programs to load).
+func privileged() bool { return os.Geteuid() == 0 }
