@@ -10,8 +10,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/starlib"
@@ -255,6 +253,5 @@ func isTerminal(w io.Writer) bool {
 	if !ok || os.Getenv("TERM") == "dumb" {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return isTerminalFd(f.Fd())
 }

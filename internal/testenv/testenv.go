@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // Strict reports whether missing components fail tests instead of skipping
@@ -52,8 +50,7 @@ func Root(t testing.TB) {
 func PinDir(t testing.TB) string {
 	t.Helper()
 	Root(t)
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/bpf", &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
+	if !isFS("/sys/fs/bpf", fsBPF) {
 		Missing(t, "bpffs is not mounted at /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)")
 	}
 	dir, err := os.MkdirTemp("/sys/fs/bpf", "bpfstar-test-")
@@ -76,8 +73,7 @@ func Cgroup(t testing.TB) string {
 	Root(t)
 	var root string
 	for _, dir := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		if isFS(dir, fsCgroup2) {
 			root = dir
 			break
 		}
