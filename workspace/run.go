@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
@@ -204,6 +205,7 @@ func (w *Workspace) writeIfChanged(rel string, data []byte) error {
 		return fmt.Errorf("%s is not a regular file: bpfstar writes its outputs only over its own", rel)
 	}
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
+		atomicfile.RemoveStale(p) // what a killed build left beside it
 		return nil
 	}
 	return compile.WriteFile(p, data)

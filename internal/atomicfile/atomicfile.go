@@ -144,3 +144,10 @@ func tempPrefix(base string) string {
 	}
 	return "." + base + ".tmp"
 }
+
+// RemoveStale removes the temporary files that writers of path which died
+// left beside it (see stale_unix.go): for a path that a build finds up to
+// date, and so does not write again.
+func RemoveStale(path string) {
+	removeStale(filepath.Dir(path), tempPrefix(filepath.Base(path)))
+}
