@@ -62,6 +62,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // ErrNotFound is returned (wrapped) when an object lacks a section that a
@@ -131,8 +132,20 @@ func (s *Symbol) InSection(i int) bool {
 // headers and symbol table. The File refers to data, which must not change
 // while the File is in use.
 func Read(data []byte) (*File, error) {
+	const ehdr = 64 // the size of an ELF64 header
+	switch {
+	case len(data) == 0:
+		return nil, errors.New("objreader: not an ELF object: the file is empty")
+	case len(data) < 4 || string(data[:4]) != "\x7fELF":
+		return nil, errors.New("objreader: not an ELF object (no ELF magic number at its start)")
+	case len(data) < ehdr:
+		return nil, fmt.Errorf("objreader: not an ELF object: %d bytes, fewer than an ELF header's %d (a truncated file?)", len(data), ehdr)
+	}
 	ef, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errors.New("objreader: the ELF object ends before its headers say (a truncated file?)")
+		}
 		return nil, fmt.Errorf("objreader: %w", err)
 	}
 	switch {

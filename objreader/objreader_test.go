@@ -334,8 +334,8 @@ func TestErrors(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"empty":           {nil, "EOF"},
-		"text":            {[]byte("this is not an object file\n"), "bad magic"},
+		"empty":           {nil, "the file is empty"},
+		"text":            {[]byte("this is not an object file\n"), "no ELF magic number"},
 		"x86-64 program":  {exe, "not a 64-bit BPF ELF file"},
 		"truncated":       {obj[:100], ""},
 		"32-bit":          {patch(4, byte(elf.ELFCLASS32)), ""},

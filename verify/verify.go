@@ -38,6 +38,11 @@ var ErrPermission = errors.New("loading BPF programs needs root (or CAP_BPF with
 // Object loads each program of the ELF object obj, one at a time (with the
 // maps it needs), and returns the verdicts in the object's symbol order.
 func Object(obj []byte) ([]Verdict, error) {
+	// objreader first: its errors say what is wrong with a file that is
+	// not a BPF object, where cilium/ebpf's may only say EOF.
+	if _, err := objreader.Read(obj); err != nil {
+		return nil, err
+	}
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
 	if err != nil {
 		return nil, fmt.Errorf("reading object: %w", err)
