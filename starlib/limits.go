@@ -93,7 +93,7 @@ func checkedBinary(op syntax.Token) *starlark.Builtin {
 				return p, nil
 			}
 		}
-		if err := checkResult(op, x, y); err != nil {
+		if err := checkResult(thread, op, x, y); err != nil {
 			return nil, err
 		}
 		return starlark.Binary(op, x, y)
@@ -135,7 +135,7 @@ func mul64(x, y starlark.Value) (starlark.Value, bool) {
 // in place).
 func checkedOperand(op syntax.Token) *starlark.Builtin {
 	return starlark.NewBuiltin(binaryNames[op]+"=", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := checkResult(op, args[0], args[1]); err != nil {
+		if err := checkResult(thread, op, args[0], args[1]); err != nil {
 			return nil, err
 		}
 		return args[1], nil
@@ -145,7 +145,7 @@ func checkedOperand(op syntax.Token) *starlark.Builtin {
 var binaryNames = map[syntax.Token]string{syntax.PLUS: "bpfstar.add", syntax.STAR: "bpfstar.mul"}
 
 // checkResult checks the size of x op y before it is computed.
-func checkResult(op syntax.Token, x, y starlark.Value) error {
+func checkResult(thread *starlark.Thread, op syntax.Token, x, y starlark.Value) error {
 	var n, limit int64
 	var what string
 	switch op {
@@ -180,9 +180,20 @@ func checkResult(op syntax.Token, x, y starlark.Value) error {
 		}
 		n = int64(lo)
 	}
+	sym := map[syntax.Token]string{syntax.PLUS: "+", syntax.STAR: "*"}[op]
 	if n > limit {
-		sym := map[syntax.Token]string{syntax.PLUS: "+", syntax.STAR: "*"}[op]
 		return fmt.Errorf("%s would make "+what+", more than the limit of %d", sym, n, limit)
+	}
+	// Within the limit, a result may still be large: [0] * (1 << 24)
+	// twenty times in one comprehension is 5 GB in a few steps. It costs
+	// steps, and must fit in the heap budget, now.
+	size := n
+	if limit == MaxElements {
+		size *= 16 // an element's slot
+	}
+	charge(thread, int(size))
+	if err := reserve(thread, int(size)); err != nil {
+		return fmt.Errorf("%s: %v", sym, err)
 	}
 	return nil
 }
