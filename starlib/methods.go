@@ -2,6 +2,7 @@ package starlib
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -76,6 +77,9 @@ func reserve(thread *starlark.Thread, size int) error {
 	lim, ok := thread.Local(limitsKey).(*limits)
 	if !ok || size < 1<<20 {
 		return nil // small: the periodic heap check is enough
+	}
+	if heapBytes()+uint64(size) > lim.maxMemory {
+		runtime.GC() // the heap counts garbage until it is collected
 	}
 	if heapBytes()+uint64(size) > lim.maxMemory {
 		return fmt.Errorf("out of memory: a result of %d MiB would take the program file past %d MiB, the limit", size>>20, lim.maxMemory>>20)
