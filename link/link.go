@@ -99,6 +99,7 @@ const (
 	ErrRecursion                            // functions that call each other in a cycle
 	ErrLayout                               // a section cannot be laid out (a name clash)
 	ErrMapValues                            // a map's values entry that is not what the map holds
+	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
 )
 
 // Error is a link error at a source position.
@@ -106,7 +107,8 @@ type Error struct {
 	Pos  asm.Pos
 	Kind ErrorKind
 	Msg  string
-	// Name is the function called, for ErrUnknownFunction; Names the
+	// Name is the function called (or whose address is taken), for
+	// ErrUnknownFunction and ErrUnknownFuncAddr; Names the
 	// functions the unit declares, sorted.
 	Name  string
 	Names []string
@@ -374,6 +376,18 @@ func (l *linker) relocate() error {
 				}
 				binary.LittleEndian.PutUint32(imm, uint32(int32(foff/isa.SlotSize)-1))
 				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_32})
+			case asm.RefFuncAddr:
+				// As clang emits &func: an ld_imm64 with src 0 whose
+				// immediate is the function's byte offset in .text,
+				// relocated against .text; both loaders turn it into
+				// src BPF_PSEUDO_FUNC with the offset in instructions.
+				foff, ok := l.funcOff[r.Ref.Name]
+				if !ok {
+					names := l.funcNames()
+					return &Error{Pos: r.Pos, Kind: ErrUnknownFuncAddr, Msg: fmt.Sprintf("address of unknown function %q (functions: %v)", r.Ref.Name, names), Name: r.Ref.Name, Names: names}
+				}
+				binary.LittleEndian.PutUint32(imm, uint32(foff))
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_64})
 			}
 		}
 	}

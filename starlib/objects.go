@@ -588,6 +588,27 @@ func ldMapValue(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tupl
 	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefGlobal, Name: g.Name, Addend: off.v}, nil
 }
 
+// ldFunc is insn.ld_func(dst, function): dst = the address of a function,
+// for the helpers that take a callback (bpf_loop, bpf_for_each_map_elem,
+// bpf_timer_set_callback, ...).
+func ldFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
+	var dst regArg
+	var fn starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "function", &fn); err != nil {
+		return isa.Instruction{}, asm.Ref{}, err
+	}
+	var name string
+	switch fn := fn.(type) {
+	case starlark.String:
+		name = string(fn)
+	case *FuncHandle:
+		name = fn.name
+	default:
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "for parameter function: got %s, want function name (string) or function", fn.Type())
+	}
+	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefFuncAddr, Name: name}, nil
+}
+
 func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
 	var fn starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "function", &fn); err != nil {
