@@ -110,3 +110,41 @@ func TestMapTypesLoad(t *testing.T) {
 		})
 	}
 }
+
+// Every map type bpf_map() accepts as the inner template of a map of maps
+// (with itself as the entry) makes an object whose maps the kernel
+// creates; the others are refused at build time. (The kernel refuses
+// prog_array and the cgroup storages as inner maps.)
+func TestInnerMapTypes(t *testing.T) {
+	testenv.Root(t)
+	for _, typ := range starlib.MapTypeNames() {
+		t.Run(typ, func(t *testing.T) {
+			args, ok := mapArgs[typ]
+			if !ok {
+				args = "4, 8, 4"
+			}
+			src := mapPrelude[typ] + fmt.Sprintf("m = bpf_map(\"m\", %q, %s)\n", typ, args) +
+				"o = bpf_map(\"o\", \"array_of_maps\", 4, max_entries = 1, inner = m, values = [m])\n" +
+				"section(\"socket\", \"p\", [insn.ld_map_fd(r1, o), insn.mov64_imm(r0, 0), exit()])\n" +
+				"license(\"GPL\")\n"
+			obj, err := Source("maps.star", []byte(src), Options{})
+			if err != nil {
+				for _, refusal := range []string{"does not put in maps of maps", "does not nest maps of maps", "not supported yet"} {
+					if strings.Contains(err.Error(), refusal) {
+						return
+					}
+				}
+				t.Fatal(err)
+			}
+			spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll, err := ebpf.NewCollection(spec)
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll.Close()
+		})
+	}
+}

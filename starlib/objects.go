@@ -316,6 +316,12 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		if m.Inner.HasValues() {
 			return nil, errorf(b, "map %q: inner map %q holds maps or programs itself: the kernel does not nest maps of maps", name, m.Inner.Name)
 		}
+		switch t := m.Inner.Type; t {
+		case "prog_array", "cgroup_storage", "percpu_cgroup_storage":
+			// The kernel refuses them as inner maps (EOPNOTSUPP; tested
+			// with every map type).
+			return nil, errorf(b, "map %q: inner map %q is a %s map, which the kernel does not put in maps of maps", name, m.Inner.Name, t)
+		}
 	}
 	if err := checkMap(m); err != nil {
 		return nil, errorf(b, "map %q: %v", name, err)
