@@ -3,6 +3,7 @@ package examples_test
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -85,7 +86,8 @@ func TestMapInMapRun(t *testing.T) {
 
 // libbpf (bpftool prog loadall) fills both maps from the object too: the
 // prog_array holds the program's id at key 1, the array of maps the inner
-// map's id at key 0. The maps are pinned: a prog_array no file descriptor
+// map's id at key 0, and a value bpftool writes into the inner map is what
+// the program reads through the outer one. The maps are pinned: a prog_array no file descriptor
 // holds any more is emptied by the kernel.
 func TestMapValuesBpftool(t *testing.T) {
 	bpftool := testenv.Tool(t, "bpftool")
@@ -138,6 +140,24 @@ func TestMapValuesBpftool(t *testing.T) {
 			want := "key: " + c.key + "  value: " + hexBytes(v[:])
 			if !strings.Contains(string(out), want) || !strings.Contains(string(out), "Found 1 element") {
 				t.Errorf("bpftool map dump of %s:\n%s\nwant one element %q", c.outer, out, want)
+			}
+			// The tail call goes through the filled prog_array; what
+			// bpftool writes into the inner map, the program reads through
+			// the outer one.
+			run, want := "dispatch", "Return value: 42,"
+			if !c.isProg {
+				if out, err := exec.Command(bpftool, "map", "update", "pinned", filepath.Join(maps, c.inner), "key", "0", "0", "0", "0", "value", "0xd2", "0x04", "0", "0").CombinedOutput(); err != nil {
+					t.Fatalf("bpftool map update: %v\n%s", err, out)
+				}
+				run, want = "read_setting", "Return value: 1234,"
+			}
+			data := filepath.Join(t.TempDir(), "packet")
+			if err := os.WriteFile(data, make([]byte, 64), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err = exec.Command(bpftool, "prog", "run", "pinned", filepath.Join(progs, run), "data_in", data).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Errorf("bpftool prog run %s: %v\n%s\nwant %q", run, err, out, want)
 			}
 		})
 	}
