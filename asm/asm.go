@@ -67,10 +67,11 @@ type RefKind uint8
 
 // Reference kinds.
 const (
-	RefNone   RefKind = iota
-	RefMap            // a 64-bit load of a map's file descriptor
-	RefGlobal         // a 64-bit load of the address of a global variable, plus Addend bytes
-	RefFunc           // a call of a BPF function
+	RefNone     RefKind = iota
+	RefMap              // a 64-bit load of a map's file descriptor
+	RefGlobal           // a 64-bit load of the address of a global variable, plus Addend bytes
+	RefFunc             // a call of a BPF function
+	RefFuncAddr         // a 64-bit load of a BPF function's address (a callback for helpers such as bpf_loop)
 )
 
 // Ref is a symbolic reference from an instruction to a map, a global

@@ -44,10 +44,19 @@ var mapArgs = map[string]string{
 	"cgroup_storage":        "16, 8, 0",
 	"percpu_cgroup_storage": "16, 8, 0",
 	"stack_trace":           "4, 64, 4",
+	// maps of maps hold the map i, their inner template, from the object
+	"array_of_maps": "4, 4, 4, inner = i, values = [None, i]",
+	"hash_of_maps":  "4, 4, 4, inner = i, values = [i]",
+}
+
+// mapPrelude declares what a type's arguments refer to.
+var mapPrelude = map[string]string{
+	"array_of_maps": "i = bpf_map(\"i\", \"array\", 4, 8, 1)\n",
+	"hash_of_maps":  "i = bpf_map(\"i\", \"hash\", 4, 8, 4)\n",
 }
 
 // unsupported map types are refused at build time with a clear error.
-var unsupported = map[string]bool{"struct_ops": true, "array_of_maps": true, "hash_of_maps": true}
+var unsupported = map[string]bool{"struct_ops": true}
 
 // Every map type bpf_map() accepts makes an object whose map the kernel
 // creates, through both loaders: the BTF map definition carries what each
@@ -62,7 +71,7 @@ func TestMapTypesLoad(t *testing.T) {
 			if !ok {
 				args = "4, 8, 4"
 			}
-			src := fmt.Sprintf("m = bpf_map(\"m\", %q, %s)\n"+
+			src := mapPrelude[typ] + fmt.Sprintf("m = bpf_map(\"m\", %q, %s)\n"+
 				"section(\"socket\", \"p\", [insn.ld_map_fd(r1, m), insn.mov64_imm(r0, 0), exit()])\n"+
 				"license(\"GPL\")\n", typ, args)
 			obj, err := Source("maps.star", []byte(src), Options{})
@@ -98,6 +107,44 @@ func TestMapTypesLoad(t *testing.T) {
 			if err != nil || bytes.Contains(out, []byte("BTF loading error")) {
 				t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
 			}
+		})
+	}
+}
+
+// Every map type bpf_map() accepts as the inner template of a map of maps
+// (with itself as the entry) makes an object whose maps the kernel
+// creates; the others are refused at build time. (The kernel refuses
+// prog_array and the cgroup storages as inner maps.)
+func TestInnerMapTypes(t *testing.T) {
+	testenv.Root(t)
+	for _, typ := range starlib.MapTypeNames() {
+		t.Run(typ, func(t *testing.T) {
+			args, ok := mapArgs[typ]
+			if !ok {
+				args = "4, 8, 4"
+			}
+			src := mapPrelude[typ] + fmt.Sprintf("m = bpf_map(\"m\", %q, %s)\n", typ, args) +
+				"o = bpf_map(\"o\", \"array_of_maps\", 4, max_entries = 1, inner = m, values = [m])\n" +
+				"section(\"socket\", \"p\", [insn.ld_map_fd(r1, o), insn.mov64_imm(r0, 0), exit()])\n" +
+				"license(\"GPL\")\n"
+			obj, err := Source("maps.star", []byte(src), Options{})
+			if err != nil {
+				for _, refusal := range []string{"does not put in maps of maps", "does not nest maps of maps", "not supported yet"} {
+					if strings.Contains(err.Error(), refusal) {
+						return
+					}
+				}
+				t.Fatal(err)
+			}
+			spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll, err := ebpf.NewCollection(spec)
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			coll.Close()
 		})
 	}
 }

@@ -72,6 +72,8 @@ func (l *linker) btf() error {
 
 	if len(l.u.Maps) > 0 {
 		var vars []btf.VarSecinfo
+		structID := map[string]btf.TypeID{} // each map's definition
+		var progProto btf.TypeID
 		for i, m := range l.u.Maps {
 			var members []btf.Member
 			for j, f := range mapFields(m) {
@@ -111,7 +113,24 @@ func (l *linker) btf() error {
 				member.BitOffset = uint32(64 * j)
 				members = append(members, member)
 			}
-			st := b.Struct("", l.mapSize[i], members)
+			// The definition's struct ends before its values (a flexible
+			// array, as in C); the variable's size takes them in.
+			size := uint32(8 * len(members))
+			if m.HasValues() {
+				var elem btf.TypeID
+				if m.Inner != nil {
+					elem = b.Ptr(structID[m.Inner.Name])
+				} else {
+					// int (*)(void *), as __array(values, int (void *))
+					if progProto == 0 {
+						progProto = b.FuncProto(intT, []btf.Param{{Type: b.Ptr(0)}})
+					}
+					elem = b.Ptr(progProto)
+				}
+				members = append(members, btf.Member{Name: "values", Type: b.Array(elem, sizeT, 0), BitOffset: 8 * size})
+			}
+			st := b.Struct("", size, members)
+			structID[m.Name] = st
 			v := b.Var(m.Name, st, btf.VarGlobalAllocated)
 			vars = append(vars, btf.VarSecinfo{Type: v, Offset: l.mapOff[i], Size: l.mapSize[i]})
 		}

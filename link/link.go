@@ -60,8 +60,20 @@ type Map struct {
 	// KeySize and ValueSize bytes): the map's BTF points at them, as
 	// __type(key, T) does, instead of giving sizes.
 	Key, Value btf.Type
-	Pos        asm.Pos
+	// Values, when not nil, are the initial contents the loaders put in a
+	// prog_array (program symbols) or an array_of_maps or hash_of_maps
+	// (names of maps): entry i at key i, "" for none. The definition gets
+	// a `values` member, as clang emits `.values = { ... }`: an array of
+	// pointers whose elements are relocations.
+	Values []string
+	// Inner is the template of an array_of_maps' or hash_of_maps' inner
+	// maps: the outer map's values member points at its definition.
+	Inner *Map
+	Pos   asm.Pos
 }
+
+// HasValues reports whether the map's definition ends in a values member.
+func (m *Map) HasValues() bool { return m.Values != nil || m.Inner != nil }
 
 // Global is a global variable in .rodata, .data or .bss.
 type Global struct {
@@ -86,6 +98,8 @@ const (
 	ErrUnknownFunction                      // a call of a function the unit does not declare
 	ErrRecursion                            // functions that call each other in a cycle
 	ErrLayout                               // a section cannot be laid out (a name clash)
+	ErrMapValues                            // a map's values entry that is not what the map holds
+	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
 )
 
 // Error is a link error at a source position.
@@ -93,7 +107,8 @@ type Error struct {
 	Pos  asm.Pos
 	Kind ErrorKind
 	Msg  string
-	// Name is the function called, for ErrUnknownFunction; Names the
+	// Name is the function called (or whose address is taken), for
+	// ErrUnknownFunction and ErrUnknownFuncAddr; Names the
 	// functions the unit declares, sorted.
 	Name  string
 	Names []string
@@ -239,11 +254,66 @@ func (l *linker) mapsSection() error {
 	s := &objwriter.Section{Name: ".maps", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8}
 	for _, m := range l.u.Maps {
 		off, size := uint32(len(s.Data)), uint32(8*len(mapFields(m)))
+		// The values follow the definition's fields: 8 bytes each,
+		// zero, with a relocation naming the symbol of each entry.
+		for i, v := range m.Values {
+			if v == "" {
+				continue
+			}
+			if err := l.checkValue(m, i, v); err != nil {
+				return err
+			}
+			s.Relocs = append(s.Relocs, objwriter.Reloc{Offset: uint64(off + size + 8*uint32(i)), Symbol: v, Type: objwriter.R_BPF_64_ABS64})
+		}
+		size += 8 * uint32(len(m.Values))
 		s.Data = append(s.Data, make([]byte, size)...)
 		s.Symbols = append(s.Symbols, objwriter.Symbol{Name: m.Name, Value: uint64(off), Size: uint64(size), Type: elf.STT_OBJECT, Bind: elf.STB_GLOBAL})
 		l.mapOff, l.mapSize = append(l.mapOff, off), append(l.mapSize, size)
 	}
 	return l.obj.AddSection(s)
+}
+
+// checkValue checks the i-th values entry of a map: a program of the unit
+// for a prog_array, a map like the inner template for a map of maps.
+func (l *linker) checkValue(m *Map, i int, name string) error {
+	fail := func(format string, args ...any) error {
+		return &Error{Pos: m.Pos, Kind: ErrMapValues, Msg: fmt.Sprintf("map %q: values[%d]: ", m.Name, i) + fmt.Sprintf(format, args...)}
+	}
+	if m.Inner == nil {
+		for j := range l.u.Programs {
+			if l.u.Programs[j].Symbol == name {
+				return nil
+			}
+		}
+		if _, ok := l.funcOff[name]; ok {
+			return fail("%q is a function, not a program: a tail call enters a program", name)
+		}
+		return fail("no program %q (programs: %v)", name, l.programNames())
+	}
+	for _, in := range l.u.Maps {
+		if in.Name != name {
+			continue
+		}
+		if in.HasValues() {
+			return fail("map %q holds maps or programs itself: the kernel does not nest maps of maps", name)
+		}
+		t := m.Inner
+		if in.Type != t.Type || in.KeySize != t.KeySize || in.ValueSize != t.ValueSize || in.Flags != t.Flags || in.MaxEntries != t.MaxEntries {
+			return fail("map %q (%s, key %d, value %d, max_entries %d, flags %d) is not like the inner template %q (%s, key %d, value %d, max_entries %d, flags %d)", name, in.Type, in.KeySize, in.ValueSize, in.MaxEntries, in.Flags, t.Name, t.Type, t.KeySize, t.ValueSize, t.MaxEntries, t.Flags)
+		}
+		return nil
+	}
+	return fail("no map %q", name)
+}
+
+// programNames returns the symbols of the unit's programs, sorted.
+func (l *linker) programNames() []string {
+	names := make([]string, 0, len(l.u.Programs))
+	for i := range l.u.Programs {
+		names = append(names, l.u.Programs[i].Symbol)
+	}
+	sort.Strings(names)
+	return names
 }
 
 var dataSections = []string{".rodata", ".data", ".bss"}
@@ -306,6 +376,18 @@ func (l *linker) relocate() error {
 				}
 				binary.LittleEndian.PutUint32(imm, uint32(int32(foff/isa.SlotSize)-1))
 				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_32})
+			case asm.RefFuncAddr:
+				// As clang emits &func: an ld_imm64 with src 0 whose
+				// immediate is the function's byte offset in .text,
+				// relocated against .text; both loaders turn it into
+				// src BPF_PSEUDO_FUNC with the offset in instructions.
+				foff, ok := l.funcOff[r.Ref.Name]
+				if !ok {
+					names := l.funcNames()
+					return &Error{Pos: r.Pos, Kind: ErrUnknownFuncAddr, Msg: fmt.Sprintf("address of unknown function %q (functions: %v)", r.Ref.Name, names), Name: r.Ref.Name, Names: names}
+				}
+				binary.LittleEndian.PutUint32(imm, uint32(foff))
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_64})
 			}
 		}
 	}

@@ -135,6 +135,10 @@ func TestErrors(t *testing.T) {
 	noProgs.Programs = nil
 	unknown := unit()
 	unknown.Programs[0].Insns[2] = ref(call, 4, asm.Ref{Kind: asm.RefFunc, Name: "nope"})
+	unknownAddr := unit()
+	unknownAddr.Programs[0].Insns[1] = ref(ld64, 3, asm.Ref{Kind: asm.RefFuncAddr, Name: "nope"})
+	badValue := unit()
+	badValue.Maps[0].Values = []string{"", "f"}
 	recursive := unit()
 	recursive.Functions[0].Insns = []asm.Instruction{ref(call, 7, asm.Ref{Kind: asm.RefFunc, Name: "f"}), ins(exit, 8)}
 	for _, tc := range []struct {
@@ -145,6 +149,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"no programs", noProgs, ErrNoPrograms, "u.src:1:1: no programs: the object needs at least one"},
 		{"unknown function", unknown, ErrUnknownFunction, `u.src:4:1: call to unknown function "nope" (functions: [f])`},
+		{"unknown function address", unknownAddr, ErrUnknownFuncAddr, `u.src:3:1: address of unknown function "nope" (functions: [f])`},
+		{"function in a prog_array", badValue, ErrMapValues, `u.src:9:1: map "m": values[1]: "f" is a function, not a program: a tail call enters a program`},
 		{"recursion", recursive, ErrRecursion, "u.src:7:1: recursive call (f -> f): the verifier rejects recursion"},
 	} {
 		_, err := Link(tc.u)
@@ -159,6 +165,38 @@ func TestErrors(t *testing.T) {
 	var ae *asm.Error
 	if _, err := Link(bad); !errors.As(err, &ae) || ae.Kind != asm.ErrFallsOff {
 		t.Errorf("falls off: got %v", err)
+	}
+}
+
+// A function's address is a 64-bit load relocated against .text with the
+// function's byte offset, as clang writes &f.
+func TestFuncAddr(t *testing.T) {
+	u := unit()
+	u.Functions = append(u.Functions, asm.Program{Section: ".text", Symbol: "h", Pos: pos(11), Insns: []asm.Instruction{ins(mov0, 12), ins(exit, 13)}})
+	u.Programs[0].Insns[1] = ref(ld64, 3, asm.Ref{Kind: asm.RefFuncAddr, Name: "h"})
+	obj, err := linkBytes(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := f.Section("xdp").Data()
+	if ld := code[16:32]; ld[0] != 0x18 || ld[1] != 0x01 || binary.LittleEndian.Uint32(ld[4:]) != 16 || binary.LittleEndian.Uint32(ld[12:]) != 0 {
+		t.Errorf("ld_imm64 of &h = % x, want r1, src 0, imm 16 (h's offset in .text)", ld)
+	}
+	rel, _ := f.Section(".relxdp").Data()
+	syms, _ := f.Symbols()
+	var found bool
+	for i := 0; i+16 <= len(rel); i += 16 {
+		off, info := binary.LittleEndian.Uint64(rel[i:]), binary.LittleEndian.Uint64(rel[i+8:])
+		if s := syms[info>>32-1]; off == 16 && uint32(info) == 1 && elf.ST_TYPE(s.Info) == elf.STT_SECTION && f.Sections[s.Section].Name == ".text" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no R_BPF_64_64 relocation against .text at offset 16")
 	}
 }
 

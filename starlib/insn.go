@@ -56,6 +56,7 @@ func newInsnModule(a *insnAlloc) *module {
 			"ld_map_fd":    refBuiltin("ld_map_fd", ldMapFD),
 			"ld_map_value": refBuiltin("ld_map_value", ldMapValue),
 			"call_func":    refBuiltin("call_func", callFunc),
+			"ld_func":      refBuiltin("ld_func", ldFunc),
 		},
 	})
 }

@@ -39,7 +39,7 @@ func (u *unit) checkGPLHelpers() error {
 				if ins.Op == isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK) && ins.Src == isa.CallHelper && helper.GPLOnly(int32(ins.Imm)) {
 					return u.gplError(ins, prog, p)
 				}
-				if r := ins.Ref(); r.Kind == asm.RefFunc && !seen[r.Name] {
+				if r := ins.Ref(); (r.Kind == asm.RefFunc || r.Kind == asm.RefFuncAddr) && !seen[r.Name] {
 					seen[r.Name] = true
 					if f := funcs[r.Name]; f != nil {
 						queue = append(queue, f)

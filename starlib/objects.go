@@ -69,8 +69,13 @@ func checkMap(m *link.Map) error {
 		if m.MapExtra == 0 || m.MapExtra%4096 != 0 {
 			add(fmt.Errorf("arena maps need map_extra = the page-aligned user address of the arena, not %d (the loaders do not mmap arenas)", m.MapExtra))
 		}
-	case "struct_ops", "array_of_maps", "hash_of_maps":
+	case "struct_ops":
 		return fmt.Errorf("%s maps are not supported yet", m.Type)
+	case "array_of_maps", "hash_of_maps":
+		if m.Type == "array_of_maps" {
+			add(must("key_size", m.KeySize, 4))
+		}
+		add(must("value_size", m.ValueSize, 4))
 	case "ringbuf", "user_ringbuf":
 		add(must("key_size", m.KeySize, 0))
 		add(must("value_size", m.ValueSize, 0))
@@ -204,6 +209,30 @@ func (h *GlobalHandle) Attr(name string) (starlark.Value, error) {
 // AttrNames lists the attributes of a global handle.
 func (h *GlobalHandle) AttrNames() []string { return []string{"name", "section", "size"} }
 
+// ProgHandle is the Starlark value section() returns: a program, which a
+// prog_array's values may hold.
+type ProgHandle struct{ section, symbol string }
+
+func (h *ProgHandle) String() string        { return fmt.Sprintf("section(%q, %q)", h.section, h.symbol) }
+func (h *ProgHandle) Type() string          { return "program" }
+func (h *ProgHandle) Freeze()               {}
+func (h *ProgHandle) Truth() starlark.Bool  { return true }
+func (h *ProgHandle) Hash() (uint32, error) { return starlark.String(h.symbol).Hash() }
+
+// Attr exposes the program: h.name (its symbol), h.section.
+func (h *ProgHandle) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "name":
+		return starlark.String(h.symbol), nil
+	case "section":
+		return starlark.String(h.section), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes of a program handle.
+func (h *ProgHandle) AttrNames() []string { return []string{"name", "section"} }
+
 // FuncHandle is the Starlark value function() returns.
 type FuncHandle struct{ name string }
 
@@ -230,8 +259,20 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	var flags, extra intArg
 	var key, value, max optSize // key_size and value_size may be left out where they are 0
 	var keyT, valueT *CType
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size?", &key, "value_size?", &value, "max_entries?", &max, "flags?", &flags, "map_extra?", &extra, "key?", &keyT, "value?", &valueT); err != nil {
+	var values starlark.Value = starlark.None
+	var inner *MapHandle
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "type", &typ, "key_size?", &key, "value_size?", &value, "max_entries?", &max, "flags?", &flags, "map_extra?", &extra, "key?", &keyT, "value?", &valueT, "values?", &values, "inner?", &inner); err != nil {
 		return nil, err
+	}
+	mapOfMaps := typ == "array_of_maps" || typ == "hash_of_maps"
+	switch {
+	case mapOfMaps && inner == nil:
+		return nil, errorf(b, "map %q: %s maps need inner = a map whose definition is the template of their inner maps", name, typ)
+	case !mapOfMaps && inner != nil:
+		return nil, errorf(b, "map %q: inner is for array_of_maps and hash_of_maps maps, not %s", name, typ)
+	case mapOfMaps && !value.set && valueT == nil:
+		// The value of a map of maps is a map's fd or id: 4 bytes.
+		value = optSize{intArg{v: 4, u: 4}, true}
 	}
 	// The types key and value stand for key_size and value_size, their
 	// sizes.
@@ -270,8 +311,25 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		}
 		*f.dst = uint32(f.v.u)
 	}
+	if inner != nil {
+		m.Inner = inner.def()
+		if m.Inner.HasValues() {
+			return nil, errorf(b, "map %q: inner map %q holds maps or programs itself: the kernel does not nest maps of maps", name, m.Inner.Name)
+		}
+		switch t := m.Inner.Type; t {
+		case "prog_array", "cgroup_storage", "percpu_cgroup_storage":
+			// The kernel refuses them as inner maps (EOPNOTSUPP; tested
+			// with every map type).
+			return nil, errorf(b, "map %q: inner map %q is a %s map, which the kernel does not put in maps of maps", name, m.Inner.Name, t)
+		}
+	}
 	if err := checkMap(m); err != nil {
 		return nil, errorf(b, "map %q: %v", name, err)
+	}
+	if values != starlark.None {
+		if err := mapValues(m, values); err != nil {
+			return nil, errorf(b, "map %q: values: %v", name, err)
+		}
 	}
 	if err := u.claim(b, name, "map", m.Pos); err != nil {
 		return nil, err
@@ -281,6 +339,64 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	}
 	u.Maps = append(u.Maps, m)
 	return &MapHandle{m}, nil
+}
+
+// mapValues sets the initial contents of a prog_array (programs, by
+// handle or symbol name) or of a map of maps (map handles like its inner
+// template): entry i at key i, None for none. The loaders read such
+// contents (.values) for those types only.
+func mapValues(m *link.Map, values starlark.Value) error {
+	seq, ok := values.(starlark.Indexable)
+	if _, isStr := values.(starlark.String); !ok || isStr {
+		return fmt.Errorf("got %s, want list", values.Type())
+	}
+	switch m.Type {
+	case "prog_array", "array_of_maps", "hash_of_maps":
+	default:
+		return fmt.Errorf("libbpf and cilium/ebpf fill only prog_array, array_of_maps and hash_of_maps maps from an object (their .values are programs and maps, not data): write the contents of %s maps from user space, or use a global (data(), rodata())", m.Type)
+	}
+	if m.Type == "hash_of_maps" && m.KeySize != 4 {
+		return fmt.Errorf("the loaders put values[i] at key i, a 4-byte int: key_size must be 4, not %d", m.KeySize)
+	}
+	n := seq.Len()
+	if uint64(n) > uint64(m.MaxEntries) {
+		return fmt.Errorf("%d entries, more than max_entries (%d)", n, m.MaxEntries)
+	}
+	m.Values = make([]string, n)
+	for i := range n {
+		v := seq.Index(i)
+		switch v := v.(type) {
+		case starlark.NoneType:
+			continue
+		case *ProgHandle:
+			if m.Type == "prog_array" {
+				m.Values[i] = v.symbol
+				continue
+			}
+		case starlark.String:
+			if m.Type == "prog_array" {
+				m.Values[i] = string(v) // a program, found when the unit is linked
+				continue
+			}
+		case *MapHandle:
+			if m.Inner != nil {
+				in, t := v.def(), m.Inner
+				if in.Values != nil || in.Inner != nil {
+					return fmt.Errorf("[%d]: map %q holds maps or programs itself: the kernel does not nest maps of maps", i, in.Name)
+				}
+				if in.Type != t.Type || in.KeySize != t.KeySize || in.ValueSize != t.ValueSize || in.Flags != t.Flags || in.MaxEntries != t.MaxEntries {
+					return fmt.Errorf("[%d]: map %q (%s, key_size %d, value_size %d, max_entries %d, flags %d) is not like the inner template %q (%s, key_size %d, value_size %d, max_entries %d, flags %d): the kernel refuses it", i, in.Name, in.Type, in.KeySize, in.ValueSize, in.MaxEntries, in.Flags, t.Name, t.Type, t.KeySize, t.ValueSize, t.MaxEntries, t.Flags)
+				}
+				m.Values[i] = in.Name
+				continue
+			}
+		}
+		if m.Type == "prog_array" {
+			return fmt.Errorf("[%d]: got %s, want a program (the value of section(), or its symbol name) or None", i, v.Type())
+		}
+		return fmt.Errorf("[%d]: got %s, want a bpf_map like the inner template, or None", i, v.Type())
+	}
+	return nil
 }
 
 func btoi(b bool) int {
@@ -480,6 +596,27 @@ func ldMapValue(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tupl
 		return isa.Instruction{}, asm.Ref{}, errorf(b, "offset %s lies outside %q (%d bytes)", off.String(), g.Name, g.Size)
 	}
 	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefGlobal, Name: g.Name, Addend: off.v}, nil
+}
+
+// ldFunc is insn.ld_func(dst, function): dst = the address of a function,
+// for the helpers that take a callback (bpf_loop, bpf_for_each_map_elem,
+// bpf_timer_set_callback, ...).
+func ldFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {
+	var dst regArg
+	var fn starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "function", &fn); err != nil {
+		return isa.Instruction{}, asm.Ref{}, err
+	}
+	var name string
+	switch fn := fn.(type) {
+	case starlark.String:
+		name = string(fn)
+	case *FuncHandle:
+		name = fn.name
+	default:
+		return isa.Instruction{}, asm.Ref{}, errorf(b, "for parameter function: got %s, want function name (string) or function", fn.Type())
+	}
+	return isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r}, asm.Ref{Kind: asm.RefFuncAddr, Name: name}, nil
 }
 
 func callFunc(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (isa.Instruction, asm.Ref, error) {

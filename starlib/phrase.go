@@ -42,6 +42,12 @@ func Phrase(err error) error {
 			} else {
 				e.Msg = fmt.Sprintf("insn.call_func: call to unknown function %q (functions: %v)", le.Name, le.Names)
 			}
+		case link.ErrUnknownFuncAddr:
+			if len(le.Names) == 0 {
+				e.Msg = fmt.Sprintf("insn.ld_func: unknown function %q (declare it with function(name, insns))", le.Name)
+			} else {
+				e.Msg = fmt.Sprintf("insn.ld_func: unknown function %q (functions: %v)", le.Name, le.Names)
+			}
 		case link.ErrRecursion:
 			e.Msg = "insn.call_func: " + le.Msg
 		}

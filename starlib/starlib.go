@@ -390,7 +390,7 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 		u.sections[name] = true
 	}
 	u.Programs = append(u.Programs, p)
-	return starlark.None, nil
+	return &ProgHandle{name, symbol}, nil
 }
 
 // MaxSections is the number of distinct program sections a file may

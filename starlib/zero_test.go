@@ -19,6 +19,7 @@ func TestZeroValues(t *testing.T) {
 		{&MapHandle{}, `bpf_map("", "")`},
 		{&GlobalHandle{}, `("")`},
 		{&FuncHandle{}, `function("")`},
+		{&ProgHandle{}, `section("", "")`},
 		{Register(0), "r0"},
 	} {
 		if got := tc.v.String(); got != tc.text {

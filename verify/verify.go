@@ -87,6 +87,14 @@ func Object(obj []byte) ([]Verdict, error) {
 				delete(one.Programs, other)
 			}
 		}
+		// A prog_array's contents name programs, which this collection
+		// leaves out: the program is verified without them (a tail
+		// call to an empty slot falls through).
+		for _, m := range one.Maps {
+			if m.Type == ebpf.ProgramArray {
+				m.Contents = nil
+			}
+		}
 		coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats}})
 		if err == nil {
 			if p := coll.Programs[name]; p != nil {
