@@ -7,15 +7,19 @@ package format
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	buildtools "github.com/bazelbuild/buildtools/build"
 	"github.com/bazelbuild/buildtools/tables"
+	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/internal/inputfile"
@@ -89,6 +93,10 @@ func Source(file string, src []byte) ([]byte, error) {
 	if err := starlib.CheckNestingMax(sf, MaxNesting); err != nil {
 		return nil, err
 	}
+	// buildifier's parser refuses bytes literals with escapes of bytes
+	// past 0x7f (b"\xff"), which Starlark takes: they are hidden from it
+	// behind placeholder strings, and put back as written.
+	src, restore := hideBytes(src, sf)
 	parse := buildtools.ParseBzl
 	if filepath.Base(file) == "BUILD.star" {
 		parse = buildtools.ParseBuild
@@ -101,7 +109,7 @@ func Source(file string, src []byte) ([]byte, error) {
 	if f.Type == buildtools.TypeBuild {
 		rewrites = buildRewrites()
 	}
-	return buildtools.FormatWithRewriter(&buildtools.Rewriter{
+	return restore(buildtools.FormatWithRewriter(&buildtools.Rewriter{
 		RewriteSet:                      rewrites,
 		IsLabelArg:                      tables.IsLabelArg,
 		LabelDenyList:                   tables.LabelDenylist,
@@ -111,7 +119,7 @@ func Source(file string, src []byte) ([]byte, error) {
 		NamePriority:                    tables.NamePriority,
 		StripLabelLeadingSlashes:        tables.StripLabelLeadingSlashes,
 		ShortenAbsoluteLabelsToRelative: tables.ShortenAbsoluteLabelsToRelative,
-	}, f), nil
+	}, f)), nil
 }
 
 // bzlRewrites returns the rewrites buildifier applies, less the ones that
@@ -254,4 +262,56 @@ func (r *labelResolver) resolve(label string) (file string, recursive bool, err 
 		return rel, p.Recursive, nil
 	}
 	return abs, p.Recursive, nil
+}
+
+// hideBytes replaces the text of every bytes literal of src (parsed as f)
+// by a placeholder string literal that buildifier takes as it is, and
+// returns the new source and the function that puts the literals back
+// into formatted text. The placeholders name a digest of src, so that no
+// text of the file can be mistaken for one.
+func hideBytes(src []byte, f *syntax.File) ([]byte, func([]byte) []byte) {
+	var lits []*syntax.Literal
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if l, ok := n.(*syntax.Literal); ok && l.Token == syntax.BYTES {
+			lits = append(lits, l)
+		}
+		return true
+	})
+	// In source order (Walk visits a if c else b's c first).
+	slices.SortStableFunc(lits, func(a, b *syntax.Literal) int {
+		if a.TokenPos.Line != b.TokenPos.Line {
+			return int(a.TokenPos.Line - b.TokenPos.Line)
+		}
+		return int(a.TokenPos.Col - b.TokenPos.Col)
+	})
+	raws := make([]string, len(lits))
+	for i, l := range lits {
+		raws[i] = l.Raw
+	}
+	if len(raws) == 0 {
+		return src, func(b []byte) []byte { return b }
+	}
+	sum := sha256.Sum256(src)
+	tag := hex.EncodeToString(sum[:6])
+	placeholder := func(i int) string { return fmt.Sprintf("\"bpfstar_bytes_%s_%d\"", tag, i) }
+	// The literals in source order: each replaced at or after the end of
+	// the one before.
+	var b bytes.Buffer
+	rest := src
+	for i, raw := range raws {
+		j := bytes.Index(rest, []byte(raw))
+		if j < 0 {
+			return src, func(b []byte) []byte { return b } // cannot happen: give up hiding
+		}
+		b.Write(rest[:j])
+		b.WriteString(placeholder(i))
+		rest = rest[j+len(raw):]
+	}
+	b.Write(rest)
+	return b.Bytes(), func(out []byte) []byte {
+		for i, raw := range raws {
+			out = bytes.Replace(out, []byte(placeholder(i)), []byte(raw), 1)
+		}
+		return out
+	}
 }

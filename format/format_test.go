@@ -150,3 +150,14 @@ func TestFileKeepsOwnerAndLinks(t *testing.T) {
 		t.Errorf("q.star reads %q", data)
 	}
 }
+
+// Bytes literals with escapes past 0x7f, which buildifier's parser
+// refuses, are formatted around and kept as written.
+func TestBytesLiterals(t *testing.T) {
+	src := "x=b\"\\xff\"\ny = [b\"a\",  b\"\\x80\\x00\" if True else b\"\\xfe\"]\n"
+	want := "x = b\"\\xff\"\ny = [b\"a\", b\"\\x80\\x00\" if True else b\"\\xfe\"]\n"
+	got, err := Source("p.star", []byte(src))
+	if err != nil || string(got) != want {
+		t.Errorf("got %q, %v\nwant %q", got, err, want)
+	}
+}
