@@ -202,3 +202,22 @@ func TestTamperedBuildCache(t *testing.T) {
 		t.Error("a valid entry is refused")
 	}
 }
+
+// Targets whose outputs would collide (//a:x's object is the directory of
+// package //a/x.o's objects) are refused, naming both, before anything is
+// built.
+func TestOutputCollision(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		MarkerFile:         "",
+		"a/BUILD.star":     "bpf_object(name = \"x\", src = \"x.star\")\n",
+		"a/x.star":         "section(\"xdp\", \"p\", [exit()])\n",
+		"a/x.o/BUILD.star": "bpf_object(name = \"y\", src = \"y.star\")\n",
+		"a/x.o/y.star":     "section(\"xdp\", \"q\", [exit()])\n",
+	})
+	w := &Workspace{Root: root}
+	_, _, err := w.Targets([]string{"//..."}, "", Options{ToolID: "test"})
+	if err == nil || err.Error() != "the output of //a:x, bpfstar-out/bin/a/x.o, is the directory of the output of //a/x.o:y: rename the target or the package" {
+		t.Errorf("got %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -117,7 +118,28 @@ func (w *Workspace) Targets(patterns []string, cwd string, opts Options) ([]*Tar
 		}
 	}
 	sort.Slice(targets, func(i, j int) bool { return targets[i].Label.String() < targets[j].Label.String() })
+	if err := checkOutputs(targets); err != nil {
+		return nil, nil, err
+	}
 	return targets, pats, nil
+}
+
+// checkOutputs refuses targets whose outputs would collide: the object of
+// //a:x, bpfstar-out/bin/a/x.o, is the directory of the objects of a
+// package //a/x.o.
+func checkOutputs(targets []*Target) error {
+	files := map[string]Label{}
+	for _, t := range targets {
+		files[t.Label.Output()] = t.Label
+	}
+	for _, t := range targets {
+		for d := path.Dir(t.Label.Output()); d != "." && d != "/" && d != OutDir; d = path.Dir(d) {
+			if other, ok := files[d]; ok {
+				return fmt.Errorf("the output of %s, %s, is the directory of the output of %s: rename the target or the package", other, d, t.Label)
+			}
+		}
+	}
+	return nil
 }
 
 // CwdPackage returns the current directory relative to the root.
