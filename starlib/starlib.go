@@ -91,6 +91,8 @@ type Unit struct {
 	// Loads lists the names of the loaded files in the order their
 	// evaluation began (the file given to Exec is not among them).
 	Loads []string
+	// Tests are the test() calls, in order; they do not change the object.
+	Tests []TestCase
 }
 
 // FileOptions returns the Starlark dialect of program files: no while
@@ -146,10 +148,14 @@ func (u *unit) predeclared() starlark.StringDict {
 		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
 		"function": starlark.NewBuiltin("function", u.function),
 		"types":    newTypesModule(),
+		"test":     starlark.NewBuiltin("test", u.test),
 		"fp":       Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
 		d[r.String()] = Register(r)
+	}
+	for n, v := range packetBuiltins() {
+		d[n] = v
 	}
 	return d
 }
