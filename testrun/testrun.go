@@ -47,6 +47,8 @@ type Result struct {
 	Msg string
 	// Duration is the wall time of the case's BPF_PROG_TEST_RUN call.
 	Duration time.Duration
+	// Cached reports a Pass remembered from an earlier run, not run now.
+	Cached bool
 }
 
 // outputPad is the room given to a program's output data beyond its

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,7 +22,7 @@ import (
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
@@ -29,7 +30,11 @@ name into the kernel once and runs every case with BPF_PROG_TEST_RUN. It
 prints a line for each failing or skipped case, with the FILE:LINE:COL of
 its test() call and what differed, then 'N passed, N failed' (and ', N
 skipped' when cases could not run: without root, or for a program type
-this kernel cannot test-run). A directory means every *_test.star file
+this kernel cannot test-run). In a workspace, a file whose cases all
+passed is remembered in bpfstar-out/cache, by the contents of its object
+and its cases and the kernel's release: the next run passes them without
+loading anything (-v shows '(cached)'); --nocache runs them all the same.
+A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
 bpfstar-out are not searched). Exit status 1 when a case failed or a file
 did not build.`
@@ -49,6 +54,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "print a line for every case, passing ones too, with its duration")
 	junit := fs.String("junit", "", "write a JUnit XML report to `FILE`")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` of each file")
+	nocache := fs.Bool("nocache", false, "run every case, even those whose passing run is cached")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -71,6 +77,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	if len(files) == 0 {
 		return errors.New("bpfstar test: no test files (*_test.star) found")
 	}
+	toolID := Version + " " + workspace.ExecutableID()
 	out := make([]fileResult, len(files))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, *jobs)
@@ -80,7 +87,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = testFile(f, rx, compile.Options{MaxSteps: *steps, Print: stderr})
+			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr})
 		}()
 	}
 	wg.Wait()
@@ -95,7 +102,10 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			switch r.Status {
 			case testrun.Pass:
 				passed++
-				if *verbose {
+				switch {
+				case *verbose && r.Cached:
+					fmt.Fprintf(stdout, "%v: PASS %s (cached)\n", r.Case.Pos, r.Case.Name)
+				case *verbose:
 					fmt.Fprintf(stdout, "%v: PASS %s (%v)\n", r.Case.Pos, r.Case.Name, meanDuration(r))
 				}
 			case testrun.Fail:
@@ -139,8 +149,10 @@ func meanDuration(r testrun.Result) time.Duration {
 	return r.Duration / time.Duration(max(r.Case.Repeat, 1))
 }
 
-// testFile builds a test file and runs its cases that match rx.
-func testFile(file string, rx *regexp.Regexp, opts compile.Options) fileResult {
+// testFile builds a test file and runs its cases that match rx; when the
+// same cases of the same object passed before on this kernel (tc), they
+// pass again without running, and a run that passes is remembered.
+func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts compile.Options) fileResult {
 	start := time.Now()
 	fr := fileResult{file: file}
 	obj, u, err := workspace.BuildFileUnit(file, opts)
@@ -154,9 +166,20 @@ func testFile(file string, rx *regexp.Regexp, opts compile.Options) fileResult {
 			cases = append(cases, c)
 		}
 	}
+	key := tc.Key(obj, cases)
+	if len(cases) > 0 && tc.Passed(key) {
+		for _, c := range cases {
+			fr.results = append(fr.results, testrun.Result{Case: c, Status: testrun.Pass, Cached: true})
+		}
+		fr.elapsed = time.Since(start)
+		return fr
+	}
 	fr.results, fr.err = testrun.Run(obj, cases)
 	if fr.err != nil {
 		fr.err = fmt.Errorf("%s: %w", file, fr.err)
+	}
+	if fr.err == nil && len(cases) > 0 && !slices.ContainsFunc(fr.results, func(r testrun.Result) bool { return r.Status != testrun.Pass }) {
+		tc.RecordPass(key)
 	}
 	fr.elapsed = time.Since(start)
 	return fr
