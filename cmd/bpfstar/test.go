@@ -22,7 +22,7 @@ import (
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
@@ -36,7 +36,9 @@ and its cases and the kernel's release: the next run passes them without
 loading anything (-v shows '(cached)'); --nocache runs them all the same.
 A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
-bpfstar-out are not searched). Exit status 1 when a case failed or a file
+bpfstar-out are not searched). A label (//pkg:name, :name, //pkg/...)
+selects bpf_test(name, src) targets of BUILD.star files, whose src is a
+test file. Exit status 1 when a case failed or a file
 did not build.`
 
 // fileResult is the outcome of one test file.
@@ -193,6 +195,14 @@ func testFiles(args []string) ([]string, error) {
 	}
 	var files []string
 	for _, a := range args {
+		if strings.HasPrefix(a, "//") || strings.Contains(a, ":") {
+			fs, err := testTargetFiles(a)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, fs...)
+			continue
+		}
 		a = strings.TrimSuffix(a, "/...")
 		if a == "..." {
 			a = "."
@@ -232,6 +242,40 @@ func testFiles(args []string) ([]string, error) {
 		}
 		sort.Strings(found)
 		files = append(files, found...)
+	}
+	return slices.Compact(files), nil
+}
+
+// testTargetFiles returns the test files of the bpf_test targets that the
+// label or pattern selects in the workspace around the current directory.
+func testTargetFiles(label string) ([]string, error) {
+	w, err := workspace.Find(".")
+	if err != nil {
+		return nil, err
+	}
+	if w == nil {
+		wd, _ := os.Getwd()
+		return nil, fmt.Errorf("bpfstar test %s: not in a workspace: no %s file in %s or any directory above it", label, workspace.MarkerFile, wd)
+	}
+	cwd, err := w.CwdPackage()
+	if err != nil {
+		return nil, err
+	}
+	targets, _, err := w.TestTargets([]string{label}, cwd, workspace.Options{ToolID: Version + " " + workspace.ExecutableID()})
+	if err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, t := range targets {
+		f := w.Abs(t.Src)
+		if rel, err := filepath.Rel(wd, f); err == nil {
+			f = rel
+		}
+		files = append(files, f)
 	}
 	return files, nil
 }
