@@ -22,7 +22,7 @@ import (
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [LABEL|FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
@@ -57,6 +57,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	junit := fs.String("junit", "", "write a JUnit XML report to `FILE`")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` of each file")
 	nocache := fs.Bool("nocache", false, "run every case, even those whose passing run is cached")
+	noskip := fs.Bool("noskip", false, "exit 1 when a case could not run (was skipped)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -136,7 +137,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("bpfstar test: --junit: %w", err)
 		}
 	}
-	if failed > 0 || broken > 0 {
+	if failed > 0 || broken > 0 || *noskip && skipped > 0 {
 		return errTestsFailed
 	}
 	return nil
