@@ -56,6 +56,9 @@ func TakesData(section string) bool {
 	return false
 }
 
+// maxRepeat bounds test()'s repeat (BPF_PROG_TEST_RUN takes a u32).
+const maxRepeat = 1_000_000_000
+
 // test is the test() builtin.
 func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, program string
@@ -95,8 +98,8 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 		return nil, errorf(b, "%s", msg)
 	}
 	tc.Section = prog.Section
-	if repeat < 1 {
-		return nil, errorf(b, "repeat must be at least 1, not %d", repeat)
+	if repeat < 1 || repeat > maxRepeat {
+		return nil, errorf(b, "repeat must be from 1 to %d, not %d", maxRepeat, repeat)
 	}
 	if data != starlark.None || wantData != starlark.None {
 		if !TakesData(prog.Section) {
