@@ -57,8 +57,12 @@ section("xdp", "ip_csum", [
     insn.mov64_imm(r0, 0),
     exit(),
 ])
+section("xdp", "ifindex", [insn.ldx_mem("w", r0, r1, 12), exit()])  # ctx->ingress_ifindex
+section("tc", "mark", [insn.ldx_mem("w", r0, r1, 8), exit()])  # skb->mark
 license("GPL")
 
+test("typed xdp ctx", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_retval = 1)
+test("typed skb ctx", "mark", data = udp4(), ctx = {"mark": 7}, want_retval = 7)
 test("counts", "count", data = udp4(), want_retval = "XDP_PASS", want_maps = {stats: {0: 1, 1: 0}})
 test("counts from zero again", "count", data = udp4(), want_maps = {stats: {0: 1}})
 test("counts from a preset", "count", data = udp4(), maps = {stats: {0: 41}}, want_maps = {stats: {0: 42}}, repeat = 1)
@@ -90,6 +94,8 @@ func TestRun(t *testing.T) {
 		st  testrun.Status
 		msg string
 	}{
+		"typed xdp ctx":          {testrun.Pass, ""},
+		"typed skb ctx":          {testrun.Pass, ""},
 		"counts":                 {testrun.Pass, ""},
 		"counts from zero again": {testrun.Pass, ""},
 		"counts from a preset":   {testrun.Pass, ""},
