@@ -14,6 +14,10 @@
 //	fail(msg)          stop the build with an error at the call
 //	types              C types for typed maps and globals (types.go):
 //	                   types.u32, types.struct(name, fields), ...
+//	test(name, program, ...)
+//	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
+//	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
+//	                   packet builders for test data (packet.go)
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
