@@ -80,8 +80,8 @@ alias(
 	build := "load(\"//bazel:defs.bzl\", \"bpf_object\")\n"
 	var targets, stems []string
 	for _, ex := range examples {
-		if filepath.Base(ex) == "BUILD.star" {
-			continue // bpfstar's own build file for the examples
+		if filepath.Base(ex) == "BUILD.star" || strings.HasSuffix(ex, "_test.star") {
+			continue // bpfstar's own build file for the examples, and their test files
 		}
 		src, err := os.ReadFile(ex)
 		if err != nil {

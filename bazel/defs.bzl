@@ -1,6 +1,6 @@
 """Bazel rules for bpfstar: build eBPF objects from Starlark program files.
 
-    load("//bazel:defs.bzl", "bpf_library", "bpf_object")
+    load("//bazel:defs.bzl", "bpf_library", "bpf_object", "bpf_test")
 
     bpf_library(
         name = "regs",
@@ -130,3 +130,93 @@ bpf_object = rule(
         ),
     },
 )
+
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _bpf_test_impl(ctx):
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    libs = _library_files(ctx.files.srcs, ctx.attr.deps)
+    flags = ""
+    if ctx.attr.max_steps:
+        flags += " --max-steps %d" % ctx.attr.max_steps
+    if not ctx.attr.allow_skips:
+        flags += " --noskip"
+
+    # The test runs in its runfiles tree, which mirrors the workspace:
+    # bpfstar finds bpfstar.workspace above the test file there. Bazel
+    # caches test results itself, so bpfstar's cache is off.
+    ctx.actions.write(
+        output = script,
+        content = "#!/bin/sh\nexec {bpfstar} test --nocache{flags} ${{XML_OUTPUT_FILE:+--junit \"$XML_OUTPUT_FILE\"}} -- {src}\n".format(
+            bpfstar = _shell_quote(ctx.executable.bpfstar.short_path),
+            flags = flags,
+            src = _shell_quote(ctx.file.src.short_path),
+        ),
+        is_executable = True,
+    )
+    files = [ctx.executable.bpfstar, ctx.file.src]
+    if ctx.file.workspace_marker:
+        files.append(ctx.file.workspace_marker)
+    runfiles = ctx.runfiles(files = files, transitive_files = libs)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+_bpf_test = rule(
+    implementation = _bpf_test_impl,
+    test = True,
+    doc = """Runs the test() cases of a bpfstar test file with `bpfstar test`.
+
+    bpf_test(
+        name = "prog_test",
+        src = "prog_test.star",  # load()s prog.star
+        srcs = ["prog.star"],
+    )
+
+The program file the test file loads is a library of the test: list it in
+srcs (or deps). The test loads programs into the kernel, so it needs root
+(or CAP_BPF) where Bazel runs it; a case that cannot run fails the test
+unless allow_skips = True. The JUnit report goes where Bazel asks.""",
+    attrs = {
+        "src": attr.label(
+            allow_single_file = [".star"],
+            mandatory = True,
+            doc = "The test file.",
+        ),
+        "srcs": attr.label_list(
+            allow_files = [".star"],
+            doc = "Files the test file load()s: the program file it tests, libraries.",
+        ),
+        "deps": attr.label_list(
+            allow_files = [".star"],
+            doc = "Libraries the test file load()s: bpf_library targets, .star files or filegroups of them.",
+        ),
+        "max_steps": attr.int(
+            doc = "bpfstar test --max-steps; 0 keeps bpfstar's default.",
+        ),
+        "allow_skips": attr.bool(
+            doc = "Pass when cases could not run (no root, a program type BPF_PROG_TEST_RUN does not run); by default they fail the test.",
+        ),
+        "workspace_marker": attr.label(
+            allow_single_file = True,
+            default = "//:bpfstar.workspace",
+            doc = "The bpfstar.workspace file that marks the root load() labels resolve against.",
+        ),
+        "bpfstar": attr.label(
+            executable = True,
+            allow_files = True,
+            cfg = "target",
+            default = "//:bpfstar",
+            doc = "The bpfstar binary.",
+        ),
+    },
+)
+
+def bpf_test(name, tags = [], **kwargs):
+    """Runs the test() cases of a bpfstar test file with `bpfstar test`.
+
+    The arguments are those of the rule _bpf_test: src, srcs, deps,
+    max_steps, allow_skips, workspace_marker, bpfstar. The test is tagged
+    no-sandbox: Bazel's linux-sandbox runs tests in a user namespace, where
+    the kernel refuses to load BPF programs.
+    """
+    _bpf_test(name = name, tags = tags + ["no-sandbox"], **kwargs)

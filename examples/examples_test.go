@@ -23,7 +23,7 @@ import (
 
 func examples(t *testing.T) []string {
 	files, err := filepath.Glob("*.star")
-	files = slices.DeleteFunc(files, func(f string) bool { return f == "BUILD.star" })
+	files = slices.DeleteFunc(files, func(f string) bool { return f == "BUILD.star" || strings.HasSuffix(f, "_test.star") })
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples found: %v", err)
 	}

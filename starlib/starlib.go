@@ -14,6 +14,10 @@
 //	fail(msg)          stop the build with an error at the call
 //	types              C types for typed maps and globals (types.go):
 //	                   types.u32, types.struct(name, fields), ...
+//	test(name, program, ...)
+//	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
+//	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
+//	                   packet builders for test data (packet.go)
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
@@ -91,6 +95,8 @@ type Unit struct {
 	// Loads lists the names of the loaded files in the order their
 	// evaluation began (the file given to Exec is not among them).
 	Loads []string
+	// Tests are the test() calls, in order; they do not change the object.
+	Tests []TestCase
 }
 
 // FileOptions returns the Starlark dialect of program files: no while
@@ -147,10 +153,14 @@ func (u *unit) predeclared() starlark.StringDict {
 		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
 		"function": starlark.NewBuiltin("function", u.function),
 		"types":    newTypesModule(),
+		"test":     starlark.NewBuiltin("test", u.test),
 		"fp":       Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
 		d[r.String()] = Register(r)
+	}
+	for n, v := range packetBuiltins() {
+		d[n] = v
 	}
 	return d
 }

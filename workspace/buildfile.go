@@ -17,7 +17,7 @@ import (
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
-// A Target is a bpf_object declared in a BUILD.star file.
+// A Target is a bpf_object (or a bpf_test) declared in a BUILD.star file.
 type Target struct {
 	Label Label
 	Src   string  // the program file, relative to the root
@@ -28,6 +28,9 @@ type Target struct {
 type Package struct {
 	Path    string // relative to the root; "" for the root package
 	Targets []*Target
+	// Tests are the bpf_test targets: test files for `bpfstar test`,
+	// which `bpfstar build` leaves alone.
+	Tests []*Target
 }
 
 // buildFileOptions returns the dialect of BUILD.star files: declarations
@@ -45,6 +48,7 @@ type declared struct {
 	Src  string `json:"src"`
 	Line int32  `json:"line"`
 	Col  int32  `json:"col"`
+	Test bool   `json:"test,omitempty"` // a bpf_test
 }
 
 // loadPackage reads and evaluates pkg/BUILD.star.
@@ -71,10 +75,19 @@ func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package
 	p := &Package{Path: pkg}
 	for _, d := range decls {
 		pos := asm.Pos{File: file, Line: d.Line, Col: d.Col}
-		if err := w.checkSrc(pkg, d.Src); err != nil {
-			return nil, &asm.Error{Pos: pos, Msg: fmt.Sprintf("bpf_object %q: %v", d.Name, err)}
+		rule := "bpf_object"
+		if d.Test {
+			rule = "bpf_test"
 		}
-		p.Targets = append(p.Targets, &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos})
+		if err := w.checkSrc(pkg, d.Src); err != nil {
+			return nil, &asm.Error{Pos: pos, Msg: fmt.Sprintf("%s %q: %v", rule, d.Name, err)}
+		}
+		t := &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos}
+		if d.Test {
+			p.Tests = append(p.Tests, t)
+		} else {
+			p.Targets = append(p.Targets, t)
+		}
 	}
 	return p, nil
 }
@@ -139,38 +152,40 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 	}
 	var decls []declared
 	names := map[string]asm.Pos{}
-	bpfObject := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if len(args) > 0 {
-			return nil, fmt.Errorf("%s: takes keyword arguments only: %s(name = ..., src = ...)", b.Name(), b.Name())
-		}
-		var name, src string
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "src", &src); err != nil {
-			return nil, err
-		}
-		p := thread.CallFrame(1).Pos
-		pos := asm.Pos{File: p.Filename(), Line: p.Line, Col: p.Col}
-		if !targetNameRE.MatchString(name) {
-			return nil, fmt.Errorf("%s: name %q: want letters, digits and _ . + - (it names the output file)", b.Name(), name)
-		}
-		if len(name) > maxTargetName {
-			return nil, fmt.Errorf("%s: name of %d bytes: at most %d (it names the output file, NAME.o)", b.Name(), len(name), maxTargetName)
-		}
-		if prev, dup := names[name]; dup {
-			return nil, fmt.Errorf("%s: duplicate target name %q (first declared at %v)", b.Name(), name, prev)
-		}
-		names[name] = pos
-		file := strings.TrimPrefix(src, ":")
-		if err := checkRelPath(file); err != nil || file == "" {
-			if err == nil {
-				err = errors.New("empty")
+	rule := func(test bool) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+		return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if len(args) > 0 {
+				return nil, fmt.Errorf("%s: takes keyword arguments only: %s(name = ..., src = ...)", b.Name(), b.Name())
 			}
-			return nil, fmt.Errorf("%s %q: src: %v", b.Name(), name, err)
+			var name, src string
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "src", &src); err != nil {
+				return nil, err
+			}
+			p := thread.CallFrame(1).Pos
+			pos := asm.Pos{File: p.Filename(), Line: p.Line, Col: p.Col}
+			if !targetNameRE.MatchString(name) {
+				return nil, fmt.Errorf("%s: name %q: want letters, digits and _ . + - (it names the output file)", b.Name(), name)
+			}
+			if len(name) > maxTargetName {
+				return nil, fmt.Errorf("%s: name of %d bytes: at most %d (it names the output file, NAME.o)", b.Name(), len(name), maxTargetName)
+			}
+			if prev, dup := names[name]; dup {
+				return nil, fmt.Errorf("%s: duplicate target name %q (first declared at %v)", b.Name(), name, prev)
+			}
+			names[name] = pos
+			file := strings.TrimPrefix(src, ":")
+			if err := checkRelPath(file); err != nil || file == "" {
+				if err == nil {
+					err = errors.New("empty")
+				}
+				return nil, fmt.Errorf("%s %q: src: %v", b.Name(), name, err)
+			}
+			if !strings.HasSuffix(file, ".star") || path.Base(file) == BuildFileName {
+				return nil, fmt.Errorf("%s %q: src %q: want a program file (.star, not %s) of this package", b.Name(), name, src, BuildFileName)
+			}
+			decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col, Test: test})
+			return starlark.None, nil
 		}
-		if !strings.HasSuffix(file, ".star") || path.Base(file) == BuildFileName {
-			return nil, fmt.Errorf("%s %q: src %q: want a program file (.star, not %s) of this package", b.Name(), name, src, BuildFileName)
-		}
-		decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col})
-		return starlark.None, nil
 	}
 	thread := &starlark.Thread{
 		Name: file,
@@ -180,7 +195,10 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 			}
 		},
 	}
-	predeclared := starlark.StringDict{"bpf_object": starlark.NewBuiltin("bpf_object", bpfObject)}
+	predeclared := starlark.StringDict{
+		"bpf_object": starlark.NewBuiltin("bpf_object", rule(false)),
+		"bpf_test":   starlark.NewBuiltin("bpf_test", rule(true)),
+	}
 	// The limits of program files: bounded steps, heap, and values made
 	// by + and * or copied by list(), sorted(), ...
 	if err := starlib.Limit(thread, f, predeclared, maxBuildSteps, 0); err != nil {

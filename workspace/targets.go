@@ -54,6 +54,25 @@ func (w *Workspace) packagesBelow(pkg string) ([]string, error) {
 // for relative patterns; print receives the output of print() in BUILD
 // files.
 func (w *Workspace) Targets(patterns []string, cwd string, opts Options) ([]*Target, []Pattern, error) {
+	return w.selectTargets(patterns, cwd, opts, false)
+}
+
+// TestTargets is Targets for the bpf_test targets.
+func (w *Workspace) TestTargets(patterns []string, cwd string, opts Options) ([]*Target, []Pattern, error) {
+	return w.selectTargets(patterns, cwd, opts, true)
+}
+
+func (w *Workspace) selectTargets(patterns []string, cwd string, opts Options, tests bool) ([]*Target, []Pattern, error) {
+	of := func(p *Package) []*Target {
+		if tests {
+			return p.Tests
+		}
+		return p.Targets
+	}
+	rule := "bpf_object"
+	if tests {
+		rule = "bpf_test"
+	}
 	if _, err := w.root(); err != nil {
 		return nil, nil, err
 	}
@@ -90,25 +109,29 @@ func (w *Workspace) Targets(patterns []string, cwd string, opts Options) ([]*Tar
 				if err != nil {
 					return nil, nil, err
 				}
-				found = append(found, p.Targets...)
+				found = append(found, of(p)...)
 			}
 			if len(found) == 0 {
-				return nil, nil, fmt.Errorf("%s matches no targets (no %s file with a bpf_object below %s)", pat, BuildFileName, displayDir(pat.Pkg))
+				return nil, nil, fmt.Errorf("%s matches no targets (no %s file with a %s below %s)", pat, BuildFileName, rule, displayDir(pat.Pkg))
 			}
 		} else {
 			p, err := load(pat.Pkg)
 			if err != nil {
 				return nil, nil, err
 			}
-			i := slices.IndexFunc(p.Targets, func(t *Target) bool { return t.Label.Name == pat.Name })
+			i := slices.IndexFunc(of(p), func(t *Target) bool { return t.Label.Name == pat.Name })
 			if i < 0 {
 				var names []string
-				for _, t := range p.Targets {
+				for _, t := range of(p) {
 					names = append(names, t.Label.Name)
 				}
-				return nil, nil, fmt.Errorf("no target %q in package //%s (it declares: %s)", pat.Name, pat.Pkg, strings.Join(names, ", "))
+				what := "target"
+				if tests {
+					what = "bpf_test target"
+				}
+				return nil, nil, fmt.Errorf("no %s %q in package //%s (it declares: %s)", what, pat.Name, pat.Pkg, strings.Join(names, ", "))
 			}
-			found = p.Targets[i : i+1]
+			found = of(p)[i : i+1]
 		}
 		for _, t := range found {
 			if !seen[t.Label] {

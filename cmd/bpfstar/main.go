@@ -6,6 +6,8 @@
 //	bpfstar build [-o OUT] [--depfile FILE] [--max-steps N] FILE.star
 //	bpfstar disasm [--max-steps N] OBJ|LABEL|FILE.star
 //	bpfstar verify [--max-steps N] OBJ|LABEL|FILE.star
+//	bpfstar test [-j N] [--run REGEXP] [-v] [--junit FILE] [FILE.star|DIR ...]
+//	bpfstar run [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star
 //	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
 //	bpfstar version
 //	bpfstar help [COMMAND]
@@ -36,6 +38,8 @@ Usage:
   bpfstar build [-o OUT] [--max-steps N] FILE.star   build one program file
   bpfstar disasm OBJ|LABEL|FILE.star                 print the instructions of an object
   bpfstar verify OBJ|LABEL|FILE.star                 load every program into the kernel verifier
+  bpfstar test [-v] [--run REGEXP] [FILE.star|DIR]   run the test() cases of test files (default: all *_test.star under .)
+  bpfstar run [--data FILE] OBJ|LABEL|FILE.star      run one program once with BPF_PROG_TEST_RUN
   bpfstar fmt [--check] [FILE|DIR|LABEL ...]         format .star files (default: all under .)
   bpfstar version                                    print the version (also: bpfstar --version)
   bpfstar help [COMMAND]                             print this, or the help of a command
@@ -63,6 +67,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = disasmCmd(args[1:], stdout, stderr)
 	case "verify":
 		err = verifyCmd(args[1:], stdout, stderr)
+	case "test":
+		err = testCmd(args[1:], stdout, stderr)
+	case "run":
+		err = runCmd(args[1:], stdout, stderr)
 	case "fmt":
 		return fmtMain(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -85,6 +93,8 @@ func exitStatus(err error, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, errTestsFailed):
+		return 1
 	default:
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -113,6 +123,8 @@ is a program file FILE.star. Loading programs needs root (or CAP_BPF).`},
 	"fmt": {"[--check] [FILE|DIR|LABEL ...]", `Fmt formats .star files in place (default: every .star file below the
 current directory). With --check it writes nothing, lists the files that
 are not formatted and exits 1 if there are any.`},
+	"test":    {testArgs, testDoc},
+	"run":     {runArgs, runDoc},
 	"version": {"", `Version prints the version of bpfstar (so does 'bpfstar --version').`},
 }
 

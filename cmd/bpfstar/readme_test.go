@@ -137,7 +137,7 @@ func runREADMECommand(t *testing.T, c readmeCommand) {
 	default:
 		t.Fatalf("README.md:%d: cannot run %q: only bpfstar and cd are supported", c.line, cmd)
 	}
-	if len(args) > 1 && args[1] == "verify" {
+	if len(args) > 1 && (args[1] == "verify" || args[1] == "test" || args[1] == "run") {
 		testenv.Root(t)
 	}
 	var out bytes.Buffer

@@ -42,3 +42,38 @@ func TestVerifyUnprivileged(t *testing.T) {
 		t.Errorf("output = %q, want %q", out, want)
 	}
 }
+
+// Without the privileges to load programs, bpfstar test runs no case and
+// passes none: each is skipped with the reason, and the summary counts
+// them as skipped.
+func TestTestUnprivileged(t *testing.T) {
+	testenv.Root(t)
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} { // reachable by nobody
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "bpfstar")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	prog := filepath.Join(dir, "p_test.star")
+	src := "section(\"xdp\", \"p\", [insn.mov64_imm(r0, 2), exit()])\n" +
+		"test(\"passes\", \"p\", data = udp4(), want_retval = \"XDP_PASS\")\n"
+	if err := os.WriteFile(prog, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "test", "p_test.star")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("exit: %v, want status 0\n%s", err, out)
+	}
+	want := "p_test.star:2:5: SKIP passes: not run: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON, CAP_NET_ADMIN or CAP_SYS_ADMIN as the program type requires)\n" +
+		"0 passed, 0 failed, 1 skipped\n"
+	if string(out) != want {
+		t.Errorf("output = %q, want %q", out, want)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/verify"
+)
+
+const runArgs = "[--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
+
+const runDoc = `Run loads one program of an object (--program NAME; it may be left out
+when the object has one program) and runs it with BPF_PROG_TEST_RUN on the
+bytes of --data FILE ('-' for stdin). It prints 'retval=N' first, then,
+when the program took data, 'data=HEX', the data it left; with --repeat N
+the program runs N times and 'mean=DURATION' is the mean time of a run. A
+label or FILE.star is built first, as for disasm. Needs root (or CAP_BPF).`
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stdout, stderr)
+	program := fs.String("program", "", "the `NAME` of the program to run (default: the object's only program)")
+	dataFile := fs.String("data", "", "run on the bytes of `FILE` ('-': stdin)")
+	repeat := fs.Int("repeat", 1, "run `N` times and print the mean duration of a run")
+	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for a LABEL or FILE.star)")
+	in, err := parseOne(fs, args)
+	if err != nil {
+		return err
+	}
+	if *repeat < 1 {
+		fmt.Fprintf(stderr, "bpfstar run: --repeat must be at least 1\n")
+		return errUsage
+	}
+	var data []byte
+	switch *dataFile {
+	case "":
+	case "-":
+		if data, err = io.ReadAll(os.Stdin); err != nil {
+			return err
+		}
+	default:
+		if data, err = os.ReadFile(*dataFile); err != nil {
+			return err
+		}
+	}
+	_, obj, err := readObject("run", in, *steps, stderr)
+	if err != nil {
+		return err
+	}
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		return fmt.Errorf("reading object: %w", err)
+	}
+	var names []string
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	name := *program
+	switch {
+	case name == "" && len(names) == 1:
+		name = names[0]
+	case name == "":
+		return fmt.Errorf("the object has %d programs (%s): choose one with --program", len(names), strings.Join(names, ", "))
+	case spec.Programs[name] == nil:
+		return fmt.Errorf("the object has no program %q (it has %s)", name, strings.Join(names, ", "))
+	}
+	ps := spec.Programs[name]
+	if !verify.Privileged() {
+		return verify.ErrPermission
+	}
+	one := spec.Copy()
+	for n := range one.Programs {
+		if n != name {
+			delete(one.Programs, n)
+		}
+	}
+	coll, err := ebpf.NewCollection(one)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("the verifier rejected program %s (run 'bpfstar verify' for its log): %w", name, err)
+		}
+		return fmt.Errorf("loading program %s: %w", name, err)
+	}
+	defer coll.Close()
+	prog := coll.Programs[name]
+	opts := &ebpf.RunOptions{Data: data, Repeat: 1}
+	if len(data) > 0 {
+		opts.DataOut = make([]byte, len(data)+4096)
+	}
+	ret, err := prog.Run(opts)
+	if err != nil {
+		return fmt.Errorf("running program %s (section %s): %w", name, ps.SectionName, err)
+	}
+	fmt.Fprintf(stdout, "retval=%d\n", ret)
+	if n := starlib.RetvalName(ps.SectionName, ret); strings.Contains(n, " ") {
+		fmt.Fprintf(stdout, "retval_name=%s\n", strings.Fields(n)[0])
+	}
+	if len(data) > 0 {
+		fmt.Fprintf(stdout, "data=%s\n", hex.EncodeToString(opts.DataOut))
+	}
+	if *repeat > 1 {
+		_, per, err := prog.Benchmark(data, *repeat, nil)
+		if err != nil {
+			return fmt.Errorf("running program %s %d times: %w", name, *repeat, err)
+		}
+		fmt.Fprintf(stdout, "mean=%v\n", per)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package testrun_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/testrun"
+)
+
+const src = `
+stats = bpf_map("stats", "array", 4, 8, 2)
+section("xdp", "count", [
+    insn.st_mem("w", fp, -4, 0),
+    insn.ld_map_fd(r1, stats),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.call("map_lookup_elem"),
+    insn.jmp_imm("jeq", r0, 0, "out"),
+    insn.mov64_imm(r1, 1),
+    insn.atomic_op("dw", "add", r0, r1, 0),
+    label("out"),
+    insn.mov64_imm(r0, 2),
+    exit(),
+])
+section("xdp", "drop", [insn.mov64_imm(r0, 1), exit()])
+section("cgroup/dev", "dev", [insn.mov64_imm(r0, 1), exit()])
+
+# ip_csum returns the folded ones' complement sum of the IPv4 header of the
+# packet, computed by the kernel's bpf_csum_diff: 0xffff when its checksum
+# is right.
+section("xdp", "ip_csum", [
+    insn.ldx_mem("w", r2, r1, 0),
+    insn.ldx_mem("w", r3, r1, 4),
+    insn.mov64_reg(r4, r2),
+    insn.alu64_imm("add", r4, 34),
+    insn.jmp_reg("jgt", r4, r3, "short"),
+    insn.mov64_reg(r3, r2),
+    insn.alu64_imm("add", r3, 14),
+    insn.mov64_imm(r1, 0),
+    insn.mov64_imm(r2, 0),
+    insn.mov64_imm(r4, 20),
+    insn.mov64_imm(r5, 0),
+    insn.call("csum_diff"),
+    insn.mov64_reg(r1, r0),
+    insn.alu64_imm("rsh", r1, 16),
+    insn.alu64_imm("and", r0, 0xffff),
+    insn.alu64_reg("add", r0, r1),
+    insn.mov64_reg(r1, r0),
+    insn.alu64_imm("rsh", r1, 16),
+    insn.alu64_imm("and", r0, 0xffff),
+    insn.alu64_reg("add", r0, r1),
+    exit(),
+    label("short"),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+section("xdp", "ifindex", [insn.ldx_mem("w", r0, r1, 12), exit()])  # ctx->ingress_ifindex
+section("tc", "mark", [insn.ldx_mem("w", r0, r1, 8), exit()])  # skb->mark
+license("GPL")
+
+test("typed xdp ctx", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_retval = 1)
+test("typed skb ctx", "mark", data = udp4(), ctx = {"mark": 7}, want_retval = 7)
+test("counts", "count", data = udp4(), want_retval = "XDP_PASS", want_maps = {stats: {0: 1, 1: 0}})
+test("counts from zero again", "count", data = udp4(), want_maps = {stats: {0: 1}})
+test("counts from a preset", "count", data = udp4(), maps = {stats: {0: 41}}, want_maps = {stats: {0: 42}}, repeat = 1)
+test("wrong retval", "drop", data = udp4(), want_retval = "XDP_PASS")
+test("wrong data", "drop", data = eth(), want_data = eth(type = 0x86dd))
+test("wrong map", "count", data = eth(), want_maps = {stats: {0: 5}})
+test("not runnable", "dev", ctx = b"\x00" * 12, want_retval = 1)
+test("ipv4 checksum", "ip_csum", data = udp4(src = "192.0.2.1", dst = "198.51.100.77", payload = b"abc"), want_retval = 0xffff)
+test("tcp4 checksum", "ip_csum", data = tcp4(ttl = 3, id = 4242), want_retval = 0xffff)
+test("ipv4 checksum, df", "ip_csum", data = eth(payload = ipv4(df = True, tos = 4, proto = 1, payload = b"x" * 99)), want_retval = 0xffff)
+test("bad checksum", "ip_csum", data = eth(payload = b"\x45" + b"\x00" * 19), want_retval = 0xffff)
+`
+
+func TestRun(t *testing.T) {
+	testenv.Root(t)
+	u, err := starlib.Exec("t_test.star", []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("t_test.star", []byte(src), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := testrun.Run(obj, u.Tests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		st  testrun.Status
+		msg string
+	}{
+		"typed xdp ctx":          {testrun.Pass, ""},
+		"typed skb ctx":          {testrun.Pass, ""},
+		"counts":                 {testrun.Pass, ""},
+		"counts from zero again": {testrun.Pass, ""},
+		"counts from a preset":   {testrun.Pass, ""},
+		"wrong retval":           {testrun.Fail, "retval XDP_DROP (1), want XDP_PASS (2)"},
+		"wrong data":             {testrun.Fail, "data differs at byte 12: got 0800, want 86dd"},
+		"wrong map":              {testrun.Fail, "stats[00000000] is 0100000000000000, want 0500000000000000"},
+		"not runnable":           {testrun.Skip, "not run: this kernel cannot test-run CGroupDevice programs (section cgroup/dev)"},
+		"ipv4 checksum":          {testrun.Pass, ""},
+		"tcp4 checksum":          {testrun.Pass, ""},
+		"ipv4 checksum, df":      {testrun.Pass, ""},
+		"bad checksum":           {testrun.Fail, "retval 69, want 65535"},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("%d results, want %d", len(rs), len(want))
+	}
+	for _, r := range rs {
+		w := want[r.Case.Name]
+		if r.Status != w.st || !strings.HasPrefix(r.Msg, w.msg) || (w.msg == "" && r.Msg != "") {
+			t.Errorf("%s: %v %q, want %v %q", r.Case.Name, r.Status, r.Msg, w.st, w.msg)
+		}
+	}
+}
