@@ -11,6 +11,7 @@
 package compile
 
 import (
+	"errors"
 	"runtime"
 
 	"github.com/bpfstar/bpfstar/asm"
@@ -65,13 +66,29 @@ func Image(filename string, src []byte, opts Options) (*objwriter.Image, *starli
 	}
 	obj, err := link.Link(&u.Unit)
 	if err != nil {
-		return nil, nil, starlib.Phrase(err)
+		return nil, nil, explain(filename, src, opts, err)
 	}
 	im, err := obj.Layout()
 	if err != nil {
 		return nil, nil, err
 	}
 	return im, u, nil
+}
+
+// explain phrases a link error for the file's author; a label defined
+// twice or never defined is explained with the calls that led to it, which
+// a second evaluation of the file, tracing that label, notes (see
+// starlib's locallabels.go).
+func explain(filename string, src []byte, opts Options, err error) error {
+	var ae *asm.Error
+	if errors.As(err, &ae) && ae.Label != "" && (ae.Kind == asm.ErrDuplicateLabel || ae.Kind == asm.ErrUndefinedLabel) {
+		opts.TraceLabel = ae.Label
+		opts.Print = nil // print() said its piece the first time
+		if u, terr := starlib.Exec(filename, src, opts); terr == nil {
+			return u.Phrase(err)
+		}
+	}
+	return starlib.Phrase(err)
 }
 
 // collectAfter is the number of instructions from which Image collects the

@@ -94,7 +94,11 @@ func builtin(a *insnAlloc, name string, f insnFunc) *starlark.Builtin {
 		if err := ins.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		return a.newInsn(ins, target, nil, thread.CallFrame(1).Pos), nil
+		pos := thread.CallFrame(1).Pos
+		if target != "" && a.trace != nil {
+			a.trace(thread, target, toPos(pos))
+		}
+		return a.newInsn(ins, target, nil, pos), nil
 	})
 }
 

@@ -87,6 +87,9 @@ const (
 // thread: no locks. It keeps the table of positions, each as the metadata
 // that the instructions made there share.
 type insnAlloc struct {
+	// trace, when set, is told of every jump to a label (see
+	// locallabels.go).
+	trace     func(thread *starlark.Thread, label string, pos asm.Pos)
 	insns     []Insn
 	links     []LinkInsn
 	labels    []Label

@@ -86,12 +86,21 @@ type Options struct {
 	// same name gets the same, frozen, module. starlib itself never touches
 	// the file system.
 	Load func(from, module string) (name string, src []byte, err error)
+	// TraceLabel, when set, makes the evaluation note the calls that led
+	// to each label() and jump of that name, in Unit.LabelCalls: what a
+	// label error is explained with (see locallabels.go).
+	TraceLabel string
 }
 
 // Unit is what a program file declares: the link.Unit of its object, and
 // the files it loaded.
 type Unit struct {
 	link.Unit
+	// LabelUses holds, when the file was evaluated with
+	// Options.TraceLabel, the places that label was placed or jumped to,
+	// in evaluation order, with the calls that led there (see
+	// locallabels.go).
+	LabelUses []LabelUse
 	// Loads lists the names of the loaded files in the order their
 	// evaluation began (the file given to Exec is not among them).
 	Loads []string
@@ -118,8 +127,11 @@ type unit struct {
 	symbols    map[string]asm.Pos
 	sections   map[string]bool // program section names used so far
 	licensePos asm.Pos
-	items      int // instructions and labels of all programs and functions
-	globalSize int // bytes of all globals
+	items      int             // instructions and labels of all programs and functions
+	localCount int             // local() calls so far
+	locals     map[string]bool // the names local() returned
+	traceName  string          // Options.TraceLabel
+	globalSize int             // bytes of all globals
 	alloc      insnAlloc
 
 	// kernelNames holds the names of maps and programs cut to the
@@ -143,6 +155,7 @@ func (u *unit) predeclared() starlark.StringDict {
 	d := starlark.StringDict{
 		"insn":     newInsnModule(&u.alloc),
 		"label":    starlark.NewBuiltin("label", u.label),
+		"local":    starlark.NewBuiltin("local", u.local),
 		"exit":     starlark.NewBuiltin("exit", u.exit),
 		"section":  starlark.NewBuiltin("section", u.section),
 		"license":  starlark.NewBuiltin("license", u.license),
@@ -172,6 +185,10 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		name = path.Base(filepath.ToSlash(filename))
 	}
 	u := newUnit(filename, name, src)
+	if opts.TraceLabel != "" {
+		u.traceName = opts.TraceLabel
+		u.alloc.trace = func(thread *starlark.Thread, name string, pos asm.Pos) { u.traceLabel(thread, name, pos, false) }
+	}
 	steps := opts.MaxSteps
 	if steps == 0 {
 		steps = DefaultMaxSteps
@@ -322,10 +339,12 @@ func (u *unit) label(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := unpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	if !isIdent(name) {
+	if !isIdent(name) && !u.locals[name] {
 		return nil, errorf(b, "label name %q is not an identifier ([A-Za-z_][A-Za-z0-9_.]*)", name)
 	}
-	return u.alloc.newLabel(name, callerPos(thread)), nil
+	pos := callerPos(thread)
+	u.traceLabel(thread, name, pos, true)
+	return u.alloc.newLabel(name, pos), nil
 }
 
 func (u *unit) exit(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
