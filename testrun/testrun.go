@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -107,11 +108,62 @@ type loaded struct {
 }
 
 type collection struct {
-	c        *ebpf.Collection
-	snapshot map[string][]entry // contents of the restorable maps after loading
+	c *ebpf.Collection
+	// saved holds the contents of the restorable maps after loading.
+	saved []*savedMap
+	// dirty reports that a case may have changed the maps since they
+	// were last put back (or loaded).
+	dirty bool
+	// got is where want_maps lookups read a value (the largest value size
+	// of the collection's maps), reused from case to case.
+	got []byte
 }
 
-type entry struct{ key, value []byte }
+// savedMap is a map's contents after loading.
+type savedMap struct {
+	name string
+	m    *ebpf.Map
+	// keys and values are the entries, each a slice of flat (so that a
+	// batch update sends them in one call).
+	keys, values batch
+	// perCPU holds the values of a per-CPU map: one value per possible CPU
+	// for each key.
+	perCPU [][][]byte
+	// noBatch is set once a batch update failed with ErrNotSupported: the
+	// entries go one by one from then on.
+	noBatch bool
+	// scratch receives the keys found in a hash map when it is emptied.
+	scratch []byte
+}
+
+// batch is a list of equally long byte strings that are consecutive
+// slices of one buffer; it marshals to that buffer without copying, so
+// that cilium/ebpf's batch operations, which count a slice's elements,
+// take it as the keys or values of len(batch) entries.
+type batch [][]byte
+
+// MarshalBinary returns the entries of b as one buffer (they are
+// consecutive slices of it).
+func (b batch) MarshalBinary() ([]byte, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return b[0][:len(b)*len(b[0])], nil
+}
+
+// newBatch copies the byte strings of es, each size bytes long, into one
+// buffer and returns them as slices of it.
+func newBatch(es [][]byte, size int) batch {
+	flat := make([]byte, 0, len(es)*size)
+	for _, e := range es {
+		flat = append(flat, e...)
+	}
+	b := make(batch, len(es))
+	for i := range es {
+		b[i] = flat[i*size : (i+1)*size : len(flat)]
+	}
+	return b
+}
 
 type loader struct {
 	progs map[string]loaded
@@ -149,7 +201,12 @@ func load(spec *ebpf.CollectionSpec, names []string) *loader {
 		if err != nil {
 			return err
 		}
-		coll := &collection{c: c, snapshot: snapshot(c)}
+		coll := &collection{c: c, saved: snapshot(c)}
+		for _, m := range c.Maps {
+			if int(m.ValueSize()) > len(coll.got) {
+				coll.got = make([]byte, m.ValueSize())
+			}
+		}
 		l.colls = append(l.colls, coll)
 		for _, n := range names {
 			l.progs[n] = loaded{prog: c.Programs[n], coll: coll}
@@ -182,60 +239,115 @@ func firstLine(err error) string {
 }
 
 // restorable reports whether test runs put a map back as it was after
-// loading: hash and array maps (not per-CPU ones, not frozen .rodata).
-// Other maps keep what earlier cases left in them.
+// loading: hash, array and LPM trie maps, their per-CPU and LRU kinds (not
+// frozen .rodata). Other maps keep what earlier cases left in them.
 func restorable(m *ebpf.Map) bool {
 	switch m.Type() {
-	case ebpf.Hash, ebpf.Array, ebpf.LRUHash, ebpf.LPMTrie:
+	case ebpf.Hash, ebpf.Array, ebpf.LRUHash, ebpf.LPMTrie,
+		ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash:
 		info, err := m.Info()
 		return err == nil && !info.Frozen()
 	}
 	return false
 }
 
-func snapshot(c *ebpf.Collection) map[string][]entry {
-	s := map[string][]entry{}
-	for name, m := range c.Maps {
+func isPerCPU(t ebpf.MapType) bool {
+	return t == ebpf.PerCPUHash || t == ebpf.PerCPUArray || t == ebpf.LRUCPUHash
+}
+
+// snapshot reads the restorable maps of c, in the order of their names.
+func snapshot(c *ebpf.Collection) []*savedMap {
+	var s []*savedMap
+	for _, name := range slices.Sorted(maps.Keys(c.Maps)) {
+		m := c.Maps[name]
 		if !restorable(m) {
 			continue
 		}
-		var es []entry
-		k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+		sm := &savedMap{name: name, m: m, scratch: make([]byte, m.KeySize())}
+		var keys, values [][]byte
+		k := make([]byte, m.KeySize())
 		it := m.Iterate()
-		for it.Next(&k, &v) {
-			es = append(es, entry{slices.Clone(k), slices.Clone(v)})
+		if isPerCPU(m.Type()) {
+			var v [][]byte
+			for it.Next(&k, &v) {
+				keys = append(keys, slices.Clone(k))
+				sm.perCPU = append(sm.perCPU, v)
+				v = nil
+			}
+		} else {
+			v := make([]byte, m.ValueSize())
+			for it.Next(&k, &v) {
+				keys = append(keys, slices.Clone(k))
+				values = append(values, slices.Clone(v))
+			}
 		}
-		if it.Err() == nil {
-			s[name] = es
+		if it.Err() != nil {
+			continue
 		}
+		sm.keys = newBatch(keys, int(m.KeySize()))
+		sm.values = newBatch(values, int(m.ValueSize()))
+		s = append(s, sm)
 	}
 	return s
 }
 
-// restore puts the restorable maps back as they were after loading.
+// restore puts the restorable maps back as they were after loading, if a
+// case may have changed them since.
 func (c *collection) restore() error {
-	for name, es := range c.snapshot {
-		m := c.c.Maps[name]
-		if m.Type() != ebpf.Array {
-			var keys [][]byte
-			k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
-			it := m.Iterate()
-			for it.Next(&k, &v) {
-				keys = append(keys, slices.Clone(k))
+	if !c.dirty {
+		return nil
+	}
+	for _, sm := range c.saved {
+		if err := sm.restore(); err != nil {
+			return fmt.Errorf("map %s: %w", sm.name, err)
+		}
+	}
+	c.dirty = false
+	return nil
+}
+
+func (sm *savedMap) restore() error {
+	m := sm.m
+	if t := m.Type(); t != ebpf.Array && t != ebpf.PerCPUArray {
+		// Empty the map: delete the first key until there is none (a
+		// deleted key leaves no cursor to continue from).
+		for {
+			err := m.NextKey(nil, sm.scratch)
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				break
 			}
-			if err := it.Err(); err != nil {
-				return fmt.Errorf("map %s: %w", name, err)
+			if err != nil {
+				return err
 			}
-			for _, k := range keys {
-				if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-					return fmt.Errorf("map %s: %w", name, err)
-				}
+			if err := m.Delete(sm.scratch); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return err
 			}
 		}
-		for _, e := range es {
-			if err := m.Put(e.key, e.value); err != nil {
-				return fmt.Errorf("map %s: %w", name, err)
+	}
+	if len(sm.keys) == 0 {
+		return nil
+	}
+	if sm.perCPU != nil {
+		for i, k := range sm.keys {
+			if err := m.Put(k, sm.perCPU[i]); err != nil {
+				return err
 			}
+		}
+		return nil
+	}
+	if !sm.noBatch {
+		_, err := m.BatchUpdate(sm.keys, sm.values, nil)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ebpf.ErrNotSupported) {
+			return err
+		}
+		sm.noBatch = true
+	}
+	for i, k := range sm.keys {
+		if err := m.Put(k, sm.values[i]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -247,6 +359,7 @@ func runCase(r *Result, lp loaded) {
 		r.Status, r.Msg = Fail, "resetting the maps: "+err.Error()
 		return
 	}
+	lp.coll.dirty = true
 	for _, e := range c.Maps {
 		m := lp.coll.c.Maps[e.Map]
 		if m == nil {
@@ -290,8 +403,8 @@ func runCase(r *Result, lp loaded) {
 			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
 			continue
 		}
-		got := make([]byte, m.ValueSize())
-		err := m.Lookup(e.Key, &got)
+		got := lp.coll.got[:m.ValueSize()]
+		err := m.Lookup(e.Key, got)
 		switch {
 		case errors.Is(err, ebpf.ErrKeyNotExist):
 			if e.Value != nil {

@@ -1,6 +1,9 @@
 package testrun_test
 
 import (
+	"fmt"
+
+	"github.com/cilium/ebpf"
 	"strings"
 	"testing"
 
@@ -115,6 +118,78 @@ func TestRun(t *testing.T) {
 		w := want[r.Case.Name]
 		if r.Status != w.st || !strings.HasPrefix(r.Msg, w.msg) || (w.msg == "" && r.Msg != "") {
 			t.Errorf("%s: %v %q, want %v %q", r.Case.Name, r.Status, r.Msg, w.st, w.msg)
+		}
+	}
+}
+
+// TestRestorePerCPUAndLRU: per-CPU and LRU hash maps are put back between
+// cases too. The per-CPU counter program returns its counter after adding
+// one: with one case more than there are possible CPUs, two cases run on
+// the same CPU, and the later one would return 2 if its counter leaked.
+// The LRU program inserts a key that must not exist (BPF_NOEXIST): the
+// second case would get -EEXIST if the first case's key stayed.
+func TestRestorePerCPUAndLRU(t *testing.T) {
+	testenv.Root(t)
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `
+pc = bpf_map("pc", "percpu_array", 4, 8, 1)
+seen = bpf_map("seen", "lru_hash", 4, 8, 16)
+section("xdp", "per_cpu", [
+    insn.st_mem("w", fp, -4, 0),
+    insn.ld_map_fd(r1, pc),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.call("map_lookup_elem"),
+    insn.jmp_imm("jeq", r0, 0, "out"),
+    insn.ldx_mem("dw", r1, r0, 0),
+    insn.alu64_imm("add", r1, 1),
+    insn.stx_mem("dw", r0, r1, 0),
+    insn.mov64_reg(r0, r1),
+    exit(),
+    label("out"),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+section("xdp", "lru", [
+    insn.st_mem("w", fp, -4, 7),
+    insn.st_mem("dw", fp, -16, 1),
+    insn.ld_map_fd(r1, seen),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.mov64_reg(r3, fp),
+    insn.alu64_imm("add", r3, -16),
+    insn.mov64_imm(r4, 1),  # BPF_NOEXIST
+    insn.call("map_update_elem"),
+    exit(),
+])
+license("GPL")
+`
+	n := cpus + 1
+	for i := range n {
+		src += fmt.Sprintf("test(\"per-cpu %d\", \"per_cpu\", data = udp4(), want_retval = 1)\n", i)
+		src += fmt.Sprintf("test(\"lru %d\", \"lru\", data = udp4(), want_retval = 0, want_maps = {seen: {7: 1}})\n", i)
+	}
+	u, err := starlib.Exec("p_test.star", []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("p_test.star", []byte(src), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := testrun.Run(obj, u.Tests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2*n {
+		t.Fatalf("%d results, want %d", len(rs), 2*n)
+	}
+	for _, r := range rs {
+		if r.Status != testrun.Pass {
+			t.Errorf("%s: %v %s", r.Case.Name, r.Status, r.Msg)
 		}
 	}
 }
