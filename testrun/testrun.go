@@ -56,6 +56,10 @@ type Result struct {
 // input (bpf_xdp_adjust_tail and friends may grow a packet).
 const outputPad = 4096
 
+// ctxOutRoom is the least room given to the context a run leaves (the
+// kernel's context structs are a few hundred bytes at most).
+const ctxOutRoom = 4096
+
 // Run loads the programs of obj that cases name and runs every case, in
 // order. Programs are loaded once, together with their maps; before each
 // case, the maps it may change are put back as they were after loading
@@ -379,6 +383,13 @@ func runCase(r *Result, lp loaded) {
 	if c.HasCtx {
 		opts.Context = c.Ctx
 	}
+	var ctxOut []byte
+	if c.HasWantCtx {
+		// The kernel refuses (ENOSPC) a ctx_out smaller than the context;
+		// the case compares the first len(WantCtx) bytes.
+		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
+		opts.ContextOut = ctxOut
+	}
 	start := time.Now()
 	ret, err := lp.prog.Run(opts)
 	r.Duration = time.Since(start)
@@ -396,6 +407,11 @@ func runCase(r *Result, lp loaded) {
 	}
 	if c.HasWantData && !bytes.Equal(opts.DataOut, c.WantData) {
 		diffs = append(diffs, "data "+DescribeDiff(opts.DataOut, c.WantData))
+	}
+	if c.HasWantCtx {
+		if d := ctxDiff(ctxOut[:len(c.WantCtx)], c); d != "" {
+			diffs = append(diffs, d)
+		}
 	}
 	for _, e := range c.WantMaps {
 		m := lp.coll.c.Maps[e.Map]
@@ -421,6 +437,53 @@ func runCase(r *Result, lp loaded) {
 	if len(diffs) > 0 {
 		r.Status, r.Msg = Fail, strings.Join(diffs, "; ")
 	}
+}
+
+// ctxDiff compares the context a run left with the case's want_ctx (where
+// its mask has set bits, everywhere without a mask) and says where they
+// differ, or "": by member for a dict, by byte for bytes.
+func ctxDiff(got []byte, c starlib.TestCase) string {
+	want, mask := c.WantCtx, c.WantCtxMask
+	differs := func(from, to int) bool {
+		for i := from; i < to; i++ {
+			m := byte(0xff)
+			if mask != nil {
+				m = mask[i]
+			}
+			if (got[i]^want[i])&m != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	var diffs []string
+	for _, f := range c.WantCtxFields {
+		if !differs(f.Off, f.Off+f.Size) {
+			continue
+		}
+		g, w := got[f.Off:f.Off+f.Size], want[f.Off:f.Off+f.Size]
+		if f.Size <= 8 {
+			diffs = append(diffs, fmt.Sprintf("ctx.%s is %d, want %d", f.Name, leUint(g), leUint(w)))
+		} else {
+			diffs = append(diffs, fmt.Sprintf("ctx.%s is %x, want %x", f.Name, g, w))
+		}
+	}
+	if len(diffs) > 0 {
+		return strings.Join(diffs, "; ")
+	}
+	if c.WantCtxFields == nil && differs(0, len(want)) {
+		return "ctx " + DescribeDiff(got, want)
+	}
+	return ""
+}
+
+// leUint reads a little-endian unsigned integer of up to 8 bytes.
+func leUint(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
 }
 
 // DescribeDiff says how got differs from want: lengths, and the first

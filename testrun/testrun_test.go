@@ -62,10 +62,18 @@ section("xdp", "ip_csum", [
 ])
 section("xdp", "ifindex", [insn.ldx_mem("w", r0, r1, 12), exit()])  # ctx->ingress_ifindex
 section("tc", "mark", [insn.ldx_mem("w", r0, r1, 8), exit()])  # skb->mark
+section("tc", "set_mark", [insn.mov64_imm(r2, 42), insn.stx_mem("w", r1, r2, 8), insn.mov64_imm(r0, 0), exit()])
 license("GPL")
 
 test("typed xdp ctx", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_retval = 1)
 test("typed skb ctx", "mark", data = udp4(), ctx = {"mark": 7}, want_retval = 7)
+test("ctx out", "set_mark", data = udp4(), ctx = {"mark": 7, "priority": 3}, want_ctx = {"mark": 42, "priority": 3})
+test("ctx out, no ctx in", "set_mark", data = udp4(), want_ctx = {"mark": 42})
+test("ctx out, wrong", "set_mark", data = udp4(), ctx = {"priority": 3}, want_ctx = {"priority": 4, "mark": 41})
+test("xdp ctx out", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_ctx = {"ingress_ifindex": 1, "data": 0})
+test("xdp ctx out, wrong", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_ctx = {"ingress_ifindex": 2})
+test("ctx out, bytes", "set_mark", data = udp4(), want_ctx = b"\x00" * 8 + b"\x2a\x00\x00\x00")
+test("ctx out, wrong bytes", "set_mark", data = udp4(), want_ctx = b"\x00" * 8 + b"\x2b\x00\x00\x00")
 test("counts", "count", data = udp4(), want_retval = "XDP_PASS", want_maps = {stats: {0: 1, 1: 0}})
 test("counts from zero again", "count", data = udp4(), want_maps = {stats: {0: 1}})
 test("counts from a preset", "count", data = udp4(), maps = {stats: {0: 41}}, want_maps = {stats: {0: 42}}, repeat = 1)
@@ -99,6 +107,13 @@ func TestRun(t *testing.T) {
 	}{
 		"typed xdp ctx":          {testrun.Pass, ""},
 		"typed skb ctx":          {testrun.Pass, ""},
+		"ctx out":                {testrun.Pass, ""},
+		"ctx out, no ctx in":     {testrun.Pass, ""},
+		"ctx out, wrong":         {testrun.Fail, "ctx.priority is 3, want 4; ctx.mark is 42, want 41"},
+		"xdp ctx out":            {testrun.Pass, ""},
+		"xdp ctx out, wrong":     {testrun.Fail, "ctx.ingress_ifindex is 1, want 2"},
+		"ctx out, bytes":         {testrun.Pass, ""},
+		"ctx out, wrong bytes":   {testrun.Fail, "ctx differs at byte 8: got 2a000000, want 2b000000"},
 		"counts":                 {testrun.Pass, ""},
 		"counts from zero again": {testrun.Pass, ""},
 		"counts from a preset":   {testrun.Pass, ""},
