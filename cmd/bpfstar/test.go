@@ -39,8 +39,8 @@ below it (default: the current directory; hidden directories and
 bpfstar-out are not searched). A label or pattern (//pkg:name, :name,
 //pkg/..., and in a workspace ... and DIR/... too, as for bpfstar build)
 selects bpf_test(name, src) targets of BUILD.star files, whose src is a
-test file; outside a workspace, ... and DIR/... are directories. Exit status 1 when a case failed or a file
-did not build.`
+test file; outside a workspace, ... and DIR/... are directories. Exit
+status 1 when a case failed or a file did not build.`
 
 // fileResult is the outcome of one test file.
 type fileResult struct {
