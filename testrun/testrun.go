@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -370,7 +371,11 @@ func runCase(r *Result, lp loaded) {
 			r.Status, r.Msg = Skip, fmt.Sprintf("not run: map %s is not one the program uses, so it was not loaded", e.Map)
 			return
 		}
-		if err := m.Put(e.Key, e.Value); err != nil {
+		var v any = e.Value
+		if isPerCPU(m.Type()) {
+			v = everyCPU(e.Value)
+		}
+		if err := m.Put(e.Key, v); err != nil {
 			r.Status, r.Msg = Fail, fmt.Sprintf("setting %s[%x]: %v", e.Map, e.Key, err)
 			return
 		}
@@ -390,9 +395,27 @@ func runCase(r *Result, lp loaded) {
 		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
 		opts.ContextOut = ctxOut
 	}
-	start := time.Now()
-	ret, err := lp.prog.Run(opts)
-	r.Duration = time.Since(start)
+	var ret uint32
+	var err error
+	cpu := -1
+	run := func() {
+		start := time.Now()
+		ret, err = lp.prog.Run(opts)
+		r.Duration = time.Since(start)
+	}
+	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
+		m := lp.coll.c.Maps[e.Map]
+		return m != nil && isPerCPU(m.Type())
+	}) {
+		// The per-CPU values to check are those of the CPU the run was on.
+		var pinErr error
+		if cpu, pinErr = onOneCPU(run); pinErr != nil {
+			r.Status, r.Msg = Fail, fmt.Sprintf("running on one CPU (for the per-CPU values of want_maps): %v", pinErr)
+			return
+		}
+	} else {
+		run()
+	}
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			r.Status, r.Msg = Skip, fmt.Sprintf("not run: this kernel cannot test-run %s programs (section %s): BPF_PROG_TEST_RUN does not support them", lp.prog.Type(), c.Section)
@@ -420,7 +443,21 @@ func runCase(r *Result, lp loaded) {
 			continue
 		}
 		got := lp.coll.got[:m.ValueSize()]
-		err := m.Lookup(e.Key, got)
+		var err error
+		at := ""
+		if isPerCPU(m.Type()) {
+			var vs [][]byte
+			if err = m.Lookup(e.Key, &vs); err == nil {
+				if cpu >= len(vs) {
+					err = fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
+				} else {
+					got = vs[cpu]
+				}
+			}
+			at = fmt.Sprintf(" on CPU %d", cpu)
+		} else {
+			err = m.Lookup(e.Key, got)
+		}
 		switch {
 		case errors.Is(err, ebpf.ErrKeyNotExist):
 			if e.Value != nil {
@@ -431,12 +468,60 @@ func runCase(r *Result, lp loaded) {
 		case e.Value == nil:
 			diffs = append(diffs, fmt.Sprintf("%s[%x] is %x, want no such key", e.Map, e.Key, got))
 		case !bytes.Equal(got, e.Value):
-			diffs = append(diffs, fmt.Sprintf("%s[%x] is %x, want %x", e.Map, e.Key, got, e.Value))
+			diffs = append(diffs, fmt.Sprintf("%s[%x]%s is %x, want %x", e.Map, e.Key, at, got, e.Value))
 		}
 	}
 	if len(diffs) > 0 {
 		r.Status, r.Msg = Fail, strings.Join(diffs, "; ")
 	}
+}
+
+// everyCPU returns v once per possible CPU: a per-CPU map's value set
+// by a case's maps.
+func everyCPU(v []byte) [][]byte {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		n = 1 // Put reports the mismatch
+	}
+	vs := make([][]byte, n)
+	for i := range vs {
+		vs[i] = v
+	}
+	return vs
+}
+
+// onOneCPU calls run on an OS thread allowed on one CPU only (the first
+// it was allowed on), so that BPF_PROG_TEST_RUN, which runs the program
+// on the calling CPU, runs it there; it returns the CPU. The thread's
+// affinity is put back; if it cannot be, the thread stays locked to the
+// goroutine and ends with it, never running other goroutines.
+func onOneCPU(run func()) (int, error) {
+	runtime.LockOSThread()
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		runtime.UnlockOSThread()
+		return -1, err
+	}
+	if all.Count() == 0 {
+		runtime.UnlockOSThread()
+		return -1, errors.New("the thread may run on no CPU")
+	}
+	cpu := 0
+	for !all.IsSet(cpu) {
+		cpu++
+	}
+	var one unix.CPUSet
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		runtime.UnlockOSThread()
+		return -1, err
+	}
+	run()
+	if err := unix.SchedSetaffinity(0, &all); err != nil {
+		return -1, err
+	}
+	runtime.UnlockOSThread()
+	return cpu, nil
 }
 
 // ctxDiff compares the context a run left with the case's want_ctx (where

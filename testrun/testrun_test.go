@@ -2,6 +2,7 @@ package testrun_test
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/cilium/ebpf"
 	"strings"
@@ -187,6 +188,11 @@ license("GPL")
 		src += fmt.Sprintf("test(\"per-cpu %d\", \"per_cpu\", data = udp4(), want_retval = 1)\n", i)
 		src += fmt.Sprintf("test(\"lru %d\", \"lru\", data = udp4(), want_retval = 0, want_maps = {seen: {7: 1}})\n", i)
 	}
+	// maps sets a per-CPU value on every CPU; want_maps checks the value
+	// of the CPU the run was on.
+	src += `test("per-cpu preset", "per_cpu", data = udp4(), maps = {pc: {0: 41}}, want_retval = 42, want_maps = {pc: {0: 42}})
+test("per-cpu wrong", "per_cpu", data = udp4(), want_maps = {pc: {0: 2}})
+`
 	u, err := starlib.Exec("p_test.star", []byte(src), starlib.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -199,10 +205,17 @@ license("GPL")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 2*n {
-		t.Fatalf("%d results, want %d", len(rs), 2*n)
+	if len(rs) != 2*n+2 {
+		t.Fatalf("%d results, want %d", len(rs), 2*n+2)
 	}
+	wrong := regexp.MustCompile(`^pc\[00000000\] on CPU \d+ is 0100000000000000, want 0200000000000000$`)
 	for _, r := range rs {
+		if r.Case.Name == "per-cpu wrong" {
+			if r.Status != testrun.Fail || !wrong.MatchString(r.Msg) {
+				t.Errorf("%s: %v %q, want FAIL %q", r.Case.Name, r.Status, r.Msg, wrong)
+			}
+			continue
+		}
 		if r.Status != testrun.Pass {
 			t.Errorf("%s: %v %s", r.Case.Name, r.Status, r.Msg)
 		}
