@@ -77,13 +77,18 @@ license("GPL")
 	return []byte(b.String())
 }
 
+// speedAttempts is how many times TestRunnerSpeed measures each side.
+const speedAttempts = 7
+
 // TestRunnerSpeed runs testCases cases of one XDP program through the
 // test runner (testrun.Run, what `bpfstar test` runs), and the same runs
 // made by a hand-written loop over cilium/ebpf (load once; per case: reset
-// the counters, run, read them back), and logs both; the figures are in
-// docs/perf.md. The issue's goal is at most 1 s for all the cases and at
-// most 1.2 times the hand-written loop's cost per case; the test fails
-// only past 5 s, so that a loaded machine does not fail it.
+// the counters, run, read them back), both loading included, and logs
+// both; the figures are in docs/perf.md. The issue's goals are at most 1 s
+// for all the cases and at most 1.2 times the hand-written loop's cost per
+// case. The machine is noisy (other jobs, two CPUs): the two sides are
+// measured speedAttempts times, interleaved, and the fastest of each is
+// compared, noise only ever adding time.
 func TestRunnerSpeed(t *testing.T) {
 	testenv.Root(t)
 	im, u, err := compile.Image("speed.star", counterProgram(), compile.Options{})
@@ -98,25 +103,36 @@ func TestRunnerSpeed(t *testing.T) {
 		t.Fatalf("%d cases, want %d", len(u.Tests), testCases)
 	}
 
-	start := time.Now()
-	results, err := testrun.Run(obj, u.Tests)
-	runner := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range results {
-		if r.Status != testrun.Pass {
-			t.Fatalf("%s: %v %s", r.Case.Name, r.Status, r.Msg)
+	runner, hand := time.Duration(1<<62), time.Duration(1<<62)
+	var load time.Duration
+	for range speedAttempts {
+		start := time.Now()
+		results, err := testrun.Run(obj, u.Tests)
+		d := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Status != testrun.Pass {
+				t.Fatalf("%s: %v %s", r.Case.Name, r.Status, r.Msg)
+			}
+		}
+		runner = min(runner, d)
+
+		start = time.Now()
+		runs := handWritten(t, obj, u.Tests)
+		if d := time.Since(start); d < hand {
+			hand, load = d, d-runs
 		}
 	}
-
-	start = time.Now()
-	hand := handWritten(t, obj, u.Tests)
-	total := time.Since(start)
-	t.Logf("%d cases: runner %v (%.1f us a case), hand-written cilium/ebpf loop %v (%.1f us a case, %v of it loading), ratio %.2f",
-		testCases, runner, float64(runner.Microseconds())/testCases, total, float64(total.Microseconds())/testCases, total-hand, float64(runner)/float64(total))
-	if runner > 5*time.Second {
-		t.Errorf("%d cases took %v", testCases, runner)
+	ratio := float64(runner) / float64(hand)
+	t.Logf("%d cases, fastest of %d: runner %v (%.1f us a case), hand-written cilium/ebpf loop %v (%.1f us a case, %v of it loading), ratio %.2f",
+		testCases, speedAttempts, runner, float64(runner.Microseconds())/testCases, hand, float64(hand.Microseconds())/testCases, load, ratio)
+	if runner > time.Second {
+		t.Errorf("%d cases took %v, want at most 1 s", testCases, runner)
+	}
+	if ratio > 1.2 {
+		t.Errorf("the runner costs %.2f times the hand-written loop, want at most 1.2", ratio)
 	}
 }
 

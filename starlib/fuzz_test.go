@@ -73,7 +73,7 @@ func FuzzBuiltins(f *testing.F) {
 	})
 }
 
-var fuzzKeywords = []string{"dst", "src", "imm", "off", "op", "size", "target", "bits", "fetch", "helper", "code", "name", "symbol", "insns", "text", "msg", "type", "key_size", "value_size", "max_entries", "flags", "value", "global", "map", "function", "program", "data", "ctx", "maps", "want_retval", "want_data", "want_maps", "repeat", "payload", "dst_port", "proto", "nope"}
+var fuzzKeywords = []string{"dst", "src", "imm", "off", "op", "size", "target", "bits", "fetch", "helper", "code", "name", "symbol", "insns", "text", "msg", "type", "key_size", "value_size", "max_entries", "flags", "value", "global", "map", "function", "program", "data", "ctx", "maps", "want_retval", "want_data", "want_maps", "want_ctx", "repeat", "payload", "dst_port", "proto", "nope"}
 
 // fuzzBuiltins returns every builtin bound to u, by name, and their names
 // sorted.

@@ -1,6 +1,7 @@
 package starlib
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -32,8 +33,23 @@ type TestCase struct {
 	WantData      []byte
 	HasWantData   bool
 	WantMaps      []MapEntry // map contents to check after the run
+	// WantCtx is the context the run must leave (BPF_PROG_TEST_RUN's
+	// ctx_out); where WantCtxMask is not nil, only its set bits are
+	// compared (the fields a dict named).
+	WantCtx     []byte
+	WantCtxMask []byte
+	HasWantCtx  bool
+	// WantCtxFields are the members a want_ctx dict named, in its order,
+	// for messages.
+	WantCtxFields []CtxField
 
 	Repeat int // runs (BPF_PROG_TEST_RUN's repeat), at least 1
+}
+
+// CtxField is a member of a context struct: its name and place.
+type CtxField struct {
+	Name      string
+	Off, Size int // in bytes
 }
 
 // MapEntry is a key of a map with its value; a nil Value in a TestCase's
@@ -62,11 +78,11 @@ const maxRepeat = 1_000_000_000
 // test is the test() builtin.
 func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, program string
-	var data, ctx, maps, wantRetval, wantData, wantMaps starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+	var data, ctx, maps, wantRetval, wantData, wantMaps, wantCtx starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
 	repeat := 1
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "program", &program,
 		"data?", &data, "ctx?", &ctx, "maps?", &maps, "want_retval?", &wantRetval,
-		"want_data?", &wantData, "want_maps?", &wantMaps, "repeat?", &repeat); err != nil {
+		"want_data?", &wantData, "want_maps?", &wantMaps, "repeat?", &repeat, "want_ctx?", &wantCtx); err != nil {
 		return nil, err
 	}
 	if name == "" || strings.ContainsAny(name, "\x00\n\r") {
@@ -137,6 +153,34 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	default:
 		return nil, errorf(b, "ctx: got %s, want bytes or a dict of context fields", ctx.Type())
 	}
+	switch c := wantCtx.(type) {
+	case starlark.NoneType:
+	case starlark.Bytes:
+		if len(c) == 0 {
+			return nil, errorf(b, "want_ctx: give at least one byte")
+		}
+		tc.WantCtx, tc.HasWantCtx = []byte(c), true
+	case *starlark.Dict:
+		t := link.ContextType(prog.Section)
+		if t == nil {
+			return nil, errorf(b, "want_ctx: program %q (section %q) has no typed context: give its bytes", program, prog.Section)
+		}
+		want, mask, err := encodeMasked(t, c)
+		if err != nil {
+			return nil, errorf(b, "want_ctx: %v", err)
+		}
+		tc.WantCtx, tc.WantCtxMask, tc.HasWantCtx = want, mask, true
+		for _, k := range c.Keys() {
+			name, _ := k.(starlark.String) // encodeMasked refused other keys
+			loc, err := btf.Offsetof(t, string(name))
+			if err != nil {
+				return nil, errorf(b, "want_ctx: %v", err)
+			}
+			tc.WantCtxFields = append(tc.WantCtxFields, CtxField{Name: string(name), Off: int(loc.BitOffset / 8), Size: int(loc.Type.Size())})
+		}
+	default:
+		return nil, errorf(b, "want_ctx: got %s, want bytes or a dict of context fields", wantCtx.Type())
+	}
 	switch r := wantRetval.(type) {
 	case starlark.NoneType:
 	case starlark.Int:
@@ -163,6 +207,26 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	}
 	u.Tests = append(u.Tests, tc)
 	return starlark.None, nil
+}
+
+// encodeMasked encodes v, a value of type t, and returns with it a mask of
+// the bits v gives (the members a dict names, the elements a list has):
+// the bits that are the same whether the rest of the value is all zeros or
+// all ones.
+func encodeMasked(t btf.Type, v starlark.Value) (value, mask []byte, err error) {
+	value, err = encodeValue(t, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	ones := bytes.Repeat([]byte{0xff}, len(value))
+	if err := putValue(ones, 0, t, 0, v, ""); err != nil {
+		return nil, nil, err
+	}
+	mask = make([]byte, len(value))
+	for i := range value {
+		mask[i] = ^(value[i] ^ ones[i])
+	}
+	return value, mask, nil
 }
 
 // mapEntries reads {map: {key: value}}, where map is a map handle or its

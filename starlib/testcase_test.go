@@ -26,6 +26,7 @@ license("GPL")
 const testsSrc = `
 test("pass", "p", data = b"\x01\x02", want_retval = "XDP_PASS", want_data = b"\x01\x02", repeat = 2)
 test("maps", program = "p", ctx = {"ingress_ifindex": 7}, maps = {stats: {1: 5}}, want_maps = {"stats": {1: 6, 0: None}})
+test("ctx out", "p", want_ctx = {"ingress_ifindex": 7, "data_meta": 0})
 `
 
 // TestTestCalls checks what test() records, and that the calls leave the
@@ -36,14 +37,21 @@ func TestTestCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	le := func(v uint64, n int) []byte { return binary.LittleEndian.AppendUint64(nil, v)[:n] }
-	ctx := make([]byte, 24) // struct xdp_md
-	ctx[12] = 7             // ingress_ifindex
+	ctx := make([]byte, 24)  // struct xdp_md
+	ctx[12] = 7              // ingress_ifindex
+	mask := make([]byte, 24) // want_ctx's ingress_ifindex and data_meta
+	for i := 8; i < 16; i++ {
+		mask[i] = 0xff
+	}
 	want := []starlib.TestCase{
 		{Name: "pass", Program: "p", Section: "xdp", Pos: asm.Pos{File: "prog_test.star", Line: 10, Col: 5},
 			Data: []byte{1, 2}, HasData: true, WantRetval: 2, HasWantRetval: true, WantData: []byte{1, 2}, HasWantData: true, Repeat: 2},
 		{Name: "maps", Program: "p", Section: "xdp", Pos: asm.Pos{File: "prog_test.star", Line: 11, Col: 5},
 			Ctx: ctx, HasCtx: true, Maps: []starlib.MapEntry{{Map: "stats", Key: le(1, 4), Value: le(5, 8)}},
 			WantMaps: []starlib.MapEntry{{Map: "stats", Key: le(1, 4), Value: le(6, 8)}, {Map: "stats", Key: le(0, 4)}}, Repeat: 1},
+		{Name: "ctx out", Program: "p", Section: "xdp", Pos: asm.Pos{File: "prog_test.star", Line: 12, Col: 5},
+			WantCtx: ctx, HasWantCtx: true, WantCtxMask: mask,
+			WantCtxFields: []starlib.CtxField{{Name: "ingress_ifindex", Off: 12, Size: 4}, {Name: "data_meta", Off: 8, Size: 4}}, Repeat: 1},
 	}
 	if diff := cmp.Diff(want, u.Tests); diff != "" {
 		t.Errorf("Tests (-want +got):\n%s", diff)

@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +56,10 @@ type Result struct {
 // outputPad is the room given to a program's output data beyond its
 // input (bpf_xdp_adjust_tail and friends may grow a packet).
 const outputPad = 4096
+
+// ctxOutRoom is the least room given to the context a run leaves (the
+// kernel's context structs are a few hundred bytes at most).
+const ctxOutRoom = 4096
 
 // Run loads the programs of obj that cases name and runs every case, in
 // order. Programs are loaded once, together with their maps; before each
@@ -107,11 +113,62 @@ type loaded struct {
 }
 
 type collection struct {
-	c        *ebpf.Collection
-	snapshot map[string][]entry // contents of the restorable maps after loading
+	c *ebpf.Collection
+	// saved holds the contents of the restorable maps after loading.
+	saved []*savedMap
+	// dirty reports that a case may have changed the maps since they
+	// were last put back (or loaded).
+	dirty bool
+	// got is where want_maps lookups read a value (the largest value size
+	// of the collection's maps), reused from case to case.
+	got []byte
 }
 
-type entry struct{ key, value []byte }
+// savedMap is a map's contents after loading.
+type savedMap struct {
+	name string
+	m    *ebpf.Map
+	// keys and values are the entries, each a slice of flat (so that a
+	// batch update sends them in one call).
+	keys, values batch
+	// perCPU holds the values of a per-CPU map: one value per possible CPU
+	// for each key.
+	perCPU [][][]byte
+	// noBatch is set once a batch update failed with ErrNotSupported: the
+	// entries go one by one from then on.
+	noBatch bool
+	// scratch receives the keys found in a hash map when it is emptied.
+	scratch []byte
+}
+
+// batch is a list of equally long byte strings that are consecutive
+// slices of one buffer; it marshals to that buffer without copying, so
+// that cilium/ebpf's batch operations, which count a slice's elements,
+// take it as the keys or values of len(batch) entries.
+type batch [][]byte
+
+// MarshalBinary returns the entries of b as one buffer (they are
+// consecutive slices of it).
+func (b batch) MarshalBinary() ([]byte, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	return b[0][:len(b)*len(b[0])], nil
+}
+
+// newBatch copies the byte strings of es, each size bytes long, into one
+// buffer and returns them as slices of it.
+func newBatch(es [][]byte, size int) batch {
+	flat := make([]byte, 0, len(es)*size)
+	for _, e := range es {
+		flat = append(flat, e...)
+	}
+	b := make(batch, len(es))
+	for i := range es {
+		b[i] = flat[i*size : (i+1)*size : len(flat)]
+	}
+	return b
+}
 
 type loader struct {
 	progs map[string]loaded
@@ -149,7 +206,12 @@ func load(spec *ebpf.CollectionSpec, names []string) *loader {
 		if err != nil {
 			return err
 		}
-		coll := &collection{c: c, snapshot: snapshot(c)}
+		coll := &collection{c: c, saved: snapshot(c)}
+		for _, m := range c.Maps {
+			if int(m.ValueSize()) > len(coll.got) {
+				coll.got = make([]byte, m.ValueSize())
+			}
+		}
 		l.colls = append(l.colls, coll)
 		for _, n := range names {
 			l.progs[n] = loaded{prog: c.Programs[n], coll: coll}
@@ -182,60 +244,115 @@ func firstLine(err error) string {
 }
 
 // restorable reports whether test runs put a map back as it was after
-// loading: hash and array maps (not per-CPU ones, not frozen .rodata).
-// Other maps keep what earlier cases left in them.
+// loading: hash, array and LPM trie maps, their per-CPU and LRU kinds (not
+// frozen .rodata). Other maps keep what earlier cases left in them.
 func restorable(m *ebpf.Map) bool {
 	switch m.Type() {
-	case ebpf.Hash, ebpf.Array, ebpf.LRUHash, ebpf.LPMTrie:
+	case ebpf.Hash, ebpf.Array, ebpf.LRUHash, ebpf.LPMTrie,
+		ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash:
 		info, err := m.Info()
 		return err == nil && !info.Frozen()
 	}
 	return false
 }
 
-func snapshot(c *ebpf.Collection) map[string][]entry {
-	s := map[string][]entry{}
-	for name, m := range c.Maps {
+func isPerCPU(t ebpf.MapType) bool {
+	return t == ebpf.PerCPUHash || t == ebpf.PerCPUArray || t == ebpf.LRUCPUHash
+}
+
+// snapshot reads the restorable maps of c, in the order of their names.
+func snapshot(c *ebpf.Collection) []*savedMap {
+	var s []*savedMap
+	for _, name := range slices.Sorted(maps.Keys(c.Maps)) {
+		m := c.Maps[name]
 		if !restorable(m) {
 			continue
 		}
-		var es []entry
-		k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+		sm := &savedMap{name: name, m: m, scratch: make([]byte, m.KeySize())}
+		var keys, values [][]byte
+		k := make([]byte, m.KeySize())
 		it := m.Iterate()
-		for it.Next(&k, &v) {
-			es = append(es, entry{slices.Clone(k), slices.Clone(v)})
+		if isPerCPU(m.Type()) {
+			var v [][]byte
+			for it.Next(&k, &v) {
+				keys = append(keys, slices.Clone(k))
+				sm.perCPU = append(sm.perCPU, v)
+				v = nil
+			}
+		} else {
+			v := make([]byte, m.ValueSize())
+			for it.Next(&k, &v) {
+				keys = append(keys, slices.Clone(k))
+				values = append(values, slices.Clone(v))
+			}
 		}
-		if it.Err() == nil {
-			s[name] = es
+		if it.Err() != nil {
+			continue
 		}
+		sm.keys = newBatch(keys, int(m.KeySize()))
+		sm.values = newBatch(values, int(m.ValueSize()))
+		s = append(s, sm)
 	}
 	return s
 }
 
-// restore puts the restorable maps back as they were after loading.
+// restore puts the restorable maps back as they were after loading, if a
+// case may have changed them since.
 func (c *collection) restore() error {
-	for name, es := range c.snapshot {
-		m := c.c.Maps[name]
-		if m.Type() != ebpf.Array {
-			var keys [][]byte
-			k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
-			it := m.Iterate()
-			for it.Next(&k, &v) {
-				keys = append(keys, slices.Clone(k))
+	if !c.dirty {
+		return nil
+	}
+	for _, sm := range c.saved {
+		if err := sm.restore(); err != nil {
+			return fmt.Errorf("map %s: %w", sm.name, err)
+		}
+	}
+	c.dirty = false
+	return nil
+}
+
+func (sm *savedMap) restore() error {
+	m := sm.m
+	if t := m.Type(); t != ebpf.Array && t != ebpf.PerCPUArray {
+		// Empty the map: delete the first key until there is none (a
+		// deleted key leaves no cursor to continue from).
+		for {
+			err := m.NextKey(nil, sm.scratch)
+			if errors.Is(err, ebpf.ErrKeyNotExist) {
+				break
 			}
-			if err := it.Err(); err != nil {
-				return fmt.Errorf("map %s: %w", name, err)
+			if err != nil {
+				return err
 			}
-			for _, k := range keys {
-				if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-					return fmt.Errorf("map %s: %w", name, err)
-				}
+			if err := m.Delete(sm.scratch); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return err
 			}
 		}
-		for _, e := range es {
-			if err := m.Put(e.key, e.value); err != nil {
-				return fmt.Errorf("map %s: %w", name, err)
+	}
+	if len(sm.keys) == 0 {
+		return nil
+	}
+	if sm.perCPU != nil {
+		for i, k := range sm.keys {
+			if err := m.Put(k, sm.perCPU[i]); err != nil {
+				return err
 			}
+		}
+		return nil
+	}
+	if !sm.noBatch {
+		_, err := m.BatchUpdate(sm.keys, sm.values, nil)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ebpf.ErrNotSupported) {
+			return err
+		}
+		sm.noBatch = true
+	}
+	for i, k := range sm.keys {
+		if err := m.Put(k, sm.values[i]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -247,13 +364,18 @@ func runCase(r *Result, lp loaded) {
 		r.Status, r.Msg = Fail, "resetting the maps: "+err.Error()
 		return
 	}
+	lp.coll.dirty = true
 	for _, e := range c.Maps {
 		m := lp.coll.c.Maps[e.Map]
 		if m == nil {
 			r.Status, r.Msg = Skip, fmt.Sprintf("not run: map %s is not one the program uses, so it was not loaded", e.Map)
 			return
 		}
-		if err := m.Put(e.Key, e.Value); err != nil {
+		var v any = e.Value
+		if isPerCPU(m.Type()) {
+			v = everyCPU(e.Value)
+		}
+		if err := m.Put(e.Key, v); err != nil {
 			r.Status, r.Msg = Fail, fmt.Sprintf("setting %s[%x]: %v", e.Map, e.Key, err)
 			return
 		}
@@ -266,9 +388,34 @@ func runCase(r *Result, lp loaded) {
 	if c.HasCtx {
 		opts.Context = c.Ctx
 	}
-	start := time.Now()
-	ret, err := lp.prog.Run(opts)
-	r.Duration = time.Since(start)
+	var ctxOut []byte
+	if c.HasWantCtx {
+		// The kernel refuses (ENOSPC) a ctx_out smaller than the context;
+		// the case compares the first len(WantCtx) bytes.
+		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
+		opts.ContextOut = ctxOut
+	}
+	var ret uint32
+	var err error
+	cpu := -1
+	run := func() {
+		start := time.Now()
+		ret, err = lp.prog.Run(opts)
+		r.Duration = time.Since(start)
+	}
+	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
+		m := lp.coll.c.Maps[e.Map]
+		return m != nil && isPerCPU(m.Type())
+	}) {
+		// The per-CPU values to check are those of the CPU the run was on.
+		var pinErr error
+		if cpu, pinErr = onOneCPU(run); pinErr != nil {
+			r.Status, r.Msg = Fail, fmt.Sprintf("running on one CPU (for the per-CPU values of want_maps): %v", pinErr)
+			return
+		}
+	} else {
+		run()
+	}
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			r.Status, r.Msg = Skip, fmt.Sprintf("not run: this kernel cannot test-run %s programs (section %s): BPF_PROG_TEST_RUN does not support them", lp.prog.Type(), c.Section)
@@ -284,14 +431,33 @@ func runCase(r *Result, lp loaded) {
 	if c.HasWantData && !bytes.Equal(opts.DataOut, c.WantData) {
 		diffs = append(diffs, "data "+DescribeDiff(opts.DataOut, c.WantData))
 	}
+	if c.HasWantCtx {
+		if d := ctxDiff(ctxOut[:len(c.WantCtx)], c); d != "" {
+			diffs = append(diffs, d)
+		}
+	}
 	for _, e := range c.WantMaps {
 		m := lp.coll.c.Maps[e.Map]
 		if m == nil {
 			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
 			continue
 		}
-		got := make([]byte, m.ValueSize())
-		err := m.Lookup(e.Key, &got)
+		got := lp.coll.got[:m.ValueSize()]
+		var err error
+		at := ""
+		if isPerCPU(m.Type()) {
+			var vs [][]byte
+			if err = m.Lookup(e.Key, &vs); err == nil {
+				if cpu >= len(vs) {
+					err = fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
+				} else {
+					got = vs[cpu]
+				}
+			}
+			at = fmt.Sprintf(" on CPU %d", cpu)
+		} else {
+			err = m.Lookup(e.Key, got)
+		}
 		switch {
 		case errors.Is(err, ebpf.ErrKeyNotExist):
 			if e.Value != nil {
@@ -302,12 +468,107 @@ func runCase(r *Result, lp loaded) {
 		case e.Value == nil:
 			diffs = append(diffs, fmt.Sprintf("%s[%x] is %x, want no such key", e.Map, e.Key, got))
 		case !bytes.Equal(got, e.Value):
-			diffs = append(diffs, fmt.Sprintf("%s[%x] is %x, want %x", e.Map, e.Key, got, e.Value))
+			diffs = append(diffs, fmt.Sprintf("%s[%x]%s is %x, want %x", e.Map, e.Key, at, got, e.Value))
 		}
 	}
 	if len(diffs) > 0 {
 		r.Status, r.Msg = Fail, strings.Join(diffs, "; ")
 	}
+}
+
+// everyCPU returns v once per possible CPU: a per-CPU map's value set
+// by a case's maps.
+func everyCPU(v []byte) [][]byte {
+	n, err := ebpf.PossibleCPU()
+	if err != nil {
+		n = 1 // Put reports the mismatch
+	}
+	vs := make([][]byte, n)
+	for i := range vs {
+		vs[i] = v
+	}
+	return vs
+}
+
+// onOneCPU calls run on an OS thread allowed on one CPU only (the first
+// it was allowed on), so that BPF_PROG_TEST_RUN, which runs the program
+// on the calling CPU, runs it there; it returns the CPU. The thread's
+// affinity is put back; if it cannot be, the thread stays locked to the
+// goroutine and ends with it, never running other goroutines.
+func onOneCPU(run func()) (int, error) {
+	runtime.LockOSThread()
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		runtime.UnlockOSThread()
+		return -1, err
+	}
+	if all.Count() == 0 {
+		runtime.UnlockOSThread()
+		return -1, errors.New("the thread may run on no CPU")
+	}
+	cpu := 0
+	for !all.IsSet(cpu) {
+		cpu++
+	}
+	var one unix.CPUSet
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		runtime.UnlockOSThread()
+		return -1, err
+	}
+	run()
+	if err := unix.SchedSetaffinity(0, &all); err != nil {
+		return -1, err
+	}
+	runtime.UnlockOSThread()
+	return cpu, nil
+}
+
+// ctxDiff compares the context a run left with the case's want_ctx (where
+// its mask has set bits, everywhere without a mask) and says where they
+// differ, or "": by member for a dict, by byte for bytes.
+func ctxDiff(got []byte, c starlib.TestCase) string {
+	want, mask := c.WantCtx, c.WantCtxMask
+	differs := func(from, to int) bool {
+		for i := from; i < to; i++ {
+			m := byte(0xff)
+			if mask != nil {
+				m = mask[i]
+			}
+			if (got[i]^want[i])&m != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	var diffs []string
+	for _, f := range c.WantCtxFields {
+		if !differs(f.Off, f.Off+f.Size) {
+			continue
+		}
+		g, w := got[f.Off:f.Off+f.Size], want[f.Off:f.Off+f.Size]
+		if f.Size <= 8 {
+			diffs = append(diffs, fmt.Sprintf("ctx.%s is %d, want %d", f.Name, leUint(g), leUint(w)))
+		} else {
+			diffs = append(diffs, fmt.Sprintf("ctx.%s is %x, want %x", f.Name, g, w))
+		}
+	}
+	if len(diffs) > 0 {
+		return strings.Join(diffs, "; ")
+	}
+	if c.WantCtxFields == nil && differs(0, len(want)) {
+		return "ctx " + DescribeDiff(got, want)
+	}
+	return ""
+}
+
+// leUint reads a little-endian unsigned integer of up to 8 bytes.
+func leUint(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
 }
 
 // DescribeDiff says how got differs from want: lengths, and the first

@@ -1,6 +1,10 @@
 package testrun_test
 
 import (
+	"fmt"
+	"regexp"
+
+	"github.com/cilium/ebpf"
 	"strings"
 	"testing"
 
@@ -59,10 +63,18 @@ section("xdp", "ip_csum", [
 ])
 section("xdp", "ifindex", [insn.ldx_mem("w", r0, r1, 12), exit()])  # ctx->ingress_ifindex
 section("tc", "mark", [insn.ldx_mem("w", r0, r1, 8), exit()])  # skb->mark
+section("tc", "set_mark", [insn.mov64_imm(r2, 42), insn.stx_mem("w", r1, r2, 8), insn.mov64_imm(r0, 0), exit()])
 license("GPL")
 
 test("typed xdp ctx", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_retval = 1)
 test("typed skb ctx", "mark", data = udp4(), ctx = {"mark": 7}, want_retval = 7)
+test("ctx out", "set_mark", data = udp4(), ctx = {"mark": 7, "priority": 3}, want_ctx = {"mark": 42, "priority": 3})
+test("ctx out, no ctx in", "set_mark", data = udp4(), want_ctx = {"mark": 42})
+test("ctx out, wrong", "set_mark", data = udp4(), ctx = {"priority": 3}, want_ctx = {"priority": 4, "mark": 41})
+test("xdp ctx out", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_ctx = {"ingress_ifindex": 1, "data": 0})
+test("xdp ctx out, wrong", "ifindex", data = udp4(), ctx = {"ingress_ifindex": 1}, want_ctx = {"ingress_ifindex": 2})
+test("ctx out, bytes", "set_mark", data = udp4(), want_ctx = b"\x00" * 8 + b"\x2a\x00\x00\x00")
+test("ctx out, wrong bytes", "set_mark", data = udp4(), want_ctx = b"\x00" * 8 + b"\x2b\x00\x00\x00")
 test("counts", "count", data = udp4(), want_retval = "XDP_PASS", want_maps = {stats: {0: 1, 1: 0}})
 test("counts from zero again", "count", data = udp4(), want_maps = {stats: {0: 1}})
 test("counts from a preset", "count", data = udp4(), maps = {stats: {0: 41}}, want_maps = {stats: {0: 42}}, repeat = 1)
@@ -96,6 +108,13 @@ func TestRun(t *testing.T) {
 	}{
 		"typed xdp ctx":          {testrun.Pass, ""},
 		"typed skb ctx":          {testrun.Pass, ""},
+		"ctx out":                {testrun.Pass, ""},
+		"ctx out, no ctx in":     {testrun.Pass, ""},
+		"ctx out, wrong":         {testrun.Fail, "ctx.priority is 3, want 4; ctx.mark is 42, want 41"},
+		"xdp ctx out":            {testrun.Pass, ""},
+		"xdp ctx out, wrong":     {testrun.Fail, "ctx.ingress_ifindex is 1, want 2"},
+		"ctx out, bytes":         {testrun.Pass, ""},
+		"ctx out, wrong bytes":   {testrun.Fail, "ctx differs at byte 8: got 2a000000, want 2b000000"},
 		"counts":                 {testrun.Pass, ""},
 		"counts from zero again": {testrun.Pass, ""},
 		"counts from a preset":   {testrun.Pass, ""},
@@ -115,6 +134,90 @@ func TestRun(t *testing.T) {
 		w := want[r.Case.Name]
 		if r.Status != w.st || !strings.HasPrefix(r.Msg, w.msg) || (w.msg == "" && r.Msg != "") {
 			t.Errorf("%s: %v %q, want %v %q", r.Case.Name, r.Status, r.Msg, w.st, w.msg)
+		}
+	}
+}
+
+// TestRestorePerCPUAndLRU: per-CPU and LRU hash maps are put back between
+// cases too. The per-CPU counter program returns its counter after adding
+// one: with one case more than there are possible CPUs, two cases run on
+// the same CPU, and the later one would return 2 if its counter leaked.
+// The LRU program inserts a key that must not exist (BPF_NOEXIST): the
+// second case would get -EEXIST if the first case's key stayed.
+func TestRestorePerCPUAndLRU(t *testing.T) {
+	testenv.Root(t)
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `
+pc = bpf_map("pc", "percpu_array", 4, 8, 1)
+seen = bpf_map("seen", "lru_hash", 4, 8, 16)
+section("xdp", "per_cpu", [
+    insn.st_mem("w", fp, -4, 0),
+    insn.ld_map_fd(r1, pc),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.call("map_lookup_elem"),
+    insn.jmp_imm("jeq", r0, 0, "out"),
+    insn.ldx_mem("dw", r1, r0, 0),
+    insn.alu64_imm("add", r1, 1),
+    insn.stx_mem("dw", r0, r1, 0),
+    insn.mov64_reg(r0, r1),
+    exit(),
+    label("out"),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+section("xdp", "lru", [
+    insn.st_mem("w", fp, -4, 7),
+    insn.st_mem("dw", fp, -16, 1),
+    insn.ld_map_fd(r1, seen),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.mov64_reg(r3, fp),
+    insn.alu64_imm("add", r3, -16),
+    insn.mov64_imm(r4, 1),  # BPF_NOEXIST
+    insn.call("map_update_elem"),
+    exit(),
+])
+license("GPL")
+`
+	n := cpus + 1
+	for i := range n {
+		src += fmt.Sprintf("test(\"per-cpu %d\", \"per_cpu\", data = udp4(), want_retval = 1)\n", i)
+		src += fmt.Sprintf("test(\"lru %d\", \"lru\", data = udp4(), want_retval = 0, want_maps = {seen: {7: 1}})\n", i)
+	}
+	// maps sets a per-CPU value on every CPU; want_maps checks the value
+	// of the CPU the run was on.
+	src += `test("per-cpu preset", "per_cpu", data = udp4(), maps = {pc: {0: 41}}, want_retval = 42, want_maps = {pc: {0: 42}})
+test("per-cpu wrong", "per_cpu", data = udp4(), want_maps = {pc: {0: 2}})
+`
+	u, err := starlib.Exec("p_test.star", []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("p_test.star", []byte(src), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := testrun.Run(obj, u.Tests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2*n+2 {
+		t.Fatalf("%d results, want %d", len(rs), 2*n+2)
+	}
+	wrong := regexp.MustCompile(`^pc\[00000000\] on CPU \d+ is 0100000000000000, want 0200000000000000$`)
+	for _, r := range rs {
+		if r.Case.Name == "per-cpu wrong" {
+			if r.Status != testrun.Fail || !wrong.MatchString(r.Msg) {
+				t.Errorf("%s: %v %q, want FAIL %q", r.Case.Name, r.Status, r.Msg, wrong)
+			}
+			continue
+		}
+		if r.Status != testrun.Pass {
+			t.Errorf("%s: %v %s", r.Case.Name, r.Status, r.Msg)
 		}
 	}
 }

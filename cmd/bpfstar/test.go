@@ -36,10 +36,11 @@ and its cases and the kernel's release: the next run passes them without
 loading anything (-v shows '(cached)'); --nocache runs them all the same.
 A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
-bpfstar-out are not searched). A label (//pkg:name, :name, //pkg/...)
+bpfstar-out are not searched). A label or pattern (//pkg:name, :name,
+//pkg/..., and in a workspace ... and DIR/... too, as for bpfstar build)
 selects bpf_test(name, src) targets of BUILD.star files, whose src is a
-test file. Exit status 1 when a case failed or a file
-did not build.`
+test file; outside a workspace, ... and DIR/... are directories. Exit
+status 1 when a case failed or a file did not build.`
 
 // fileResult is the outcome of one test file.
 type fileResult struct {
@@ -189,14 +190,27 @@ func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts comp
 }
 
 // testFiles returns the test files the arguments name: FILE.star itself,
-// a directory every *_test.star below it (default: ".").
+// a directory every *_test.star below it (default: "."), a label or
+// pattern the files of the bpf_test targets it selects. In a workspace,
+// "..." and "DIR/..." are patterns, as for bpfstar build; outside one,
+// directories.
 func testFiles(args []string) ([]string, error) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
 	var files []string
 	for _, a := range args {
-		if strings.HasPrefix(a, "//") || strings.Contains(a, ":") {
+		pattern := strings.HasPrefix(a, "//") || strings.Contains(a, ":")
+		if !pattern && (a == "..." || strings.HasSuffix(a, "/...")) {
+			// In a workspace, ... and DIR/... are target patterns, as for
+			// bpfstar build; elsewhere, directories.
+			w, err := workspace.Find(".")
+			if err != nil {
+				return nil, err
+			}
+			pattern = w != nil
+		}
+		if pattern {
 			fs, err := testTargetFiles(a)
 			if err != nil {
 				return nil, err
