@@ -16,17 +16,20 @@ import (
 	"github.com/bpfstar/bpfstar/verify"
 )
 
-const runArgs = "[--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
+const runArgs = "[--engine kernel] [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
 
 const runDoc = `Run loads one program of an object (--program NAME; it may be left out
 when the object has one program) and runs it with BPF_PROG_TEST_RUN on the
 bytes of --data FILE ('-' for stdin). It prints 'retval=N' first, then,
 when the program took data, 'data=HEX', the data it left; with --repeat N
 the program runs N times and 'mean=DURATION' is the mean time of a run. A
-label or FILE.star is built first, as for disasm. Needs root (or CAP_BPF).`
+label or FILE.star is built first, as for disasm. --engine names what runs
+the program: 'kernel' (the default and, for now, the only engine). Needs
+root (or CAP_BPF).`
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stdout, stderr)
+	engine := fs.String("engine", "kernel", "run the program in `ENGINE` (kernel)")
 	program := fs.String("program", "", "the `NAME` of the program to run (default: the object's only program)")
 	dataFile := fs.String("data", "", "run on the bytes of `FILE` ('-': stdin)")
 	repeat := fs.Int("repeat", 1, "run `N` times and print the mean duration of a run")
@@ -34,6 +37,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	in, err := parseOne(fs, args)
 	if err != nil {
 		return err
+	}
+	if *engine != "kernel" {
+		fmt.Fprintf(stderr, "bpfstar run: unknown --engine %q (this bpfstar has one engine: kernel)\n", *engine)
+		return errUsage
 	}
 	if *repeat < 1 {
 		fmt.Fprintf(stderr, "bpfstar run: --repeat must be at least 1\n")
