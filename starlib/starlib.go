@@ -141,20 +141,21 @@ func Predeclared() starlark.StringDict { return newUnit("", "", nil).predeclared
 // which collects what they declare and makes the instructions.
 func (u *unit) predeclared() starlark.StringDict {
 	d := starlark.StringDict{
-		"insn":     newInsnModule(&u.alloc),
-		"label":    starlark.NewBuiltin("label", u.label),
-		"exit":     starlark.NewBuiltin("exit", u.exit),
-		"section":  starlark.NewBuiltin("section", u.section),
-		"license":  starlark.NewBuiltin("license", u.license),
-		"fail":     starlark.NewBuiltin("fail", failBuiltin),
-		"bpf_map":  starlark.NewBuiltin("bpf_map", u.bpfMap),
-		"rodata":   starlark.NewBuiltin("rodata", u.global(".rodata")),
-		"data":     starlark.NewBuiltin("data", u.global(".data")),
-		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
-		"function": starlark.NewBuiltin("function", u.function),
-		"types":    newTypesModule(),
-		"test":     starlark.NewBuiltin("test", u.test),
-		"fp":       Register(isa.R10),
+		"insn":       newInsnModule(&u.alloc),
+		"label":      starlark.NewBuiltin("label", u.label),
+		"exit":       starlark.NewBuiltin("exit", u.exit),
+		"section":    starlark.NewBuiltin("section", u.section),
+		"license":    starlark.NewBuiltin("license", u.license),
+		"fail":       starlark.NewBuiltin("fail", failBuiltin),
+		"bpf_map":    starlark.NewBuiltin("bpf_map", u.bpfMap),
+		"rodata":     starlark.NewBuiltin("rodata", u.global(".rodata")),
+		"data":       starlark.NewBuiltin("data", u.global(".data")),
+		"bss":        starlark.NewBuiltin("bss", u.global(".bss")),
+		"function":   starlark.NewBuiltin("function", u.function),
+		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
+		"types":      newTypesModule(),
+		"test":       starlark.NewBuiltin("test", u.test),
+		"fp":         Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
 		d[r.String()] = Register(r)
