@@ -203,6 +203,9 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 	if err := u.checkProgArrays(); err != nil {
 		return nil, err
 	}
+	if err := u.checkStructOpsPrograms(); err != nil {
+		return nil, err
+	}
 	return &u.Unit, nil
 }
 

@@ -1,8 +1,11 @@
 package starlib
 
 import (
+	"fmt"
+
 	"go.starlark.net/starlark"
 
+	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/link"
 )
@@ -90,4 +93,25 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 	}
 	u.StructOps = append(u.StructOps, so)
 	return starlark.None, nil
+}
+
+// checkStructOpsPrograms checks that every program in a struct_ops
+// section is a member of a struct_ops map: the loaders load such a
+// program against its member of the kernel's struct, and without one
+// both fail (cilium/ebpf finds nothing to attach it to, the kernel
+// refuses it from libbpf).
+func (u *unit) checkStructOpsPrograms() error {
+	used := map[string]bool{}
+	for _, so := range u.StructOps {
+		for _, p := range so.Progs {
+			used[p.Symbol] = true
+		}
+	}
+	for i := range u.Programs {
+		p := &u.Programs[i]
+		if link.IsStructOpsSection(p.Section) && !used[p.Symbol] {
+			return &asm.Error{Pos: p.Pos, Msg: fmt.Sprintf("program %q is in section %q, but no struct_ops() has it as a member: the loaders load a struct_ops program only as a member of the kernel's struct (give it to struct_ops(name, type, members = {...}))", p.Symbol, p.Section)}
+		}
+	}
+	return nil
 }
