@@ -59,6 +59,18 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 			}
 			return nil, errorf(b, "struct_ops %q: member %q: program %q is in section %q: a struct_ops member's program is in section \"struct_ops/NAME\" (or \"struct_ops.s/NAME\", sleepable)", name, m, v.symbol, v.section)
 		case starlark.Tuple:
+			if h, ok := v[1].(*ProgHandle); len(v) == 2 && ok {
+				t, _ := v[0].(*CType)
+				if p, ok := btf.Resolve(t.BTF()).(*btf.Ptr); !ok || !isFunc(p.Target) {
+					return nil, errorf(b, "struct_ops %q: member %q: a program's member is a function pointer (types.ptr(types.func(...))), not %s", name, m, v[0])
+				}
+				if !link.IsStructOpsSection(h.section) {
+					return nil, errorf(b, "struct_ops %q: member %q: program %q is in section %q: a struct_ops member's program is in section \"struct_ops/NAME\" (or \"struct_ops.s/NAME\", sleepable)", name, m, h.symbol, h.section)
+				}
+				st.Members = append(st.Members, btf.Field{Name: m, Type: t.BTF()})
+				so.Progs = append(so.Progs, link.StructOpsProg{Member: m, Symbol: h.symbol})
+				continue
+			}
 			if len(v) == 2 {
 				if t, ok := v[0].(*CType); ok && t.BTF() != nil {
 					st.Members = append(st.Members, btf.Field{Name: m, Type: t.BTF()})
@@ -67,7 +79,7 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 				}
 			}
 		}
-		return nil, errorf(b, "struct_ops %q: member %q: got %s, want a program (the value of section()) or a (type, value) pair", name, m, kv[1].Type())
+		return nil, errorf(b, "struct_ops %q: member %q: got %s, want a program (the value of section()), a (function pointer type, program) pair or a (type, value) pair", name, m, kv[1].Type())
 	}
 	if err := btf.Check(st); err != nil {
 		return nil, errorf(b, "struct_ops %q: %v", name, err)
@@ -114,4 +126,11 @@ func (u *unit) checkStructOpsPrograms() error {
 		}
 	}
 	return nil
+}
+
+// isFunc reports whether t is a function type, through typedefs and
+// qualifiers.
+func isFunc(t btf.Type) bool {
+	_, ok := btf.Resolve(t).(*btf.FuncProto)
+	return ok
 }
