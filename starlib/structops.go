@@ -59,7 +59,10 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 			}
 			return nil, errorf(b, "struct_ops %q: member %q: program %q is in section %q: a struct_ops member's program is in section \"struct_ops/NAME\" (or \"struct_ops.s/NAME\", sleepable)", name, m, v.symbol, v.section)
 		case starlark.Tuple:
-			if h, ok := v[1].(*ProgHandle); len(v) == 2 && ok {
+			if len(v) != 2 {
+				break
+			}
+			if h, ok := v[1].(*ProgHandle); ok {
 				t, _ := v[0].(*CType)
 				if p, ok := btf.Resolve(t.BTF()).(*btf.Ptr); !ok || !isFunc(p.Target) {
 					return nil, errorf(b, "struct_ops %q: member %q: a program's member is a function pointer (types.ptr(types.func(...))), not %s", name, m, v[0])
@@ -71,18 +74,19 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 				so.Progs = append(so.Progs, link.StructOpsProg{Member: m, Symbol: h.symbol})
 				continue
 			}
-			if len(v) == 2 {
-				if t, ok := v[0].(*CType); ok && t.BTF() != nil {
-					st.Members = append(st.Members, btf.Field{Name: m, Type: t.BTF()})
-					datas = append(datas, data{m, t.BTF(), v[1]})
-					continue
-				}
+			if t, ok := v[0].(*CType); ok && t.BTF() != nil {
+				st.Members = append(st.Members, btf.Field{Name: m, Type: t.BTF()})
+				datas = append(datas, data{m, t.BTF(), v[1]})
+				continue
 			}
 		}
 		return nil, errorf(b, "struct_ops %q: member %q: got %s, want a program (the value of section()), a (function pointer type, program) pair or a (type, value) pair", name, m, kv[1].Type())
 	}
 	if err := btf.Check(st); err != nil {
 		return nil, errorf(b, "struct_ops %q: %v", name, err)
+	}
+	if size := st.Size(); size == 0 || size > MaxStructOpsSize {
+		return nil, errorf(b, "struct_ops %q: struct %s of %d bytes, want 1-%d", name, typ, size, MaxStructOpsSize)
 	}
 	so.Type = st
 	so.Data = make([]byte, st.Size())
@@ -106,6 +110,10 @@ func (u *unit) structOps(thread *starlark.Thread, b *starlark.Builtin, args star
 	u.StructOps = append(u.StructOps, so)
 	return starlark.None, nil
 }
+
+// MaxStructOpsSize bounds the size of a struct_ops() struct, far above
+// the kernel's structs of function pointers (a few hundred bytes).
+const MaxStructOpsSize = 1 << 16
 
 // checkStructOpsPrograms checks that every program in a struct_ops
 // section is a member of a struct_ops map: the loaders load such a
