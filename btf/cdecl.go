@@ -41,7 +41,8 @@ func (p *printer) cDecl(t Type, inner, indent string, depth int) string {
 		return with(t.Name)
 	case *Ptr:
 		in := "*" + inner
-		if _, ok := t.Target.(*Array); ok {
+		switch t.Target.(type) {
+		case *Array, *FuncProto:
 			in = "(" + in + ")"
 		}
 		return p.cDecl(t.Target, in, indent, depth+1)
@@ -81,6 +82,15 @@ func (p *printer) cDecl(t Type, inner, indent string, depth int) string {
 			return with("union " + t.Name)
 		}
 		return with("struct " + t.Name)
+	case *FuncProto:
+		params := make([]string, len(t.Params))
+		for i, pt := range t.Params {
+			params[i] = p.cDecl(pt, "", indent, depth+1)
+		}
+		if len(params) == 0 {
+			params = []string{"void"}
+		}
+		return p.cDecl(t.Return, inner+"("+strings.Join(params, ", ")+")", indent, depth+1)
 	}
 	return with(fmt.Sprintf("%T", t))
 }
@@ -119,14 +129,15 @@ func enumBody(t *Enum, indent string) string {
 	return b.String()
 }
 
-func (t *Int) String() string      { return typeName(t) }
-func (t *Ptr) String() string      { return typeName(t) }
-func (t *Array) String() string    { return typeName(t) }
-func (t *Typedef) String() string  { return typeName(t) }
-func (t *Const) String() string    { return typeName(t) }
-func (t *Volatile) String() string { return typeName(t) }
-func (t *TypeTag) String() string  { return typeName(t) }
-func (t *Fwd) String() string      { return typeName(t) }
+func (t *Int) String() string       { return typeName(t) }
+func (t *Ptr) String() string       { return typeName(t) }
+func (t *Array) String() string     { return typeName(t) }
+func (t *Typedef) String() string   { return typeName(t) }
+func (t *Const) String() string     { return typeName(t) }
+func (t *Volatile) String() string  { return typeName(t) }
+func (t *TypeTag) String() string   { return typeName(t) }
+func (t *Fwd) String() string       { return typeName(t) }
+func (t *FuncProto) String() string { return typeName(t) }
 
 // String returns the struct's definition: struct name { ... }.
 func (t *Struct) String() string {

@@ -110,6 +110,12 @@ func (e *Encoder) add(t Type) TypeID {
 		id = b.Volatile(refs[0])
 	case *TypeTag:
 		id = b.TypeTag(t.Value, refs[0])
+	case *FuncProto:
+		params := make([]Param, len(t.Params))
+		for i := range t.Params {
+			params[i] = Param{Type: refs[1+i]}
+		}
+		id = b.FuncProto(refs[0], params)
 	case *Fwd:
 		kind := FwdStruct
 		if t.Union {
@@ -162,6 +168,8 @@ func children(t Type) []Type {
 		return []Type{t.Target}
 	case *TypeTag:
 		return []Type{t.Target}
+	case *FuncProto:
+		return append([]Type{t.Return}, t.Params...)
 	}
 	return nil
 }
@@ -226,6 +234,8 @@ func (e *Encoder) key(t Type, refs []TypeID) (string, bool) {
 		k.WriteString("volatile")
 	case *TypeTag:
 		fmt.Fprintf(&k, "tag %q", t.Value)
+	case *FuncProto:
+		fmt.Fprintf(&k, "funcproto %d", len(t.Params))
 	}
 	ids()
 	return k.String(), true

@@ -104,17 +104,26 @@ type Fwd struct {
 	Union bool
 }
 
-func (*Int) isType()      {}
-func (*Ptr) isType()      {}
-func (*Array) isType()    {}
-func (*Struct) isType()   {}
-func (*Union) isType()    {}
-func (*Enum) isType()     {}
-func (*Typedef) isType()  {}
-func (*Const) isType()    {}
-func (*Volatile) isType() {}
-func (*TypeTag) isType()  {}
-func (*Fwd) isType()      {}
+// FuncProto is a function's type: its Return type (nil: void) and the
+// types of its unnamed parameters. It has no size: it is only the target
+// of a pointer (a function pointer member, as in struct_ops structs).
+type FuncProto struct {
+	Return Type
+	Params []Type
+}
+
+func (*FuncProto) isType() {}
+func (*Int) isType()       {}
+func (*Ptr) isType()       {}
+func (*Array) isType()     {}
+func (*Struct) isType()    {}
+func (*Union) isType()     {}
+func (*Enum) isType()      {}
+func (*Typedef) isType()   {}
+func (*Const) isType()     {}
+func (*Volatile) isType()  {}
+func (*TypeTag) isType()   {}
+func (*Fwd) isType()       {}
 
 // maxDepth bounds the recursion through a graph: a deeper one (or a
 // cycle) has no layout.
@@ -235,29 +244,31 @@ func size32(t Type) uint32 {
 
 func align(t Type) uint32 { _, a := layout(t); return a }
 
-func (t *Int) Size() uint32      { return size32(t) }
-func (t *Ptr) Size() uint32      { return 8 }
-func (t *Array) Size() uint32    { return size32(t) }
-func (t *Struct) Size() uint32   { return size32(t) }
-func (t *Union) Size() uint32    { return size32(t) }
-func (t *Enum) Size() uint32     { return size32(t) }
-func (t *Typedef) Size() uint32  { return size32(t) }
-func (t *Const) Size() uint32    { return size32(t) }
-func (t *Volatile) Size() uint32 { return size32(t) }
-func (t *TypeTag) Size() uint32  { return size32(t) }
-func (t *Fwd) Size() uint32      { return 0 }
+func (t *Int) Size() uint32       { return size32(t) }
+func (t *Ptr) Size() uint32       { return 8 }
+func (t *Array) Size() uint32     { return size32(t) }
+func (t *Struct) Size() uint32    { return size32(t) }
+func (t *Union) Size() uint32     { return size32(t) }
+func (t *Enum) Size() uint32      { return size32(t) }
+func (t *Typedef) Size() uint32   { return size32(t) }
+func (t *Const) Size() uint32     { return size32(t) }
+func (t *Volatile) Size() uint32  { return size32(t) }
+func (t *TypeTag) Size() uint32   { return size32(t) }
+func (t *Fwd) Size() uint32       { return 0 }
+func (t *FuncProto) Size() uint32 { return 0 }
 
-func (t *Int) Align() uint32      { return align(t) }
-func (t *Ptr) Align() uint32      { return 8 }
-func (t *Array) Align() uint32    { return align(t) }
-func (t *Struct) Align() uint32   { return align(t) }
-func (t *Union) Align() uint32    { return align(t) }
-func (t *Enum) Align() uint32     { return align(t) }
-func (t *Typedef) Align() uint32  { return align(t) }
-func (t *Const) Align() uint32    { return align(t) }
-func (t *Volatile) Align() uint32 { return align(t) }
-func (t *TypeTag) Align() uint32  { return align(t) }
-func (t *Fwd) Align() uint32      { return 1 }
+func (t *Int) Align() uint32       { return align(t) }
+func (t *Ptr) Align() uint32       { return 8 }
+func (t *Array) Align() uint32     { return align(t) }
+func (t *Struct) Align() uint32    { return align(t) }
+func (t *Union) Align() uint32     { return align(t) }
+func (t *Enum) Align() uint32      { return align(t) }
+func (t *Typedef) Align() uint32   { return align(t) }
+func (t *Const) Align() uint32     { return align(t) }
+func (t *Volatile) Align() uint32  { return align(t) }
+func (t *TypeTag) Align() uint32   { return align(t) }
+func (t *Fwd) Align() uint32       { return 1 }
+func (t *FuncProto) Align() uint32 { return 1 }
 
 // Offsets returns the members' offsets in bits from the start of the
 // struct.
@@ -467,7 +478,7 @@ func (c *checker) check1(t Type, depth int) error {
 		if err := c.check(t.Elem, depth+1); err != nil {
 			return err
 		}
-		if _, ok := Resolve(t.Elem).(*Fwd); ok {
+		if _, ok := Resolve(t.Elem).(*Fwd); ok || isFuncProto(t.Elem) {
 			return fmt.Errorf("array of incomplete type %s", typeName(t.Elem))
 		}
 	case *Struct:
@@ -495,6 +506,21 @@ func (c *checker) check1(t Type, depth int) error {
 	case *Fwd:
 		if !validIdent(t.Name) {
 			return fmt.Errorf("forward declaration: invalid name %q", t.Name)
+		}
+	case *FuncProto:
+		if err := c.check(t.Return, depth+1); err != nil {
+			return err
+		}
+		if isFuncProto(t.Return) {
+			return fmt.Errorf("a function returning a function")
+		}
+		for i, p := range t.Params {
+			if p == nil {
+				return fmt.Errorf("function parameter %d is void", i)
+			}
+			if err := c.check(p, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	if size, _ := c.l.layout(t, 0); size > math.MaxUint32 {
@@ -524,7 +550,7 @@ func (c *checker) checkMembers(kind, name string, members []Field, depth int) er
 			return err
 		}
 		r := Resolve(m.Type)
-		if _, ok := r.(*Fwd); ok {
+		if _, ok := r.(*Fwd); ok || isFuncProto(r) {
 			return fmt.Errorf("%s: member %q has incomplete type %s", what, m.Name, typeName(m.Type))
 		}
 		if m.Name == "" {
@@ -574,4 +600,11 @@ func collectNames(t Type, names *[]string, depth int) {
 			*names = append(*names, f.Name)
 		}
 	}
+}
+
+// isFuncProto reports whether t is a function type, through typedefs and
+// qualifiers: something only a pointer may point at.
+func isFuncProto(t Type) bool {
+	_, ok := Resolve(t).(*FuncProto)
+	return ok
 }

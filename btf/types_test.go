@@ -74,6 +74,8 @@ func TestLayout(t *testing.T) {
 		&Array{Elem: &Ptr{Target: tU32}, N: 2}:                                   "unsigned int *[2]",
 		&Ptr{Target: &TypeTag{Value: "kptr", Target: &Fwd{Name: "task_struct"}}}: `struct task_struct __attribute__((btf_type_tag("kptr"))) *`,
 		&Const{Target: tU8}:                                                      "const unsigned char",
+		&Ptr{Target: &FuncProto{Return: tU32, Params: []Type{&Ptr{Target: &Fwd{Name: "sock"}}, tU32}}}: "unsigned int (*)(struct sock *, unsigned int)",
+		&Ptr{Target: &FuncProto{}}: "void (*)(void)",
 	} {
 		if got := typ.String(); got != want {
 			t.Errorf("C %q, want %q", got, want)
@@ -92,6 +94,9 @@ func TestCheck(t *testing.T) {
 		{&Struct{Name: "n", Members: []Field{{"", tU8, 0}}}, `has no name`},
 		{&Array{Elem: &Array{Elem: tU64, N: 1 << 30}, N: 1 << 10}, `more than BTF's 4 GiB`},
 		{&Struct{Name: "f", Members: []Field{{"a", &Fwd{Name: "x"}, 0}}}, `incomplete type struct x`},
+		{&Struct{Name: "f", Members: []Field{{"a", &FuncProto{}, 0}}}, `member "a" has incomplete type void (void)`},
+		{&Array{Elem: &FuncProto{}, N: 1}, `array of incomplete type`},
+		{&Ptr{Target: &FuncProto{Params: []Type{nil}}}, `function parameter 0 is void`},
 	} {
 		err := Check(tc.t)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

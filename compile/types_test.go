@@ -145,6 +145,7 @@ func TestContextTypes(t *testing.T) {
 		"xdp", "socket", "tc", "cgroup_skb/ingress", "cgroup/dev", "cgroup/sock_create",
 		"cgroup/connect4", "sockops", "sk_msg", "sk_skb/stream_verdict", "raw_tp/sys_enter",
 		"sk_lookup", "cgroup/sysctl", "cgroup/getsockopt", "flow_dissector", "lwt_in", "sk_reuseport",
+		"kprobe/do_nanosleep", "kretprobe/do_nanosleep", "perf_event",
 	}
 	var src strings.Builder
 	for i, s := range sections {
@@ -169,6 +170,9 @@ func TestContextTypes(t *testing.T) {
 		ebpf.SkSKB: "__sk_buff", ebpf.RawTracepoint: "bpf_raw_tracepoint_args", ebpf.SkLookup: "bpf_sk_lookup",
 		ebpf.CGroupSysctl: "bpf_sysctl", ebpf.CGroupSockopt: "bpf_sockopt", ebpf.FlowDissector: "__sk_buff",
 		ebpf.LWTIn: "__sk_buff", ebpf.SkReuseport: "sk_reuseport_md",
+		// bpf_user_pt_regs_t, which is struct pt_regs on x86-64; the
+		// kernel takes either name.
+		ebpf.Kprobe: "pt_regs", ebpf.PerfEvent: "bpf_perf_event_data",
 	}
 	for i, s := range sections {
 		ps := spec.Programs[fmt.Sprintf("p%d", i)]

@@ -5,10 +5,12 @@ import "strings"
 // contextStructs names, by section name prefix (libbpf's conventions, as
 // cilium/ebpf reads them too), the struct of linux/bpf.h that a program's
 // context points at: its BTF prototype is int name(struct xdp_md *ctx).
-// Program types whose context is not a UAPI struct (kprobes and perf
-// events take the architecture's pt_regs, tracepoints a struct of their
-// own, tracing programs an array of u64) keep void *. Longer prefixes
-// come first.
+// Kprobes (and uprobes, ksyscalls, USDT probes: all kprobe programs) take
+// the registers, struct pt_regs of x86-64's asm/ptrace.h, and perf_event
+// programs struct bpf_perf_event_data of linux/bpf_perf_event.h (x86-64's
+// pt_regs, then sample_period and addr). Program types whose context is
+// no UAPI struct (tracepoints take a struct of their own, tracing programs
+// an array of u64) keep void *. Longer prefixes come first.
 var contextStructs = []struct{ prefix, name string }{
 	{"cgroup_skb/", "__sk_buff"},
 	{"cgroup/skb", "__sk_buff"},
@@ -37,6 +39,14 @@ var contextStructs = []struct{ prefix, name string }{
 	{"tc", "__sk_buff"},
 	{"lwt_", "__sk_buff"},
 	{"xdp", "xdp_md"},
+	{"kretprobe", "pt_regs"}, // and kretprobe.multi
+	{"kprobe", "pt_regs"},    // and kprobe.multi, kprobe.session
+	{"uretprobe", "pt_regs"},
+	{"uprobe", "pt_regs"},
+	{"kretsyscall", "pt_regs"},
+	{"ksyscall", "pt_regs"},
+	{"usdt", "pt_regs"},
+	{"perf_event", "bpf_perf_event_data"},
 }
 
 // contextStruct returns the name of the context struct of a program in

@@ -33,6 +33,7 @@ type Unit struct {
 	Functions  []asm.Program // subprograms for .text, in declaration order
 	Maps       []*Map
 	Globals    []*Global
+	StructOps  []*StructOps
 	License    string
 	HasLicense bool
 	// Sources holds the text of the files the instructions' positions
@@ -100,6 +101,7 @@ const (
 	ErrLayout                               // a section cannot be laid out (a name clash)
 	ErrMapValues                            // a map's values entry that is not what the map holds
 	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
+	ErrStructOps                            // a struct_ops member that is no struct_ops program
 )
 
 // Error is a link error at a source position.
@@ -121,7 +123,8 @@ func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 // relocations, and the BTF (.BTF, .BTF.ext) that describes all of it.
 //
 // Sections come in a fixed order (programs in first-declared order, .text,
-// license, .maps, .rodata, .data, .bss, .BTF, .BTF.ext), so the object is a
+// license, .maps, .rodata, .data, .bss, .struct_ops, .struct_ops.link,
+// .BTF, .BTF.ext), so the object is a
 // function of the unit alone.
 func Link(u *Unit) (*objwriter.Object, error) {
 	if len(u.Programs) == 0 {
@@ -140,6 +143,9 @@ func Link(u *Unit) (*objwriter.Object, error) {
 		return nil, err
 	}
 	if err := l.dataSections(); err != nil {
+		return nil, err
+	}
+	if err := l.structOpsSections(); err != nil {
 		return nil, err
 	}
 	if err := l.relocate(); err != nil {
@@ -165,6 +171,8 @@ type linker struct {
 	mapOff  []uint32 // offset of each map in .maps
 	mapSize []uint32
 	globals map[string]*placed
+
+	structOpsOff map[*StructOps]uint32 // offset of each struct_ops map in its section
 }
 
 type placedCode struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/bpfstar/bpfstar/asm"
+	bbtf "github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 )
 
@@ -139,6 +140,14 @@ func TestErrors(t *testing.T) {
 	unknownAddr.Programs[0].Insns[1] = ref(ld64, 3, asm.Ref{Kind: asm.RefFuncAddr, Name: "nope"})
 	badValue := unit()
 	badValue.Maps[0].Values = []string{"", "f"}
+	ops := func(symbol string) *Unit {
+		u := unit()
+		u.StructOps = []*StructOps{{Name: "ops", Section: ".struct_ops.link", Pos: pos(12),
+			Type:  &bbtf.Struct{Name: "tcp_congestion_ops", Members: []bbtf.Field{{Name: "ssthresh", Type: &bbtf.Ptr{Target: &bbtf.FuncProto{}}}}},
+			Data:  make([]byte, 8),
+			Progs: []StructOpsProg{{Member: "ssthresh", Symbol: symbol}}}}
+		return u
+	}
 	recursive := unit()
 	recursive.Functions[0].Insns = []asm.Instruction{ref(call, 7, asm.Ref{Kind: asm.RefFunc, Name: "f"}), ins(exit, 8)}
 	for _, tc := range []struct {
@@ -151,6 +160,9 @@ func TestErrors(t *testing.T) {
 		{"unknown function", unknown, ErrUnknownFunction, `u.src:4:1: call to unknown function "nope" (functions: [f])`},
 		{"unknown function address", unknownAddr, ErrUnknownFuncAddr, `u.src:3:1: address of unknown function "nope" (functions: [f])`},
 		{"function in a prog_array", badValue, ErrMapValues, `u.src:9:1: map "m": values[1]: "f" is a function, not a program: a tail call enters a program`},
+		{"struct_ops member not in a struct_ops section", ops("prog"), ErrStructOps, `u.src:12:1: struct_ops "ops": member "ssthresh": program "prog" is in section "xdp": a struct_ops member's program is in section "struct_ops/NAME" (or "struct_ops.s/NAME", sleepable)`},
+		{"struct_ops member a function", ops("f"), ErrStructOps, `u.src:12:1: struct_ops "ops": member "ssthresh": "f" is a function, not a program`},
+		{"struct_ops member unknown", ops("nope"), ErrStructOps, `u.src:12:1: struct_ops "ops": member "ssthresh": no program "nope" (programs: [prog])`},
 		{"recursion", recursive, ErrRecursion, "u.src:7:1: recursive call (f -> f): the verifier rejects recursion"},
 	} {
 		_, err := Link(tc.u)

@@ -54,6 +54,34 @@ func contextType(name string) btf.Type {
 			{Name: "major", Type: &btf.Typedef{Name: "__u32", Target: &btf.Int{Name: "unsigned int", Bytes: 4, Encoding: 0}}},
 			{Name: "minor", Type: &btf.Typedef{Name: "__u32", Target: &btf.Int{Name: "unsigned int", Bytes: 4, Encoding: 0}}},
 		}}
+	case "bpf_perf_event_data":
+		return &btf.Struct{Name: "bpf_perf_event_data", Members: []btf.Field{
+			{Name: "regs", Type: &btf.Typedef{Name: "bpf_user_pt_regs_t", Target: &btf.Struct{Name: "pt_regs", Members: []btf.Field{
+				{Name: "r15", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r14", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r13", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r12", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rbp", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rbx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r11", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r10", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r9", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "r8", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rax", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rcx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rdx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rsi", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rdi", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "orig_rax", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rip", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "cs", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "eflags", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "rsp", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+				{Name: "ss", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			}}}},
+			{Name: "sample_period", Type: &btf.Typedef{Name: "__u64", Target: &btf.Int{Name: "unsigned long long", Bytes: 8, Encoding: 0}}},
+			{Name: "addr", Type: &btf.Typedef{Name: "__u64", Target: &btf.Int{Name: "unsigned long long", Bytes: 8, Encoding: 0}}},
+		}}
 	case "bpf_raw_tracepoint_args":
 		return &btf.Struct{Name: "bpf_raw_tracepoint_args", Members: []btf.Field{
 			{Name: "args", Type: &btf.Array{Elem: &btf.Typedef{Name: "__u64", Target: &btf.Int{Name: "unsigned long long", Bytes: 8, Encoding: 0}}, N: 0}},
@@ -181,6 +209,30 @@ func contextType(name string) btf.Type {
 		return &btf.Struct{Name: "bpf_sysctl", Members: []btf.Field{
 			{Name: "write", Type: &btf.Typedef{Name: "__u32", Target: &btf.Int{Name: "unsigned int", Bytes: 4, Encoding: 0}}},
 			{Name: "file_pos", Type: &btf.Typedef{Name: "__u32", Target: &btf.Int{Name: "unsigned int", Bytes: 4, Encoding: 0}}},
+		}}
+	case "pt_regs":
+		return &btf.Struct{Name: "pt_regs", Members: []btf.Field{
+			{Name: "r15", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r14", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r13", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r12", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rbp", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rbx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r11", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r10", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r9", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "r8", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rax", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rcx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rdx", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rsi", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rdi", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "orig_rax", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rip", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "cs", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "eflags", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "rsp", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
+			{Name: "ss", Type: &btf.Int{Name: "unsigned long", Bytes: 8, Encoding: 0}},
 		}}
 	case "sk_msg_md":
 		return &btf.Struct{Name: "sk_msg_md", Members: []btf.Field{

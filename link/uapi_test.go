@@ -41,7 +41,9 @@ func contextNames() []string {
 func TestContextTypes(t *testing.T) {
 	clang := testenv.Tool(t, "clang-19")
 	var src strings.Builder
-	src.WriteString("#include <linux/bpf.h>\n")
+	// linux/bpf_perf_event.h includes the architecture's asm/ptrace.h,
+	// found first under x86_64-linux-gnu: pt_regs is x86-64's.
+	src.WriteString("#include <linux/bpf.h>\n#include <linux/bpf_perf_event.h>\n")
 	for _, n := range contextNames() {
 		fmt.Fprintf(&src, "struct %s v_%s;\n", n, n)
 	}

@@ -70,7 +70,7 @@ func checkMap(m *link.Map) error {
 			add(fmt.Errorf("arena maps need map_extra = the page-aligned user address of the arena, not %d (the loaders do not mmap arenas)", m.MapExtra))
 		}
 	case "struct_ops":
-		return fmt.Errorf("%s maps are not supported yet", m.Type)
+		return fmt.Errorf("declare struct_ops maps with struct_ops(name, type, members), not bpf_map")
 	case "array_of_maps", "hash_of_maps":
 		if m.Type == "array_of_maps" {
 			add(must("key_size", m.KeySize, 4))

@@ -153,21 +153,22 @@ func Predeclared() starlark.StringDict { return newUnit("", "", nil).predeclared
 // which collects what they declare and makes the instructions.
 func (u *unit) predeclared() starlark.StringDict {
 	d := starlark.StringDict{
-		"insn":     newInsnModule(&u.alloc),
-		"label":    starlark.NewBuiltin("label", u.label),
-		"local":    starlark.NewBuiltin("local", u.local),
-		"exit":     starlark.NewBuiltin("exit", u.exit),
-		"section":  starlark.NewBuiltin("section", u.section),
-		"license":  starlark.NewBuiltin("license", u.license),
-		"fail":     starlark.NewBuiltin("fail", failBuiltin),
-		"bpf_map":  starlark.NewBuiltin("bpf_map", u.bpfMap),
-		"rodata":   starlark.NewBuiltin("rodata", u.global(".rodata")),
-		"data":     starlark.NewBuiltin("data", u.global(".data")),
-		"bss":      starlark.NewBuiltin("bss", u.global(".bss")),
-		"function": starlark.NewBuiltin("function", u.function),
-		"types":    newTypesModule(),
-		"test":     starlark.NewBuiltin("test", u.test),
-		"fp":       Register(isa.R10),
+		"insn":       newInsnModule(&u.alloc),
+		"label":      starlark.NewBuiltin("label", u.label),
+		"local":      starlark.NewBuiltin("local", u.local),
+		"exit":       starlark.NewBuiltin("exit", u.exit),
+		"section":    starlark.NewBuiltin("section", u.section),
+		"license":    starlark.NewBuiltin("license", u.license),
+		"fail":       starlark.NewBuiltin("fail", failBuiltin),
+		"bpf_map":    starlark.NewBuiltin("bpf_map", u.bpfMap),
+		"rodata":     starlark.NewBuiltin("rodata", u.global(".rodata")),
+		"data":       starlark.NewBuiltin("data", u.global(".data")),
+		"bss":        starlark.NewBuiltin("bss", u.global(".bss")),
+		"function":   starlark.NewBuiltin("function", u.function),
+		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
+		"types":      newTypesModule(),
+		"test":       starlark.NewBuiltin("test", u.test),
+		"fp":         Register(isa.R10),
 	}
 	for r := isa.R0; r <= isa.R10; r++ {
 		d[r.String()] = Register(r)
@@ -214,6 +215,12 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		return nil, explainForwardRef(convertError(err, steps), filename, src)
 	}
 	if err := u.checkGPLHelpers(); err != nil {
+		return nil, err
+	}
+	if err := u.checkProgArrays(); err != nil {
+		return nil, err
+	}
+	if err := u.checkStructOpsPrograms(); err != nil {
 		return nil, err
 	}
 	return &u.Unit, nil

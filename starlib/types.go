@@ -147,6 +147,7 @@ func newTypesModule() *module {
 			"enum":     starlark.NewBuiltin("types.enum", typesEnum),
 			"typedef":  starlark.NewBuiltin("types.typedef", typesTypedef),
 			"fwd":      starlark.NewBuiltin("types.fwd", typesFwd),
+			"func":     starlark.NewBuiltin("types.func", typesFunc),
 			"const":    starlark.NewBuiltin("types.const", typesQual("const")),
 			"volatile": starlark.NewBuiltin("types.volatile", typesQual("volatile")),
 			"type_tag": starlark.NewBuiltin("types.type_tag", typesTag),
@@ -344,6 +345,29 @@ func typesFwd(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 		return nil, err
 	}
 	return checked(b, &btf.Fwd{Name: name, Union: union})
+}
+
+// typesFunc is types.func(ret, params = []): a function type, returning
+// ret (types.void for none) and taking params; only a pointer may point at
+// it (types.ptr(types.func(...)), a function pointer member of a
+// struct_ops struct).
+func typesFunc(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var ret *CType
+	var params *starlark.List
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "ret", &ret, "params?", &params); err != nil {
+		return nil, err
+	}
+	fp := &btf.FuncProto{Return: ret.BTF()}
+	if params != nil {
+		for i := range params.Len() {
+			t, ok := params.Index(i).(*CType)
+			if !ok {
+				return nil, errorf(b, "params[%d]: got %s, want a type", i, params.Index(i).Type())
+			}
+			fp.Params = append(fp.Params, t.BTF())
+		}
+	}
+	return checked(b, fp)
 }
 
 func typesQual(q string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {

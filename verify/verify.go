@@ -90,9 +90,17 @@ func Object(obj []byte) ([]Verdict, error) {
 		// A prog_array's contents name programs, which this collection
 		// leaves out: the program is verified without them (a tail
 		// call to an empty slot falls through).
-		for _, m := range one.Maps {
+		for mname, m := range one.Maps {
 			if m.Type == ebpf.ProgramArray {
 				m.Contents = nil
+			}
+			// A struct_ops map is the kernel struct its programs
+			// fill: without them the kernel refuses its value (a
+			// tcp_congestion_ops needs ssthresh, ...). A struct_ops
+			// program is verified against its member (AttachTo)
+			// alone, without the map.
+			if m.Type == ebpf.StructOpsMap {
+				delete(one.Maps, mname)
 			}
 		}
 		coll, err := ebpf.NewCollectionWithOptions(one, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelStats}})

@@ -28,6 +28,12 @@ func TestExamplesTests(t *testing.T) {
 		if filepath.Base(p) == "BUILD.star" || strings.HasSuffix(p, "_test.star") {
 			continue
 		}
+		// BPF_PROG_TEST_RUN does not run struct_ops programs (but
+		// bpf_dummy_ops'): tcp_cc.star is tested in Go, by registering
+		// it (examples/tcp_cc_test.go).
+		if filepath.Base(p) == "tcp_cc.star" {
+			continue
+		}
 		if _, err := os.Stat(strings.TrimSuffix(p, ".star") + "_test.star"); err != nil {
 			t.Errorf("example %s has no test file: %v", p, err)
 		}
