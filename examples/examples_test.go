@@ -76,7 +76,14 @@ func TestExamplesLoadCilium(t *testing.T) {
 			if len(spec.Programs) == 0 {
 				t.Fatal("cilium/ebpf found no programs")
 			}
-			coll, err := ebpf.NewCollection(spec)
+			// With a verifier log of every instruction (at the branch
+			// level the kernel logs only statistics for a program it
+			// accepts), so that it can be checked: a program
+			// whose context is untyped (void *) logs "arg#0 reference
+			// type('UNKNOWN ') size cannot be determined" (issue 11).
+			coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{
+				Programs: ebpf.ProgramOptions{LogLevel: ebpf.LogLevelInstruction},
+			})
 			if err != nil {
 				var ve *ebpf.VerifierError
 				if errors.As(err, &ve) {
@@ -87,6 +94,16 @@ func TestExamplesLoadCilium(t *testing.T) {
 			defer coll.Close()
 			if len(coll.Programs) != len(spec.Programs) {
 				t.Errorf("loaded %d programs, want %d", len(coll.Programs), len(spec.Programs))
+			}
+			for name, p := range coll.Programs {
+				if p.VerifierLog == "" {
+					t.Errorf("program %s: no verifier log", name)
+				}
+				for _, line := range strings.Split(p.VerifierLog, "\n") {
+					if strings.Contains(line, "UNKNOWN") {
+						t.Errorf("program %s: verifier log line %q", name, line)
+					}
+				}
 			}
 		})
 	}

@@ -53,16 +53,23 @@ func (l *linker) btf() error {
 			continue
 		}
 		name := contextStruct(pc.section)
+		if name == "" && tracingContext(pc.section) {
+			name = "unsigned long long" // not a struct: u64 *ctx
+		}
 		proto, ok := ctxProto[name]
 		if !ok {
-			var ctx btf.TypeID // void *
-			if name == "" {
-				ctx = b.Ptr(0)
-			} else {
-				var err error
-				if ctx, err = addType(&btf.Ptr{Target: contextType(name)}); err != nil {
-					return fmt.Errorf("encoding BTF: context of %s: %v", pc.prog.Symbol, err)
-				}
+			var ctx btf.TypeID
+			var err error
+			switch name {
+			case "":
+				ctx = b.Ptr(0) // void *
+			case "unsigned long long":
+				ctx, err = addType(&btf.Ptr{Target: &btf.Int{Name: name, Bytes: 8}})
+			default:
+				ctx, err = addType(&btf.Ptr{Target: contextType(name)})
+			}
+			if err != nil {
+				return fmt.Errorf("encoding BTF: context of %s: %v", pc.prog.Symbol, err)
 			}
 			proto = b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctx}})
 			ctxProto[name] = proto

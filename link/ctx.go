@@ -9,8 +9,9 @@ import "strings"
 // the registers, struct pt_regs of x86-64's asm/ptrace.h, and perf_event
 // programs struct bpf_perf_event_data of linux/bpf_perf_event.h (x86-64's
 // pt_regs, then sample_period and addr). Program types whose context is
-// no UAPI struct (tracepoints take a struct of their own, tracing programs
-// an array of u64) keep void *. Longer prefixes come first.
+// no UAPI struct keep void * (tracepoints take a struct of their own, in
+// the kernel's BTF only), apart from tracing programs: see tracingContext.
+// Longer prefixes come first.
 var contextStructs = []struct{ prefix, name string }{
 	{"cgroup_skb/", "__sk_buff"},
 	{"cgroup/skb", "__sk_buff"},
@@ -47,6 +48,28 @@ var contextStructs = []struct{ prefix, name string }{
 	{"ksyscall", "pt_regs"},
 	{"usdt", "pt_regs"},
 	{"perf_event", "bpf_perf_event_data"},
+}
+
+// tracingPrefixes are the sections of tracing programs (and struct_ops
+// and LSM programs, which the kernel runs the same way): their context is
+// the traced function's arguments, one u64 each, which libbpf's BPF_PROG
+// macro declares as unsigned long long *ctx. With that prototype the
+// verifier can size the context; with void * it logs "arg#0 reference
+// type('UNKNOWN ') size cannot be determined".
+var tracingPrefixes = []string{"fentry", "fexit", "fmod_ret", "lsm", "lsm_cgroup", "tp_btf", "struct_ops"}
+
+// tracingContext reports whether a program in section is a tracing
+// program whose context is an array of u64 (see tracingPrefixes).
+func tracingContext(section string) bool {
+	for _, p := range tracingPrefixes {
+		if !strings.HasPrefix(section, p) {
+			continue
+		}
+		if rest := section[len(p):]; rest == "" || rest[0] == '/' || rest[0] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // contextStruct returns the name of the context struct of a program in

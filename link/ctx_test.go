@@ -54,3 +54,28 @@ func TestContextStruct(t *testing.T) {
 		}
 	}
 }
+
+func TestTracingContext(t *testing.T) {
+	for section, want := range map[string]bool{
+		"fentry/tcp_v4_connect": true,
+		"fentry.s/x":            true,
+		"fexit/x":               true,
+		"fmod_ret/x":            true,
+		"lsm/file_open":         true,
+		"lsm.s/bprm_check":      true,
+		"lsm_cgroup/socket":     true,
+		"tp_btf/sched_switch":   true,
+		"struct_ops/cc_init":    true,
+		"struct_ops.s/x":        true,
+		"struct_ops":            true,
+		"struct_opsx":           false,
+		"fentryx/x":             false,
+		"tracepoint/a/b":        false,
+		"raw_tp/x":              false,
+		"xdp":                   false,
+	} {
+		if got := tracingContext(section); got != want {
+			t.Errorf("tracingContext(%q) = %v, want %v", section, got, want)
+		}
+	}
+}
