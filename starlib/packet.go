@@ -191,6 +191,24 @@ func ip4Args(b *starlark.Builtin, src, dst string, proto, ttl, id, tos int, df b
 	return h, nil
 }
 
+// ip6Args checks the arguments of an IPv6 header: the addresses, the next
+// header and the hop limit (which the caller calls hopName).
+func ip6Args(b *starlark.Builtin, src, dst string, next, hop int, hopName string) (s, d []byte, err error) {
+	if s, err = parseIP(b, "src", src, false); err != nil {
+		return nil, nil, err
+	}
+	if d, err = parseIP(b, "dst", dst, false); err != nil {
+		return nil, nil, err
+	}
+	if _, err := uintArg(b, "next_header", next, 8); err != nil {
+		return nil, nil, err
+	}
+	if _, err := uintArg(b, hopName, hop, 8); err != nil {
+		return nil, nil, err
+	}
+	return s, d, nil
+}
+
 func ip6Packet(b *starlark.Builtin, src, dst []byte, next, hop int, payload []byte) ([]byte, error) {
 	if len(payload) > 0xffff {
 		return nil, errorf(b, "an IPv6 payload of %d bytes is longer than 65535", len(payload))
@@ -212,18 +230,8 @@ func ipv6Builtin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "src?", &src, "dst?", &dst, "next_header?", &next, "payload?", &payload, "hop_limit?", &hop); err != nil {
 		return nil, err
 	}
-	s, err := parseIP(b, "src", src, false)
+	s, d, err := ip6Args(b, src, dst, next, hop, "hop_limit")
 	if err != nil {
-		return nil, err
-	}
-	d, err := parseIP(b, "dst", dst, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := uintArg(b, "next_header", next, 8); err != nil {
-		return nil, err
-	}
-	if _, err := uintArg(b, "hop_limit", hop, 8); err != nil {
 		return nil, err
 	}
 	p, err := ip6Packet(b, s, d, next, hop, []byte(payload))
@@ -342,15 +350,8 @@ func l4Builtin(ipVersion, proto int) func(*starlark.Thread, *starlark.Builtin, s
 			}
 			etype = ethIPv4
 		} else {
-			s, err := parseIP(b, "src", src, false)
+			s, d, err := ip6Args(b, src, dst, proto, ttl, "ttl")
 			if err != nil {
-				return nil, err
-			}
-			d, err := parseIP(b, "dst", dst, false)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := uintArg(b, "ttl", ttl, 8); err != nil {
 				return nil, err
 			}
 			pseudo := make([]byte, 0, 40)
