@@ -208,34 +208,42 @@ func BuildFile(file string, opts starlib.Options) (obj []byte, deps []string, er
 // BuildFileImage is BuildFile that returns the laid-out object, for
 // compile.WriteImage to write without first making it in memory.
 func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, deps []string, err error) {
-	src, err := compile.ReadFile(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, err := Find(filepath.Dir(file))
-	if err != nil {
-		return nil, nil, err
-	}
-	if w == nil {
-		im, _, err := compile.Image(file, src, opts)
-		if err != nil {
-			return nil, nil, err
-		}
-		return im, []string{file}, nil
-	}
-	rel, err := w.Rel(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	im, u, err := w.compile(rel, src, opts)
+	im, u, w, err := buildFile(file, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	deps = []string{file}
-	for _, l := range u.Loads {
-		deps = append(deps, w.displayPath(l))
+	if w != nil {
+		for _, l := range u.Loads {
+			deps = append(deps, w.displayPath(l))
+		}
 	}
 	return im, deps, nil
+}
+
+// buildFile builds the program file file in the workspace it lies in, if
+// any (w, nil outside of one): what BuildFile says.
+func buildFile(file string, opts starlib.Options) (im *objwriter.Image, u *starlib.Unit, w *Workspace, err error) {
+	src, err := compile.ReadFile(file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if w, err = Find(filepath.Dir(file)); err != nil {
+		return nil, nil, nil, err
+	}
+	if w == nil {
+		im, u, err = compile.Image(file, src, opts)
+	} else {
+		var rel string
+		if rel, err = w.Rel(file); err != nil {
+			return nil, nil, nil, err
+		}
+		im, u, err = w.compile(rel, src, opts)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return im, u, w, nil
 }
 
 // displayPath returns the workspace file rel as a path relative to the
