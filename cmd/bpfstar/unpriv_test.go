@@ -10,11 +10,11 @@ import (
 	"github.com/bpfstar/bpfstar/internal/testenv"
 )
 
-// Without the privileges to load programs, bpfstar verify says so in one
-// sentence and exits 1. The test runs the real binary as user nobody, so it
-// needs root to switch users. The program is an XDP program, which needs
-// CAP_BPF and CAP_NET_ADMIN whatever kernel.unprivileged_bpf_disabled says.
-func TestVerifyUnprivileged(t *testing.T) {
+// asNobody writes the program file name with contents src into a fresh
+// directory, and runs a freshly built bpfstar there, with args, as user
+// nobody. Switching users needs root.
+func asNobody(t *testing.T, name, src string, args ...string) ([]byte, error) {
+	t.Helper()
 	testenv.Root(t)
 	dir := t.TempDir()
 	for _, d := range []string{filepath.Dir(dir), dir} { // reachable by nobody
@@ -26,14 +26,20 @@ func TestVerifyUnprivileged(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	prog := filepath.Join(dir, "p.star")
-	if err := os.WriteFile(prog, []byte("section(\"xdp\", \"p\", [insn.mov64_imm(r0, 0), exit()])\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "verify", prog)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
+	return cmd.CombinedOutput()
+}
+
+// Without the privileges to load programs, bpfstar verify says so in one
+// sentence and exits 1. The program is an XDP program, which needs
+// CAP_BPF and CAP_NET_ADMIN whatever kernel.unprivileged_bpf_disabled says.
+func TestVerifyUnprivileged(t *testing.T) {
+	out, err := asNobody(t, "p.star", "section(\"xdp\", \"p\", [insn.mov64_imm(r0, 0), exit()])\n", "verify", "p.star")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit: %v, want status 1\n%s", err, out)
 	}
@@ -47,27 +53,9 @@ func TestVerifyUnprivileged(t *testing.T) {
 // passes none: each is skipped with the reason, and the summary counts
 // them as skipped.
 func TestTestUnprivileged(t *testing.T) {
-	testenv.Root(t)
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} { // reachable by nobody
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(dir, "bpfstar")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	prog := filepath.Join(dir, "p_test.star")
 	src := "section(\"xdp\", \"p\", [insn.mov64_imm(r0, 2), exit()])\n" +
 		"test(\"passes\", \"p\", data = udp4(), want_retval = \"XDP_PASS\")\n"
-	if err := os.WriteFile(prog, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "test", "p_test.star")
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
+	out, err := asNobody(t, "p_test.star", src, "test", "p_test.star")
 	if err != nil {
 		t.Fatalf("exit: %v, want status 0\n%s", err, out)
 	}
