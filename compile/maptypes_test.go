@@ -2,7 +2,6 @@ package compile
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -90,15 +89,7 @@ func TestMapTypesLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("cilium/ebpf: %v", err)
 			}
-			coll, err := ebpf.NewCollection(spec)
-			if err != nil {
-				var ve *ebpf.VerifierError
-				if errors.As(err, &ve) {
-					t.Fatalf("cilium/ebpf: %+v", ve)
-				}
-				t.Fatalf("cilium/ebpf: %v", err)
-			}
-			coll.Close()
+			testenv.Collection(t, spec)
 
 			path := filepath.Join(t.TempDir(), "maps.o")
 			if err := os.WriteFile(path, obj, 0o644); err != nil {
@@ -141,11 +132,7 @@ func TestInnerMapTypes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("cilium/ebpf: %v", err)
 			}
-			coll, err := ebpf.NewCollection(spec)
-			if err != nil {
-				t.Fatalf("cilium/ebpf: %v", err)
-			}
-			coll.Close()
+			testenv.Collection(t, spec)
 		})
 	}
 }

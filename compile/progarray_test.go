@@ -40,11 +40,7 @@ license("GPL")
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	for _, pair := range [][2]string{{"e", "g"}, {"e", "f"}, {"g", "a"}} {
 		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 2})
 		if err != nil {

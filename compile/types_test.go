@@ -84,12 +84,7 @@ func TestTypedGlobals(t *testing.T) {
 	// The kernel takes the BTF: it creates the data maps with their
 	// DATASEC value types and loads the
 	// program.
-	testenv.Root(t)
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	ret, err := coll.Programs["p"].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
 	if err != nil || ret != 1 {
 		t.Errorf("run: %d, %v; want 1 (flags & 1)", ret, err)
@@ -122,12 +117,7 @@ license("GPL")
 	if ms := spec.Maps["m"]; ms.ValueSize != 32 || ms.KeySize != 4 {
 		t.Errorf("key size %d, value size %d; want 4 and 32", ms.KeySize, ms.ValueSize)
 	}
-	testenv.Root(t)
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	info, err := coll.Maps["m"].Info()
 	if err != nil {
 		t.Fatal(err)

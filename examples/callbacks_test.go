@@ -24,11 +24,7 @@ func TestCallbacksRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	for name, want := range callbackResults {
 		ret, err := coll.Programs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
 		if err != nil {

@@ -23,11 +23,7 @@ func TestLockAndTimerRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	run := func(name string) int32 {
 		t.Helper()
 		ret, err := coll.Programs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})

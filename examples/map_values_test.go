@@ -26,11 +26,7 @@ func TestTailCallRun(t *testing.T) {
 	if len(m.Contents) != 1 || m.Contents[0].Key != uint32(1) || m.Contents[0].Value != "answer" {
 		t.Errorf("jump_table contents %v, want [{1 answer}]", m.Contents)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	ret, err := coll.Programs["dispatch"].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
 	if err != nil {
 		t.Fatal(err)
@@ -56,11 +52,7 @@ func TestMapInMapRun(t *testing.T) {
 	if len(outer.Contents) != 1 || outer.Contents[0].Key != uint32(0) || outer.Contents[0].Value != "settings" {
 		t.Errorf("tables contents %v, want [{0 settings}]", outer.Contents)
 	}
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	if err := coll.Maps["settings"].Put(uint32(0), uint32(1234)); err != nil {
 		t.Fatal(err)
 	}

@@ -76,12 +76,7 @@ func TestTCPCongestionControl(t *testing.T) {
 	copy(value[nameOff:nameOff+16], make([]byte, 16))
 	copy(value[nameOff:], name)
 
-	testenv.Root(t)
-	coll, err := ebpf.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := testenv.Collection(t, spec)
 	l, err := link.AttachStructOps(link.StructOpsOptions{Map: coll.Maps["bpfstar_cc"]})
 	if err != nil {
 		t.Fatal(err)

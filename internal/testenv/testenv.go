@@ -6,9 +6,12 @@
 package testenv
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/cilium/ebpf"
 )
 
 // Strict reports whether missing components fail tests instead of skipping
@@ -91,4 +94,22 @@ func Cgroup(t testing.TB) string {
 		}
 	})
 	return dir
+}
+
+// Collection loads spec into the kernel through cilium/ebpf (Root first)
+// and closes it when the test ends. A verifier rejection fails the test
+// with the verifier's log.
+func Collection(t testing.TB, spec *ebpf.CollectionSpec) *ebpf.Collection {
+	t.Helper()
+	Root(t)
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			t.Fatalf("verifier: %+v", ve)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(coll.Close)
+	return coll
 }
