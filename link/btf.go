@@ -53,9 +53,6 @@ func (l *linker) btf() error {
 			continue
 		}
 		name := contextStruct(pc.section)
-		if name == "" && tracingContext(pc.section) {
-			name = "unsigned long long" // not a struct: u64 *ctx
-		}
 		proto, ok := ctxProto[name]
 		if !ok {
 			var ctx btf.TypeID
@@ -63,7 +60,7 @@ func (l *linker) btf() error {
 			switch name {
 			case "":
 				ctx = b.Ptr(0) // void *
-			case "unsigned long long":
+			case tracingContext:
 				ctx, err = addType(&btf.Ptr{Target: &btf.Int{Name: name, Bytes: 8}})
 			default:
 				ctx, err = addType(&btf.Ptr{Target: contextType(name)})

@@ -10,8 +10,12 @@ import "strings"
 // programs struct bpf_perf_event_data of linux/bpf_perf_event.h (x86-64's
 // pt_regs, then sample_period and addr). Program types whose context is
 // no UAPI struct keep void * (tracepoints take a struct of their own, in
-// the kernel's BTF only), apart from tracing programs: see tracingContext.
-// Longer prefixes come first.
+// the kernel's BTF only), apart from tracing programs (and struct_ops and
+// LSM programs, which the kernel runs the same way): their context is the
+// traced function's arguments, one u64 each, which libbpf's BPF_PROG macro
+// declares as unsigned long long *ctx (tracingContext). With that the
+// verifier can size the context; with void * it logs "arg#0 reference
+// type('UNKNOWN ') size cannot be determined". Longer prefixes come first.
 var contextStructs = []struct{ prefix, name string }{
 	{"cgroup_skb/", "__sk_buff"},
 	{"cgroup/skb", "__sk_buff"},
@@ -48,32 +52,21 @@ var contextStructs = []struct{ prefix, name string }{
 	{"ksyscall", "pt_regs"},
 	{"usdt", "pt_regs"},
 	{"perf_event", "bpf_perf_event_data"},
+	{"fentry", tracingContext},
+	{"fexit", tracingContext},
+	{"fmod_ret", tracingContext},
+	{"lsm_cgroup", tracingContext},
+	{"lsm", tracingContext},
+	{"tp_btf", tracingContext},
+	{"struct_ops", tracingContext},
 }
 
-// tracingPrefixes are the sections of tracing programs (and struct_ops
-// and LSM programs, which the kernel runs the same way): their context is
-// the traced function's arguments, one u64 each, which libbpf's BPF_PROG
-// macro declares as unsigned long long *ctx. With that prototype the
-// verifier can size the context; with void * it logs "arg#0 reference
-// type('UNKNOWN ') size cannot be determined".
-var tracingPrefixes = []string{"fentry", "fexit", "fmod_ret", "lsm", "lsm_cgroup", "tp_btf", "struct_ops"}
-
-// tracingContext reports whether a program in section is a tracing
-// program whose context is an array of u64 (see tracingPrefixes).
-func tracingContext(section string) bool {
-	for _, p := range tracingPrefixes {
-		if !strings.HasPrefix(section, p) {
-			continue
-		}
-		if rest := section[len(p):]; rest == "" || rest[0] == '/' || rest[0] == '.' {
-			return true
-		}
-	}
-	return false
-}
+// tracingContext is contextStruct's answer for tracing programs: not a
+// struct, but the integer type their context points at.
+const tracingContext = "unsigned long long"
 
 // contextStruct returns the name of the context struct of a program in
-// section, or "" for void *.
+// section, tracingContext for an array of u64, or "" for void *.
 func contextStruct(section string) string {
 	for _, c := range contextStructs {
 		if !strings.HasPrefix(section, c.prefix) {

@@ -43,7 +43,19 @@ func TestContextStruct(t *testing.T) {
 		"usdt/x":                  "pt_regs",
 		"kprobex":                 "",
 		"tracepoint/syscalls/foo": "",
-		"fentry/x":                "",
+		"fentry/x":                tracingContext,
+		"fentry.s/x":              tracingContext,
+		"fexit/x":                 tracingContext,
+		"fmod_ret/x":              tracingContext,
+		"lsm/file_open":           tracingContext,
+		"lsm.s/bprm_check":        tracingContext,
+		"lsm_cgroup/socket":       tracingContext,
+		"tp_btf/sched_switch":     tracingContext,
+		"struct_ops/cc_init":      tracingContext,
+		"struct_ops.s/x":          tracingContext,
+		"struct_ops":              tracingContext,
+		"struct_opsx":             "",
+		"fentryx/x":               "",
 		"perf_event":              "bpf_perf_event_data",
 		"perf_events":             "",
 		"tcp":                     "",
@@ -51,31 +63,6 @@ func TestContextStruct(t *testing.T) {
 	} {
 		if got := contextStruct(section); got != want {
 			t.Errorf("contextStruct(%q) = %q, want %q", section, got, want)
-		}
-	}
-}
-
-func TestTracingContext(t *testing.T) {
-	for section, want := range map[string]bool{
-		"fentry/tcp_v4_connect": true,
-		"fentry.s/x":            true,
-		"fexit/x":               true,
-		"fmod_ret/x":            true,
-		"lsm/file_open":         true,
-		"lsm.s/bprm_check":      true,
-		"lsm_cgroup/socket":     true,
-		"tp_btf/sched_switch":   true,
-		"struct_ops/cc_init":    true,
-		"struct_ops.s/x":        true,
-		"struct_ops":            true,
-		"struct_opsx":           false,
-		"fentryx/x":             false,
-		"tracepoint/a/b":        false,
-		"raw_tp/x":              false,
-		"xdp":                   false,
-	} {
-		if got := tracingContext(section); got != want {
-			t.Errorf("tracingContext(%q) = %v, want %v", section, got, want)
 		}
 	}
 }

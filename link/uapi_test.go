@@ -22,7 +22,7 @@ import (
 func contextNames() []string {
 	var names []string
 	for _, c := range contextStructs {
-		if !slices.Contains(names, c.name) {
+		if c.name != tracingContext && !slices.Contains(names, c.name) {
 			names = append(names, c.name)
 		}
 	}
