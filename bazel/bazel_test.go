@@ -31,46 +31,8 @@ type workspace struct {
 }
 
 func TestBpfObjectSandboxed(t *testing.T) {
-	bazel, err := exec.LookPath("bazel")
-	if err != nil {
-		testenv.Missing(t, bazelMissing)
-	}
-	tmp := tempDir(t)
-	ws := &workspace{t: t, dir: filepath.Join(tmp, "ws"), bazel: bazel}
-	ws.startup = []string{
-		"--output_user_root=" + filepath.Join(tmp, "bazel-root"),
-		"--nohome_rc",         // the user's ~/.bazelrc stays out of the test
-		"--max_idle_secs=300", // the server ends even if the test is killed
-	}
-	t.Cleanup(func() { ws.bazelCmd("shutdown") })
-
-	// The bpfstar binary under test, prebuilt, as the rule's tool. It sits
-	// in a subpackage, aliased at the root as the rule's default //:bpfstar:
-	// Bazel 4 execs a tool at the root of the execroot by its bare name,
-	// which execvp then looks for in $PATH.
+	ws := newWorkspace(t)
 	bpfstar := filepath.Join(ws.dir, "tools", "bpfstar")
-	goBuild := exec.Command("go", "build", "-o", bpfstar, "github.com/bpfstar/bpfstar/cmd/bpfstar")
-	if out, err := goBuild.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	defs, err := os.ReadFile("defs.bzl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.write("WORKSPACE", `workspace(name = "bpfstar_bazel_test")`+"\n")
-	ws.write("bpfstar.workspace", "")
-	ws.write("BUILD", `
-exports_files(["bpfstar.workspace"], visibility = ["//visibility:public"])
-
-alias(
-    name = "bpfstar",
-    actual = "//tools:bpfstar",
-    visibility = ["//visibility:public"],
-)
-`)
-	ws.write("tools/BUILD", `exports_files(["bpfstar"], visibility = ["//visibility:public"])`+"\n")
-	ws.write("bazel/BUILD", "")
-	ws.write("bazel/defs.bzl", string(defs))
 
 	// Every example, each its own target.
 	examples, err := filepath.Glob("../examples/*.star")
@@ -251,4 +213,52 @@ func tempDir(t *testing.T) string {
 		}
 	})
 	return dir
+}
+
+// newWorkspace makes a Bazel workspace in a fresh directory, with its own
+// Bazel server (shut down when the test ends) and output root, the bpfstar
+// binary under test and the rules of defs.bzl at //bazel:defs.bzl.
+func newWorkspace(t *testing.T) *workspace {
+	t.Helper()
+	bazel, err := exec.LookPath("bazel")
+	if err != nil {
+		testenv.Missing(t, bazelMissing)
+	}
+	tmp := tempDir(t)
+	ws := &workspace{t: t, dir: filepath.Join(tmp, "ws"), bazel: bazel}
+	ws.startup = []string{
+		"--output_user_root=" + filepath.Join(tmp, "bazel-root"),
+		"--nohome_rc",         // the user's ~/.bazelrc stays out of the test
+		"--max_idle_secs=300", // the server ends even if the test is killed
+	}
+	t.Cleanup(func() { ws.bazelCmd("shutdown") })
+
+	// The bpfstar binary under test, prebuilt, as the rule's tool. It sits
+	// in a subpackage, aliased at the root as the rule's default //:bpfstar:
+	// Bazel 4 execs a tool at the root of the execroot by its bare name,
+	// which execvp then looks for in $PATH.
+	bpfstar := filepath.Join(ws.dir, "tools", "bpfstar")
+	goBuild := exec.Command("go", "build", "-o", bpfstar, "github.com/bpfstar/bpfstar/cmd/bpfstar")
+	if out, err := goBuild.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	defs, err := os.ReadFile("defs.bzl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.write("WORKSPACE", `workspace(name = "bpfstar_bazel_test")`+"\n")
+	ws.write("bpfstar.workspace", "")
+	ws.write("BUILD", `
+exports_files(["bpfstar.workspace"], visibility = ["//visibility:public"])
+
+alias(
+    name = "bpfstar",
+    actual = "//tools:bpfstar",
+    visibility = ["//visibility:public"],
+)
+`)
+	ws.write("tools/BUILD", `exports_files(["bpfstar"], visibility = ["//visibility:public"])`+"\n")
+	ws.write("bazel/BUILD", "")
+	ws.write("bazel/defs.bzl", string(defs))
+	return ws
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,41 +16,8 @@ import (
 // skipped) and a JUnit report where Bazel wants it; one with a failing
 // case fails, its log naming the case.
 func TestBpfTestRule(t *testing.T) {
-	bazel, err := exec.LookPath("bazel")
-	if err != nil {
-		testenv.Missing(t, bazelMissing)
-	}
 	testenv.Root(t)
-	tmp := tempDir(t)
-	ws := &workspace{t: t, dir: filepath.Join(tmp, "ws"), bazel: bazel}
-	ws.startup = []string{
-		"--output_user_root=" + filepath.Join(tmp, "bazel-root"),
-		"--nohome_rc",
-		"--max_idle_secs=300",
-	}
-	t.Cleanup(func() { ws.bazelCmd("shutdown") })
-	bpfstar := filepath.Join(ws.dir, "tools", "bpfstar")
-	if out, err := exec.Command("go", "build", "-o", bpfstar, "github.com/bpfstar/bpfstar/cmd/bpfstar").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	defs, err := os.ReadFile("defs.bzl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws.write("WORKSPACE", `workspace(name = "bpfstar_bazel_test")`+"\n")
-	ws.write("bpfstar.workspace", "")
-	ws.write("BUILD", `
-exports_files(["bpfstar.workspace"], visibility = ["//visibility:public"])
-
-alias(
-    name = "bpfstar",
-    actual = "//tools:bpfstar",
-    visibility = ["//visibility:public"],
-)
-`)
-	ws.write("tools/BUILD", `exports_files(["bpfstar"], visibility = ["//visibility:public"])`+"\n")
-	ws.write("bazel/BUILD", "")
-	ws.write("bazel/defs.bzl", string(defs))
+	ws := newWorkspace(t)
 	ws.write("prog/BUILD", `load("//bazel:defs.bzl", "bpf_test")
 
 bpf_test(
@@ -82,7 +48,7 @@ test("passes", "drop", data = udp4(), want_retval = "XDP_PASS")
 `)
 	// Every Bazel test depends on @remote_coverage_tools, which Bazel
 	// downloads: offline, stand-ins (coverage is not used here).
-	stub := filepath.Join(tmp, "coverage_stub")
+	stub := filepath.Join(filepath.Dir(ws.dir), "coverage_stub") // beside the workspace
 	for name, text := range map[string]string{
 		"WORKSPACE": "workspace(name = \"remote_coverage_tools\")\n",
 		"stub.bzl": `def _impl(ctx):
