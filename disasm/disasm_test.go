@@ -160,19 +160,7 @@ var fixMov = regexp.MustCompile(`(?m)^(\s*)r([0-9]+) = (w[0-9]+)$`)
 // them, directly and through assembler source and llvm-mc, which keeps the
 // local labels (LBB0_2) in the symbol table.
 func TestClang(t *testing.T) {
-	clang := testenv.Tool(t, "clang-19")
-	for _, h := range []string{"/usr/include/linux/bpf.h", "/usr/include/bpf/bpf_helpers.h"} {
-		if _, err := os.Stat(h); err != nil {
-			testenv.Missing(t, h+" is missing (Debian: apt-get install -y libbpf-dev linux-libc-dev)")
-		}
-	}
-	// clang -target bpf does not search the multiarch include directory,
-	// where <asm/types.h> lives.
-	asm, _ := filepath.Glob("/usr/include/*/asm/types.h")
-	if len(asm) == 0 {
-		testenv.Missing(t, "no /usr/include/*/asm/types.h (Debian: apt-get install -y linux-libc-dev)")
-	}
-	include := filepath.Dir(filepath.Dir(asm[0]))
+	clang, include := testenv.ClangBPF(t, "/usr/include/linux/bpf.h", "/usr/include/bpf/bpf_helpers.h")
 	files, err := filepath.Glob("testdata/*.c")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata/*.c: %v", err)

@@ -2,7 +2,6 @@ package objreader
 
 import (
 	"debug/elf"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,19 +19,7 @@ import (
 // clang-19 or the libbpf and kernel headers are missing.
 func compileC(t *testing.T, dir, src string) string {
 	t.Helper()
-	clang := testenv.Tool(t, "clang-19")
-	for _, h := range []string{"/usr/include/linux/bpf.h", "/usr/include/bpf/bpf_helpers.h", "/usr/include/bpf/bpf_core_read.h"} {
-		if _, err := os.Stat(h); err != nil {
-			testenv.Missing(t, h+" is missing (Debian: apt-get install -y libbpf-dev linux-libc-dev)")
-		}
-	}
-	// clang -target bpf does not search the multiarch include directory
-	// (such as /usr/include/x86_64-linux-gnu), where <asm/types.h> lives.
-	asm, _ := filepath.Glob("/usr/include/*/asm/types.h")
-	if len(asm) == 0 {
-		testenv.Missing(t, "no /usr/include/*/asm/types.h (Debian: apt-get install -y linux-libc-dev)")
-	}
-	include := filepath.Dir(filepath.Dir(asm[0]))
+	clang, include := testenv.ClangBPF(t, "/usr/include/linux/bpf.h", "/usr/include/bpf/bpf_helpers.h", "/usr/include/bpf/bpf_core_read.h")
 	obj := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".o")
 	args := []string{"-target", "bpf", "-O2", "-g", "-I", include, "-c", src, "-o", obj}
 	if out, err := exec.Command(clang, args...).CombinedOutput(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -112,4 +113,24 @@ func Collection(t testing.TB, spec *ebpf.CollectionSpec) *ebpf.Collection {
 	}
 	t.Cleanup(coll.Close)
 	return coll
+}
+
+// ClangBPF returns the path of clang-19 and the multiarch include
+// directory (such as /usr/include/x86_64-linux-gnu, where <asm/types.h>
+// lives), which clang -target bpf does not search: pass it with -I. Each
+// of headers must exist; a missing one is Missing, with the Debian
+// packages that bring it.
+func ClangBPF(t testing.TB, headers ...string) (clang, include string) {
+	t.Helper()
+	clang = Tool(t, "clang-19")
+	for _, h := range headers {
+		if _, err := os.Stat(h); err != nil {
+			Missing(t, h+" is missing (Debian: apt-get install -y libbpf-dev linux-libc-dev)")
+		}
+	}
+	asm, _ := filepath.Glob("/usr/include/*/asm/types.h")
+	if len(asm) == 0 {
+		Missing(t, "no /usr/include/*/asm/types.h (Debian: apt-get install -y linux-libc-dev)")
+	}
+	return clang, filepath.Dir(filepath.Dir(asm[0]))
 }
