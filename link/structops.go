@@ -41,8 +41,8 @@ type StructOpsProg struct {
 	Symbol string
 }
 
-// StructOpsSections are the sections of struct_ops maps, in object order.
-var StructOpsSections = []string{".struct_ops", ".struct_ops.link"}
+// structOpsSectionNames are the sections of struct_ops maps, in object order.
+var structOpsSectionNames = []string{".struct_ops", ".struct_ops.link"}
 
 // IsStructOpsSection reports whether a program in section sec is a
 // struct_ops program ("struct_ops", "struct_ops/NAME", their sleepable
@@ -55,7 +55,7 @@ func IsStructOpsSection(sec string) bool {
 // structOpsSections lays out the struct_ops maps, section by section.
 func (l *linker) structOpsSections() error {
 	l.structOpsOff = map[*StructOps]uint32{}
-	for _, name := range StructOpsSections {
+	for _, name := range structOpsSectionNames {
 		s := &objwriter.Section{Name: name, Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Align: 8}
 		for _, so := range l.u.StructOps {
 			if so.Section != name {
@@ -117,7 +117,7 @@ func (l *linker) checkStructOpsProg(so *StructOps, p StructOpsProg) error {
 // structOpsBTF adds, for each struct_ops section, a VAR of each map's
 // local struct type and the section's DATASEC.
 func (l *linker) structOpsBTF(b *btf.Builder, addType func(btf.Type) (btf.TypeID, error)) error {
-	for _, name := range StructOpsSections {
+	for _, name := range structOpsSectionNames {
 		s := l.obj.Section(name)
 		if s == nil {
 			continue
