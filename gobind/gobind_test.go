@@ -20,16 +20,16 @@ func TestIdentifier(t *testing.T) {
 		{"count_flows", "CountFlows"},
 		{"min_len", "MinLen"},
 		{"saddr", "Saddr"},
-		{"MAX_LEN", "MAX_LEN"},   // an underscore after an upper-case letter stays
-		{"a_b", "A_b"},           // ... even one upper-cased from the first letter, as bpf2go does
-		{"__x", "X"},             // leading underscores go
-		{"v4_1_x", "V41X"},       // after a digit too
-		{"rx.count", "Rxcount"},  // other characters go
-		{"_", ""},                // nothing is left
-		{"1abc", "1abc"},         // not an identifier: Generate refuses it
-		{"été", "Été"},           // letters are Unicode letters
-		{"tcp__cc", "TcpCc"},     // a run of underscores
-		{"x-y", "Xy"},            // '-' goes, and the next letter stays as it is
+		{"MAX_LEN", "MAX_LEN"},  // an underscore after an upper-case letter stays
+		{"a_b", "A_b"},          // ... even one upper-cased from the first letter, as bpf2go does
+		{"__x", "X"},            // leading underscores go
+		{"v4_1_x", "V41X"},      // after a digit too
+		{"rx.count", "Rxcount"}, // other characters go
+		{"_", ""},               // nothing is left
+		{"1abc", "1abc"},        // not an identifier: Generate refuses it
+		{"été", "Été"},          // letters are Unicode letters
+		{"tcp__cc", "TcpCc"},    // a run of underscores
+		{"x-y", "Xy"},           // '-' goes, and the next letter stays as it is
 		{"bpfstar_cc", "BpfstarCc"},
 	} {
 		if got := Identifier(c.in); got != c.want {
