@@ -96,3 +96,108 @@ func TestGenGoReproducible(t *testing.T) {
 		}
 	}
 }
+
+// The Go section of README.md works as written: its shell lines run in a
+// copy of this repository's workspace (mkdir, cd, go, and bpfstar, this
+// program, in-process), with its main.go; `go run .` prints 2, XDP_PASS.
+// The new module's go.sum starts as this repository's, so that `go get`
+// needs no checksum database (only the module cache or proxy).
+func TestREADMEGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go get and go run; skipped in -short mode")
+	}
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sh, mainGo []string
+	for _, sec := range strings.Split(string(data), "\n## ") {
+		if !strings.HasPrefix(sec, "Go\n") {
+			continue
+		}
+		lines := strings.Split(sec, "\n")
+		for i := 0; i < len(lines); i++ {
+			if lines[i] != "```sh" && lines[i] != "```go" {
+				continue
+			}
+			start := i + 1
+			for i++; i < len(lines) && lines[i] != "```"; i++ {
+			}
+			switch block := lines[start:i]; {
+			case lines[start-1] == "```sh" && sh == nil:
+				sh = block
+			case lines[start-1] == "```go" && len(block) > 0 && block[0] == "// main.go":
+				mainGo = block
+			}
+		}
+	}
+	if len(sh) == 0 || len(mainGo) == 0 || !strings.Contains(strings.Join(sh, "\n"), "prints 2 (XDP_PASS)") {
+		t.Fatalf("README.md's Go section has no sh block saying it prints 2 and no main.go: %q %q", sh, mainGo)
+	}
+	gosum, err := os.ReadFile("../../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, text := range repoWorkspace(t) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	goTool := goTool(t)
+	var ran string
+	for _, line := range sh {
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		for _, cmd := range strings.Split(line, "&&") {
+			args := strings.Fields(cmd)
+			if len(args) == 0 {
+				continue
+			}
+			switch args[0] {
+			case "mkdir":
+				if err := os.Mkdir(args[1], 0o755); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			case "cd":
+				t.Chdir(args[1])
+				continue
+			case "bpfstar":
+				var out bytes.Buffer
+				if code := Main(args[1:], &out, &out); code != 0 {
+					t.Fatalf("%s: exit %d\n%s", cmd, code, out.Bytes())
+				}
+				continue
+			case "go":
+			default:
+				t.Fatalf("README.md's Go section: cannot run %q", cmd)
+			}
+			switch args[1] {
+			case "get":
+				if err := os.WriteFile("go.sum", gosum, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case "run":
+				if err := os.WriteFile("main.go", []byte(strings.Join(mainGo, "\n")+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				testenv.Root(t)
+			}
+			c := exec.Command(goTool, args[1:]...)
+			c.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+			out, err := c.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", cmd, err, out)
+			}
+			ran = string(out)
+		}
+	}
+	if ran != "2 <nil>\n" {
+		t.Errorf("go run . printed %q, want 2 <nil>", ran)
+	}
+}
