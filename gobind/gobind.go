@@ -220,9 +220,11 @@ func checkObjectFile(name string) error {
 
 // Write writes the bindings of obj to goFile and the object beside it,
 // to ObjectFile(goFile), which the bindings embed (opts.ObjectFile is set
-// to its base name). Both files are written or neither: on any error
-// (bindings that cannot be made, a directory that is missing or not
-// writable) the files that were there are untouched.
+// to its base name). Both are made and written in full under temporary
+// names before either replaces a file, so that on an error (bindings
+// that cannot be made, a directory that is missing or not writable, a
+// full disk) the files that were there are untouched; only the two final
+// renames could fail between them.
 func Write(goFile string, obj []byte, opts Options) error {
 	base := filepath.Base(goFile)
 	if !strings.HasSuffix(base, ".go") || len(base) == len(".go") {

@@ -30,7 +30,8 @@ dropped and the next letter upper-cased, characters other than letters,
 digits and _ dropped (count_flows: CountFlows). A name that gives no
 exported Go identifier, or two that give the same one, is an error naming
 them. The file builds on little-endian GOARCHes only (a //go:build line),
-as the object is little-endian. Both files are written or neither.`
+as the object is little-endian. Both files are written in full before
+either replaces a file: on an error, the files that were there stay.`
 
 // genCmd is "bpfstar gen go ...".
 func genCmd(args []string, stdout, stderr io.Writer) error {
