@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,15 @@ func TestGoBindings(t *testing.T) {
 		}
 	}
 	check("first build")
+	// bpfstar-out/go is a module of its own: a Go module around the
+	// workspace does not take the bindings in.
+	writeTree(t, root, map[string]string{"go.mod": "module example.com/ws\n", "main.go": "package main\n\nfunc main() {}\n"})
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "./...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "example.com/ws\n" {
+		t.Errorf("go list ./... in the workspace: %v\n%s", err, out)
+	}
 	if _, err := os.Stat(filepath.Join(root, "bpfstar-out/go/net/plain_bpfel.go")); err == nil {
 		t.Error("bindings written for a target without go_package")
 	}

@@ -157,6 +157,17 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 	return r
 }
 
+// goModFile makes bpfstar-out/go a Go module of its own, so that the
+// bindings there are not packages of a Go module around the workspace
+// (which go build ./..., go vet ./... and go mod tidy would take in).
+const goModFile = OutDir + "/go/go.mod"
+
+const goMod = `// Written by bpfstar: this module of its own keeps the Go bindings below
+// out of the Go module around the workspace. Copy them where their Go
+// package is (see "Go" in bpfstar's README.md).
+module bpfstar-out/go
+`
+
 // writeBindings writes the Go bindings of the object obj of a target with
 // go_package, and the object beside them, into bpfstar-out/go (each file
 // only when its bytes change), as 'bpfstar gen go' writes them. They are
@@ -173,6 +184,9 @@ func (w *Workspace) writeBindings(r *Result, obj []byte) {
 	if err == nil {
 		var src []byte
 		src, err = gobind.Generate(obj, gobind.Options{Package: t.GoPackage, Stem: stem, ObjectFile: path.Base(objFile)})
+		if err == nil {
+			err = w.writeIfChanged(goModFile, []byte(goMod))
+		}
 		if err == nil {
 			if err = w.writeIfChanged(objFile, obj); err == nil {
 				err = w.writeIfChanged(goFile, src)
