@@ -69,18 +69,45 @@ func object(t *testing.T, src string) []byte {
 // which bpfstar refuses to build: clang-19 makes it from C.
 func mapsOnly(t *testing.T) []byte {
 	t.Helper()
-	clang, _ := testenv.ClangBPF(t)
-	dir := t.TempDir()
-	src := "struct { int (*type)[2]; int (*max_entries)[1]; int *key; long *value; } counts __attribute__((section(\".maps\"), used));\n" +
-		"int limit __attribute__((used)) = 1;\n"
-	if err := os.WriteFile(filepath.Join(dir, "maps.c"), []byte(src), 0o644); err != nil {
+	return clangObject(t, "struct { int (*type)[2]; int (*max_entries)[1]; int *key; long *value; } counts __attribute__((section(\".maps\"), used));\n"+
+		"int limit __attribute__((used)) = 1;\n")
+}
+
+// The bindings of an object clang made from C (no headers needed).
+func TestGenerateClang(t *testing.T) {
+	obj := clangObject(t, `struct key { unsigned int addr; unsigned char proto; };
+struct { int (*type)[1]; int (*max_entries)[4]; struct key *key; unsigned long long *value; } conn_counts __attribute__((section(".maps"), used));
+__attribute__((section("xdp"), used)) int pass_all(void *ctx) { return 2; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+`)
+	out, err := Generate(obj, Options{Package: "c", Stem: "c", ObjectFile: "c.o"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-c", filepath.Join(dir, "maps.c"), "-o", filepath.Join(dir, "maps.o")).CombinedOutput()
+	for _, want := range []string{
+		"type cKey struct {\n\t_     structs.HostLayout\n\tAddr  uint32\n\tProto uint8\n\t_     [3]byte\n}\n",
+		"\tPassAll *ebpf.Program `ebpf:\"pass_all\"`\n",
+		"\tConnCounts *ebpf.Map `ebpf:\"conn_counts\"`\n",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("bindings lack %q:\n%s", want, out)
+		}
+	}
+}
+
+// clangObject compiles C source with clang-19 -target bpf.
+func clangObject(t *testing.T, src string) []byte {
+	t.Helper()
+	clang, _ := testenv.ClangBPF(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "prog.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-c", filepath.Join(dir, "prog.c"), "-o", filepath.Join(dir, "prog.o")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("clang: %v\n%s", err, out)
 	}
-	obj, err := os.ReadFile(filepath.Join(dir, "maps.o"))
+	obj, err := os.ReadFile(filepath.Join(dir, "prog.o"))
 	if err != nil {
 		t.Fatal(err)
 	}
