@@ -116,7 +116,7 @@ func Generate(obj []byte, opts Options) ([]byte, error) {
 	slices.Sort(maps)
 	slices.Sort(vars)
 	slices.Sort(progs)
-	types := globalTypes(spec, maps, vars, opts.Stem)
+	types := globalTypes(spec, maps, vars)
 
 	if err := checkObjects("program", progs, "Close"); err != nil {
 		return nil, err

@@ -164,7 +164,7 @@ func layout(t *testing.T, obj []byte, stem string) map[string]struct {
 		size   uint32
 		fields []field
 	}{}
-	for _, typ := range globalTypes(spec, maps, vars, stem) {
+	for _, typ := range globalTypes(spec, maps, vars) {
 		s, ok := btf.UnderlyingType(typ).(*btf.Struct)
 		if !ok {
 			continue

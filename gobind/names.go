@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -16,7 +17,7 @@ import (
 // value) and then globals, each the first of its name, leaving out those
 // Go cannot express. The order makes the choice between two types of one
 // name (a typedef and its struct, say) depend on the object alone.
-func globalTypes(spec *ebpf.CollectionSpec, maps, vars []string, stem string) []btf.Type {
+func globalTypes(spec *ebpf.CollectionSpec, maps, vars []string) []btf.Type {
 	var types []btf.Type
 	seen := map[string]bool{}
 	add := func(t btf.Type) {
@@ -45,15 +46,7 @@ func globalTypes(spec *ebpf.CollectionSpec, maps, vars []string, stem string) []
 			add(v.Type.Type)
 		}
 	}
-	slices.SortStableFunc(types, func(a, b btf.Type) int {
-		switch {
-		case a.TypeName() < b.TypeName():
-			return -1
-		case a.TypeName() > b.TypeName():
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(types, func(a, b btf.Type) int { return strings.Compare(a.TypeName(), b.TypeName()) }) // names are distinct
 	return types
 }
 
