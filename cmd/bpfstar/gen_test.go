@@ -201,3 +201,80 @@ func TestREADMEGo(t *testing.T) {
 		t.Errorf("go run . printed %q, want 2 <nil>", ran)
 	}
 }
+
+// The go generate way of README.md's Go section: in a Go module that is
+// also a bpfstar workspace (a copy of this repository's), a package with
+// the line
+//
+//	//go:generate bpfstar gen go //examples:flow_stats
+//
+// gets, from go generate (with bpfstar on PATH), flow_stats_bpfel.go and
+// flow_stats_bpfel.o, the same bytes as bpfstar build writes into
+// bpfstar-out/go for go_package = "flowstats" (examples/BUILD.star), and
+// the package vets, while the module does not take bpfstar-out/go in.
+func TestGoGenerate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds bpfstar and runs go generate; skipped in -short mode")
+	}
+	gomod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gosum, err := os.ReadFile("../../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	build, err := os.ReadFile("../../examples/BUILD.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	buildBinary(t, bin, runtime.GOARCH)
+	if err := os.Rename(filepath.Join(bin, "bpfstar-"+runtime.GOARCH), filepath.Join(bin, "bpfstar")); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := repoWorkspace(t)
+	files["examples/BUILD.star"] = string(build)
+	files["go.mod"] = strings.Replace(string(gomod), "module github.com/bpfstar/bpfstar", "module example.com/gen", 1)
+	files["go.sum"] = string(gosum)
+	files["flowstats/gen.go"] = "package flowstats\n\n//go:generate bpfstar gen go //examples:flow_stats\n"
+	for name, text := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	goTool := goTool(t)
+	run(goTool, "generate", "./...")
+	run(filepath.Join(bin, "bpfstar"), "build", "//examples:flow_stats")
+	for _, f := range []string{"flow_stats_bpfel.go", "flow_stats_bpfel.o"} {
+		got, err := os.ReadFile(filepath.Join(dir, "flowstats", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(dir, "bpfstar-out/go/examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("flowstats/%s from go generate differs from bpfstar-out/go/examples/%s", f, f)
+		}
+	}
+	run(goTool, "vet", "./...")
+	if out := run(goTool, "list", "./..."); out != "example.com/gen/flowstats\n" {
+		t.Errorf("go list ./... = %q, want the package flowstats alone", out)
+	}
+}
