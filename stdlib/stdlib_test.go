@@ -13,6 +13,8 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/disasm"
+	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
 	"github.com/bpfstar/bpfstar/stdlib"
 	"github.com/bpfstar/bpfstar/stdlib/internal/gen"
@@ -110,7 +112,7 @@ func build(t *testing.T, name string) []byte {
 // context, and every function of the library (testdata/*.star).
 func TestKernelAccepts(t *testing.T) {
 	testenv.Root(t)
-	for _, name := range []string{"contexts.star", "library.star"} {
+	for _, name := range []string{"contexts.star", "library.star", "hundred.star"} {
 		vs, err := verify.Object(build(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -124,6 +126,51 @@ func TestKernelAccepts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The objects of the test programs, disassembled, are what
+// testdata/NAME.disasm holds (go test ./stdlib -update rewrites them):
+// what the library emits, reviewed in full.
+func TestGoldenDisasm(t *testing.T) {
+	for _, name := range []string{"contexts.star", "library.star", "hundred.star"} {
+		var b bytes.Buffer
+		stem := strings.TrimSuffix(name, ".star")
+		if err := disasm.Object(&b, stem+".o", build(t, name)); err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, "testdata/"+stem+".disasm", b.Bytes())
+	}
+}
+
+// hundred.star runs its 100 if_ expansions in order: each adds 1 to r5
+// when r5 equals its index, 2 otherwise; it returns r5.
+func TestHundredRuns(t *testing.T) {
+	testenv.Root(t)
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(build(t, "hundred.star")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := testenv.Collection(t, spec)
+	got, err := coll.Programs["hundred"].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hundred(); got != want {
+		t.Errorf("hundred = %d, want %d", got, want)
+	}
+}
+
+// hundred computes what hundred.star returns, in Go.
+func hundred() uint32 {
+	r5 := uint32(0)
+	for i := uint32(0); i < 100; i++ {
+		if r5 == i {
+			r5++
+		} else {
+			r5 += 2
+		}
+	}
+	return r5
 }
 
 // The library's programs run: loops, branches, headers, counters and
