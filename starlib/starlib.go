@@ -18,6 +18,13 @@
 //	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
 //	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
 //	                   packet builders for test data (packet.go)
+//	struct(**fields)   an immutable record (starlarkstruct), for libraries
+//
+// load("@std//NAME.star", ...) loads a file of the standard library
+// (package stdlib, embedded in the binary) in every evaluation, whatever
+// Options.Load is; a file of the library loads its siblings as
+// ":NAME.star". Those files are in Unit.Sources (for line info) but not in
+// Unit.Loads: they are no input files of a build.
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
@@ -78,8 +85,8 @@ type Options struct {
 	// does not depend on where the file was built. Default: the file's base
 	// name.
 	DebugName string
-	// Load supplies the files that load() statements name; when it is nil,
-	// load() fails. from is the name of the loading file (its Source.Name:
+	// Load supplies the files that load() statements name, but for the
+	// standard library's (@std//NAME.star); when it is nil, load() fails. from is the name of the loading file (its Source.Name:
 	// DebugName for the file given to Exec) and module the string given to
 	// load(). Load returns the loaded file's name and contents. The name is
 	// both the file name in positions and its name in the object's debug
