@@ -193,6 +193,9 @@ func TestLibraryRuns(t *testing.T) {
 	if got := run("loop_sum", make([]byte, 64)); got != 23 {
 		t.Errorf("loop_sum = %d, want 23", got)
 	}
+	if got := run("helper_loop", make([]byte, 64)); got != 5 {
+		t.Errorf("helper_loop = %d, want 5", got)
+	}
 	for n, want := range map[int]uint32{50: 1, 64: 2, 80: 3, 100: 4} {
 		if got := run("branches", make([]byte, n)); got != want {
 			t.Errorf("branches(%d bytes) = %d, want %d", n, got, want)
