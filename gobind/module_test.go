@@ -82,6 +82,9 @@ var runs = map[string][]run{
 	"lock_and_timer": {{"count_locked", "eth(0x0800, nil)", 1}, {"init_timer", "eth(0x0800, nil)", 0}},
 	"map_in_map":     {{"read_setting", "eth(0x0800, nil)", 0}},
 	"tail_call":      {{"dispatch", "eth(0x0800, nil)", 42}, {"answer", "eth(0x0800, nil)", 42}},
+	"xdp_drop_dns":   {{"xdp_drop_dns", "udp4()", 1}, {"xdp_drop_dns", "eth(0x86dd, nil)", 2}},
+	"tc_syn_ringbuf": {{"tc_syn_ringbuf", "udp4()", 0}},
+	"pid_counter":    {{"pid_counter", "nil", 0}},
 }
 
 // after are statements the generated test runs after the runs of an
