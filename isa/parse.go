@@ -181,46 +181,48 @@ func makeForms() *formTable {
 	seen := make(map[string]*form)
 	starts := make(map[string]bool)
 	for op := range 256 {
-		for _, src := range []Register{0, 1} {
-			for _, off := range selectorOffs {
-				for _, imm := range selectorImms {
-					d := &decoder{op: Opcode(op), dst: 1, src: src, off: off, imm: int32(imm), form: true}
-					d.canon.Op = Opcode(op)
-					text := d.text(imm)
-					if text == "" || d.bad {
-						continue
-					}
-					base := d.canon
-					if d.used&fieldDst != 0 {
-						base.Dst = 0
-					}
-					if d.used&fieldSrc != 0 {
-						base.Src = 0
-					}
-					if d.used&fieldOff != 0 {
-						base.Off = 0
-					}
-					if d.used&fieldImm != 0 {
-						base.Imm = 0
-					}
-					if f, ok := seen[text]; ok {
-						if f.base != base {
-							panic(fmt.Sprintf("isa: form %q stands for both %+v and %+v", f.text, f.base, base))
+		for _, noALU32 := range []bool{false, true} {
+			for _, src := range []Register{0, 1} {
+				for _, off := range selectorOffs {
+					for _, imm := range selectorImms {
+						d := &decoder{op: Opcode(op), dst: 1, src: src, off: off, imm: int32(imm), form: true, noALU32: noALU32}
+						d.canon.Op = Opcode(op)
+						text := d.text(imm)
+						if text == "" || d.bad {
+							continue
 						}
-						continue
-					}
-					toks, err := lex(text, true, nil)
-					if err != nil {
-						panic(fmt.Sprintf("isa: form %q: %v", text, err))
-					}
-					f := &form{toks: toks, base: base, text: spellSlots(text)}
-					seen[text] = f
-					t.forms = append(t.forms, f)
-					for _, k := range formKeys(toks) {
-						t.byKey[k] = append(t.byKey[k], f)
-					}
-					if toks[0].kind == tokIdent {
-						starts[toks[0].text] = true
+						base := d.canon
+						if d.used&fieldDst != 0 {
+							base.Dst = 0
+						}
+						if d.used&fieldSrc != 0 {
+							base.Src = 0
+						}
+						if d.used&fieldOff != 0 {
+							base.Off = 0
+						}
+						if d.used&fieldImm != 0 {
+							base.Imm = 0
+						}
+						if f, ok := seen[text]; ok {
+							if f.base != base {
+								panic(fmt.Sprintf("isa: form %q stands for both %+v and %+v", f.text, f.base, base))
+							}
+							continue
+						}
+						toks, err := lex(text, true, nil)
+						if err != nil {
+							panic(fmt.Sprintf("isa: form %q: %v", text, err))
+						}
+						f := &form{toks: toks, base: base, text: spellSlots(text)}
+						seen[text] = f
+						t.forms = append(t.forms, f)
+						for _, k := range formKeys(toks) {
+							t.byKey[k] = append(t.byKey[k], f)
+						}
+						if toks[0].kind == tokIdent {
+							starts[toks[0].text] = true
+						}
 					}
 				}
 			}
@@ -379,6 +381,9 @@ type Parsed struct {
 // fields LLVM does not decode come back zero). Beyond what String
 // prints, Parse accepts:
 //
+//   - what LLVM prints without the alu32 feature (llvm-objdump-19 without
+//     --mcpu=v3 or v4): the 64-bit register in 8-, 16- and 32-bit loads
+//     and stores, "r2 = *(u32 *)(r1 + 0x4)", "*(u8 *)(r10 - 0x1) = r1";
 //   - spaces and tabs anywhere between tokens, or none where tokens do
 //     not run together ("r1=*(u32*)(r2+4)");
 //   - decimal numbers as well as hexadecimal ones, and any value of the
@@ -439,6 +444,9 @@ func (t *formTable) unknownStart(toks []token) error {
 		}
 		if slices.Contains(t.starts, first.text) {
 			return &SyntaxError{Offset: toks[1].pos, Msg: fmt.Sprintf("unexpected %s after %q", describe(toks[1]), first.text)}
+		}
+		if len(first.text) > 1 && (first.text[0] == 'r' || first.text[0] == 'w') && strings.Trim(first.text[1:], "0123456789") == "" {
+			return &SyntaxError{Offset: first.pos, Msg: fmt.Sprintf("no register %s (r0-r10, w0-w10)", first.text)}
 		}
 		msg := fmt.Sprintf("unknown instruction %q", first.text)
 		if s := nearestWord(first.text, t.starts); s != "" {
@@ -776,7 +784,7 @@ func readIn(toks []token, i int, lo int64, hi uint64, what string) (int64, int, 
 		return 0, i, fail
 	}
 	if !n.in(lo, hi) {
-		return 0, i, failAt(i, "%s does not fit in %s", numberText(toks, i), what)
+		return 0, i, failAt(j-1, "%s does not fit in %s", numberText(toks, i), what)
 	}
 	return n.value(), j, nil
 }

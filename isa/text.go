@@ -162,6 +162,11 @@ type decoder struct {
 	// matches input against. used collects the fields the slots print.
 	form bool
 	used field
+	// noALU32 prints 8-, 16- and 32-bit loads and stores, and the 32-bit
+	// atomic add, with the 64-bit register name, as LLVM does without the
+	// alu32 feature (before --mcpu=v3): "r2 = *(u32 *)(r1 + 0x4)", "lock
+	// *(u32 *)(r1 + 0x0) += r2". Parse reads both spellings.
+	noALU32 bool
 }
 
 // slot returns the text of a field: its value, or in form mode the mark
@@ -286,7 +291,7 @@ func (d *decoder) ldx() string {
 	s := d.op.Size()
 	switch d.op.Mode() {
 	case ModeMEM:
-		w := s != SizeDW
+		w := s != SizeDW && !d.noALU32
 		return d.D(w) + " = *(" + sizeName(s) + " *)(" + d.memSrc() + ")"
 	case ModeMEMSX:
 		if s == SizeDW {
@@ -312,7 +317,7 @@ func (d *decoder) stx() string {
 	s := d.op.Size()
 	switch d.op.Mode() {
 	case ModeMEM:
-		return "*(" + sizeName(s) + " *)(" + d.memDst() + ") = " + d.S(s != SizeDW)
+		return "*(" + sizeName(s) + " *)(" + d.memDst() + ") = " + d.S(s != SizeDW && !d.noALU32)
 	case ModeATOMIC:
 	default:
 		return ""
@@ -331,6 +336,9 @@ func (d *decoder) stx() string {
 			return ""
 		}
 		d.canon.Imm = int64(op)
+		if d.noALU32 && op == AtomicAdd {
+			w = false // the one 32-bit atomic LLVM knows without alu32
+		}
 		return "lock *" + ptr + " " + sym + "= " + d.S(w)
 	}
 	d.canon.Imm = int64(op | AtomicFetch)
