@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // This file reads instructions in the syntax [Instruction.String] prints.
@@ -126,7 +127,8 @@ func lex(line string, slots bool, toks []token) ([]token, error) {
 			}
 		}
 		if n == 0 {
-			return toks, &SyntaxError{Offset: i, Msg: fmt.Sprintf("unexpected character %q", rune(c))}
+			r, _ := utf8.DecodeRuneInString(line[i:])
+			return toks, &SyntaxError{Offset: i, Msg: fmt.Sprintf("unexpected character %q", r)}
 		}
 		toks = append(toks, token{tokOp, line[i : i+n], i})
 		i += n
@@ -137,8 +139,11 @@ func lex(line string, slots bool, toks []token) ([]token, error) {
 func isWordStart(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '.'
 }
+
+// isWordByte reports whether c continues a word: '#' may, for the label
+// names starlib's local() makes ("skip#3").
 func isWordByte(c byte) bool {
-	return isWordStart(c) || '0' <= c && c <= '9' || c == '.'
+	return isWordStart(c) || '0' <= c && c <= '9' || c == '#'
 }
 
 // SyntaxError reports instruction text that Parse cannot read.

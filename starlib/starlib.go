@@ -166,6 +166,7 @@ func (u *unit) predeclared() starlark.StringDict {
 		"bss":        starlark.NewBuiltin("bss", u.global(".bss")),
 		"function":   starlark.NewBuiltin("function", u.function),
 		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
+		"asm":        starlark.NewBuiltin("asm", u.asmText),
 		"types":      newTypesModule(),
 		"test":       starlark.NewBuiltin("test", u.test),
 		"fp":         Register(isa.R10),
