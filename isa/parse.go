@@ -86,6 +86,14 @@ var operators = []string{
 	"=", "+", "-", "*", "(", ")", "[", "]", ",", "&", "<", ">",
 }
 
+// operatorsBy holds the operators by their first byte, longest first.
+var operatorsBy = func() (t [256][]string) {
+	for _, op := range operators {
+		t[op[0]] = append(t[op[0]], op)
+	}
+	return t
+}()
+
 // lex splits a line into tokens. Slot marks are tokens only when slots is
 // set (form text); elsewhere they are bad characters.
 func lex(line string, slots bool, toks []token) ([]token, error) {
@@ -120,7 +128,7 @@ func lex(line string, slots bool, toks []token) ([]token, error) {
 			continue
 		}
 		n := 0
-		for _, op := range operators {
+		for _, op := range operatorsBy[c] {
 			if strings.HasPrefix(line[i:], op) {
 				n = len(op)
 				break
@@ -165,7 +173,7 @@ type form struct {
 // formTable holds every form, grouped by how a line starts (see key).
 type formTable struct {
 	forms  []*form
-	byKey  map[string][]*form
+	byKey  map[formKey][]*form
 	starts []string // the words an instruction can start with, for did-you-mean
 }
 
@@ -182,7 +190,7 @@ var (
 )
 
 func makeForms() *formTable {
-	t := &formTable{byKey: make(map[string][]*form)}
+	t := &formTable{byKey: make(map[formKey][]*form)}
 	seen := make(map[string]*form)
 	starts := make(map[string]bool)
 	for op := range 256 {
@@ -218,6 +226,11 @@ func makeForms() *formTable {
 						toks, err := lex(text, true, nil)
 						if err != nil {
 							panic(fmt.Sprintf("isa: form %q: %v", text, err))
+						}
+						for i := range toks {
+							if toks[i].kind == tokIdent {
+								toks[i].pos = formWord
+							}
 						}
 						f := &form{toks: toks, base: base, text: spellSlots(text)}
 						seen[text] = f
@@ -291,21 +304,75 @@ func Forms() []string {
 	return out
 }
 
-// formKeys are the keys a form is found under: its first token (a
-// register's width, or the word or operator) and the class of its second
-// (see secondClass). A number slot in second place is found under a sign
-// too: "goto -0x1".
-func formKeys(toks []token) []string {
+// formKey is the key forms are found under: the classes of the first two
+// tokens of a line (see firstClass and secondClass) and, after "=" or a
+// register, of the third (see thirdClass), which splits the large groups
+// ("r1 = ...", "if r1 ...").
+type formKey struct{ first, second, third string }
+
+// formKeys are the keys of a form. A number slot is found under a sign
+// too: "goto -0x1", "r1 = -0x1".
+func formKeys(toks []token) []formKey {
+	var keys []formKey
 	first := firstClass(toks[0])
-	second := secondClass(toks[1])
-	if second == "#" && toks[1].kind == tokSlot {
-		return []string{first + " #", first + " +", first + " -"}
+	for _, second := range slotClasses(toks[1], secondClass(toks[1])) {
+		if !splitByThird(second) {
+			keys = append(keys, formKey{first, second, ""})
+			continue
+		}
+		for _, third := range slotClasses(toks[2], thirdClass(toks[2])) {
+			keys = append(keys, formKey{first, second, third})
+		}
 	}
-	return []string{first + " " + second}
+	return keys
 }
 
-// lineKey is the key of a line of input.
-func lineKey(toks []token) string { return firstClass(toks[0]) + " " + secondClass(toks[1]) }
+// slotClasses returns class, and the signs a number slot may start with.
+func slotClasses(t token, class string) []string {
+	if class == "#" && t.kind == tokSlot {
+		return []string{"#", "+", "-"}
+	}
+	return []string{class}
+}
+
+func splitByThird(second string) bool { return second == "=" || second == "r" || second == "w" }
+
+// lineKeys returns the keys of a line of input (of at least three
+// tokens): one, or two when the third token is a word, which may be a
+// word of the syntax ("le16", "atomic_fetch_add") or a name (under "#").
+func lineKeys(toks []token) (formKey, formKey, bool) {
+	k := formKey{firstClass(toks[0]), secondClass(toks[1]), ""}
+	if !splitByThird(k.second) {
+		return k, k, false
+	}
+	t := toks[2]
+	k.third = thirdClass(t)
+	if t.kind == tokIdent && k.third == "#" {
+		word := k
+		word.third = t.text
+		return word, k, true
+	}
+	return k, k, false
+}
+
+// thirdClass is "r" or "w" for a register, the operator for an operator,
+// the word for a word of a form, and "#" for anything that can fill a
+// number slot (a number, a name, the end of the line).
+func thirdClass(t token) string {
+	if c := regClass(t); c != "" {
+		return c
+	}
+	switch {
+	case t.kind == tokOp:
+		return t.text
+	case t.kind == tokIdent && t.pos == formWord:
+		return t.text
+	}
+	return "#"
+}
+
+// formWord marks the words of form text, in place of a position.
+const formWord = -1 << 30
 
 // firstClass is "r" or "w" for a register (slot or name), else the token.
 func firstClass(t token) string {
@@ -415,29 +482,39 @@ func Parse(text string) (Parsed, error) {
 	if len(toks) < 2 {
 		return Parsed{}, &SyntaxError{Msg: "expected an instruction"}
 	}
-	cands := t.byKey[lineKey(toks)]
-	var best matchFailure
-	best.at = -1
+	if len(toks) < 3 {
+		toks = append(toks, toks[len(toks)-1])
+	}
+	k1, k2, two := lineKeys(toks)
+	cands := t.byKey[k1]
+	if two {
+		cands = append(cands[:len(cands):len(cands)], t.byKey[k2]...)
+	}
+	best := none
 	for _, f := range cands {
 		p, fail := f.match(toks)
-		if fail == nil {
+		if !fail.failed() {
 			return p, nil
 		}
-		switch {
-		case fail.at > best.at, fail.at == best.at && fail.msg != "" && best.msg == "":
-			best = *fail
-		case fail.at == best.at && best.msg == "":
-			best.want = append(best.want, fail.want...)
+		if fail.at > best.at || fail.at == best.at && fail.msg != "" && best.msg == "" {
+			best = fail
 		}
 	}
-	if best.at < 0 {
+	if !best.failed() {
 		return Parsed{}, t.unknownStart(toks)
 	}
 	tok := toks[best.at]
 	if best.msg != "" {
 		return Parsed{}, &SyntaxError{Offset: tok.pos, Msg: best.msg}
 	}
-	return Parsed{}, &SyntaxError{Offset: tok.pos, Msg: fmt.Sprintf("unexpected %s, expected %s", describe(tok), listWants(best.want))}
+	// Say what every form that got as far wanted.
+	var wants []string
+	for _, f := range cands {
+		if _, fail := f.match(toks); fail.at == best.at {
+			wants = append(wants, fail.wanted())
+		}
+	}
+	return Parsed{}, &SyntaxError{Offset: tok.pos, Msg: fmt.Sprintf("unexpected %s, expected %s", describe(tok), listWants(wants))}
 }
 
 // unknownStart explains a line whose first two tokens start no form.
@@ -520,17 +597,29 @@ func listWants(w []string) string {
 // want, or (msg) the tokens had the form's shape but a value was wrong (a
 // number out of range, two registers that must be the same).
 type matchFailure struct {
-	at   int
-	want []string
+	at   int    // -1: no failure
+	want string // what the form wanted at token at
+	lit  bool   // want is the text of a token, to be quoted
 	msg  string
 }
 
-func miss(at int, want string) *matchFailure {
-	return &matchFailure{at: at, want: []string{want}}
+// none is the absence of a failure.
+var none = matchFailure{at: -1}
+
+func (f matchFailure) failed() bool { return f.at >= 0 }
+
+// wanted describes what the form wanted.
+func (f matchFailure) wanted() string {
+	if f.lit {
+		return strconv.Quote(f.want)
+	}
+	return f.want
 }
 
+func miss(at int, want string) matchFailure { return matchFailure{at: at, want: want} }
+
 // match matches the tokens of a line against f.
-func (f *form) match(toks []token) (Parsed, *matchFailure) {
+func (f *form) match(toks []token) (Parsed, matchFailure) {
 	p := Parsed{Insn: f.base}
 	var set field // the register fields set so far, for repeated slots
 	i := 0
@@ -539,32 +628,32 @@ func (f *form) match(toks []token) (Parsed, *matchFailure) {
 			if toks[i].kind != tokEOF {
 				return p, miss(i, "end of line")
 			}
-			return p, nil
+			return p, none
 		}
 		if ft.kind != tokSlot {
 			if toks[i].kind == tokEOF || toks[i].text != ft.text {
-				return p, miss(i, strconv.Quote(ft.text))
+				return p, matchFailure{at: i, want: ft.text, lit: true}
 			}
 			i++
 			continue
 		}
-		var fail *matchFailure
+		var fail matchFailure
 		i, fail = p.slot(slotKind(ft.text[0]), toks, i, &set)
-		if fail != nil {
+		if fail.failed() {
 			return p, fail
 		}
 	}
-	return p, nil
+	return p, none
 }
 
 // slot reads the value of a slot of kind k at toks[i] into p, and returns
 // the index of the token after it.
-func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchFailure) {
+func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, matchFailure) {
 	switch k {
 	case slotDst, slotDst + 'a' - 'A', slotSrc, slotSrc + 'a' - 'A':
 		w := k >= 'a'
 		r, fail := readRegister(toks, i, w)
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		f, reg := fieldDst, &p.Insn.Dst
@@ -576,10 +665,10 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 		}
 		*set |= f
 		*reg = r
-		return i + 1, nil
+		return i + 1, none
 	case slotMemDst, slotMemSrc:
 		r, fail := readRegister(toks, i, false)
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		if k == slotMemDst {
@@ -592,21 +681,21 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 			return i, miss(i, `"+" or "-" and an offset`)
 		}
 		v, j, fail := readIn(toks, i, math.MinInt16, math.MaxInt16, "a signed 16-bit offset")
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		p.Insn.Off = int16(v)
-		return j, nil
+		return j, none
 	case slotOff, slotLongOff:
 		if toks[i].kind == tokIdent {
 			if _, _, isReg := register(toks[i].text); !isReg {
 				p.Name, p.NameOffset = toks[i].text, toks[i].pos
-				return i + 1, nil
+				return i + 1, none
 			}
 		}
 		var v int64
 		var j int
-		var fail *matchFailure
+		var fail matchFailure
 		if k == slotOff {
 			v, j, fail = readIn(toks, i, math.MinInt16, math.MaxInt16, "a signed 16-bit jump offset (gotol takes 32 bits)")
 			p.Insn.Off = int16(v)
@@ -614,9 +703,9 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 			v, j, fail = readIn(toks, i, math.MinInt32, math.MaxInt32, "a signed 32-bit jump offset")
 			p.Insn.Imm = v
 		}
-		if fail != nil {
+		if fail.failed() {
 			if fail.msg == "" {
-				fail.want = []string{"a label or an offset such as +0x2"}
+				fail.want = "a label or an offset such as +0x2"
 			}
 			return i, fail
 		}
@@ -630,7 +719,7 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 			}
 			j++
 		}
-		return j, nil
+		return j, none
 	case slotImm64:
 		if toks[i].kind == tokIdent {
 			if _, _, isReg := register(toks[i].text); !isReg {
@@ -638,64 +727,64 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 				i++
 				if toks[i].text == "+" || toks[i].text == "-" {
 					v, j, fail := readIn(toks, i, math.MinInt32, math.MaxInt32, "a signed 32-bit addend")
-					if fail != nil {
+					if fail.failed() {
 						return i, fail
 					}
 					p.Addend = v
 					i = j
 				}
-				return i, nil
+				return i, none
 			}
 		}
 		v, j, fail := readIn(toks, i, math.MinInt64, math.MaxUint64, "a 64-bit immediate")
-		if fail != nil {
+		if fail.failed() {
 			if fail.msg == "" {
-				fail.want = []string{"a number or a map or global name"}
+				fail.want = "a number or a map or global name"
 			}
 			return i, fail
 		}
 		p.Insn.Imm = v
-		return j, nil
+		return j, none
 	case slotCall:
 		if toks[i].kind == tokIdent {
 			if _, _, isReg := register(toks[i].text); !isReg {
 				p.Name, p.NameOffset = toks[i].text, toks[i].pos
-				return i + 1, nil
+				return i + 1, none
 			}
 		}
 		v, j, fail := readIn(toks, i, math.MinInt32, math.MaxUint32, "a 32-bit immediate")
-		if fail != nil {
+		if fail.failed() {
 			if fail.msg == "" {
-				fail.want = []string{"a helper or function name or number"}
+				fail.want = "a helper or function name or number"
 			}
 			return i, fail
 		}
 		p.Insn.Imm = int64(int32(v))
-		return j, nil
+		return j, none
 	case slotImm:
 		v, j, fail := readIn(toks, i, math.MinInt32, math.MaxUint32, "a 32-bit immediate")
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		p.Insn.Imm = int64(int32(v))
-		return j, nil
+		return j, none
 	case slotLow32:
 		v, j, fail := readIn(toks, i, math.MinInt32, math.MaxUint32, "32 bits")
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		p.Insn.Imm = int64(uint32(v))
-		return j, nil
+		return j, none
 	case slotPseudo:
 		v, j, fail := readIn(toks, i, 0, 15, "a source register field (0-15)")
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		p.Insn.Src = Register(v)
-		return j, nil
+		return j, none
 	case slotSpaceHigh, slotSpaceLow:
 		v, j, fail := readIn(toks, i, 0, 0xffff, "an address space (0-0xffff)")
-		if fail != nil {
+		if fail.failed() {
 			return i, fail
 		}
 		imm := uint32(p.Insn.Imm)
@@ -705,7 +794,7 @@ func (p *Parsed) slot(k slotKind, toks []token, i int, set *field) (int, *matchF
 			imm = imm&^0xffff | uint32(v)
 		}
 		p.Insn.Imm = int64(int32(imm))
-		return j, nil
+		return j, none
 	}
 	panic("isa: unknown slot kind " + string(rune(k)))
 }
@@ -717,7 +806,7 @@ func regName(r Register, w bool) string {
 	return r.String()
 }
 
-func readRegister(toks []token, i int, w bool) (Register, *matchFailure) {
+func readRegister(toks []token, i int, w bool) (Register, matchFailure) {
 	want := "a register (r0-r10)"
 	if w {
 		want = "a 32-bit register (w0-w10)"
@@ -729,7 +818,7 @@ func readRegister(toks []token, i int, w bool) (Register, *matchFailure) {
 	if !ok || isW != w {
 		return 0, miss(i, want)
 	}
-	return r, nil
+	return r, none
 }
 
 // number is a number as written: a magnitude and a sign.
@@ -757,7 +846,7 @@ func (n number) value() int64 {
 
 // readNumber reads a number with an optional sign at toks[i], and returns
 // the index of the token after it.
-func readNumber(toks []token, i int) (number, int, *matchFailure) {
+func readNumber(toks []token, i int) (number, int, matchFailure) {
 	var n number
 	start := i
 	if toks[i].text == "+" || toks[i].text == "-" {
@@ -778,20 +867,20 @@ func readNumber(toks []token, i int) (number, int, *matchFailure) {
 	if n.neg && u == 0 {
 		n.neg = false
 	}
-	return n, i + 1, nil
+	return n, i + 1, none
 }
 
 // readIn reads a number that must lie in [lo, hi] (hi taken as unsigned);
 // what names the field in the error.
-func readIn(toks []token, i int, lo int64, hi uint64, what string) (int64, int, *matchFailure) {
+func readIn(toks []token, i int, lo int64, hi uint64, what string) (int64, int, matchFailure) {
 	n, j, fail := readNumber(toks, i)
-	if fail != nil {
+	if fail.failed() {
 		return 0, i, fail
 	}
 	if !n.in(lo, hi) {
 		return 0, i, failAt(j-1, "%s does not fit in %s", numberText(toks, i), what)
 	}
-	return n.value(), j, nil
+	return n.value(), j, none
 }
 
 func numberText(toks []token, i int) string {
@@ -803,6 +892,6 @@ func numberText(toks []token, i int) string {
 
 // failAt is a failure with a message of its own: the tokens so far had the
 // form's shape, but a value does not fit.
-func failAt(i int, format string, args ...any) *matchFailure {
-	return &matchFailure{at: i, msg: fmt.Sprintf(format, args...)}
+func failAt(i int, format string, args ...any) matchFailure {
+	return matchFailure{at: i, msg: fmt.Sprintf(format, args...)}
 }

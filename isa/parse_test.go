@@ -185,3 +185,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse parses 100,000 lines: the text of random valid
+// instructions of every form.
+func BenchmarkParse(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var lines []string
+	for _, ins := range isatest.RandomValid(r, 100_000) {
+		lines = append(lines, ins.String())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, err := isa.Parse(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(lines)), "ns/line")
+}
