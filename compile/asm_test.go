@@ -3,7 +3,9 @@ package compile
 import (
 	"bytes"
 	"debug/elf"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -89,5 +91,48 @@ func TestAsmGolden(t *testing.T) {
 	}
 	if ret != 2 {
 		t.Errorf("xdp_count(64-byte packet) = %d, want 2 (XDP_PASS)", ret)
+	}
+}
+
+// TestAsmREADME builds the example of the README's section on asm() and
+// runs it in the kernel: it counts every packet in counts[0] and passes it.
+func TestAsmREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "### Instructions as text: asm()")
+	if !ok {
+		t.Fatal("README.md has no section on asm()")
+	}
+	_, rest, _ = strings.Cut(rest, "```python\n")
+	example, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("no python example in the README's section on asm()")
+	}
+	obj, err := Source("readme.star", []byte(example+"license(\"GPL\")\n"), Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, example)
+	}
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := testenv.Collection(t, spec)
+	for range 3 {
+		ret, _, err := coll.Programs["count_all"].Test(make([]byte, 64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ret != 2 {
+			t.Fatalf("count_all returned %d, want 2 (XDP_PASS)", ret)
+		}
+	}
+	var n uint64
+	if err := coll.Maps["counts"].Lookup(uint32(0), &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("counts[0] = %d after 3 runs, want 3", n)
 	}
 }

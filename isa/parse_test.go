@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/isatest"
 	"github.com/bpfstar/bpfstar/isa"
 )
@@ -59,10 +60,6 @@ func TestParseRandom(t *testing.T) {
 	}
 }
 
-func TestFormsList(t *testing.T) {
-	fs := isa.Forms()
-	t.Logf("%d forms:\n%s", len(fs), strings.Join(fs, "\n"))
-}
 
 // TestParseNames checks the names Parse accepts in place of numbers, and
 // the spellings beyond String's.
@@ -203,4 +200,10 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(lines)), "ns/line")
+}
+
+// TestFormsFile pins the list of forms in testdata/forms.txt, which the
+// README points to as the complete syntax (go test -update rewrites it).
+func TestFormsFile(t *testing.T) {
+	golden.Check(t, "testdata/forms.txt", []byte(strings.Join(isa.Forms(), "\n")+"\n"))
 }
