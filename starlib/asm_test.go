@@ -1,9 +1,18 @@
 package starlib_test
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/helper"
+	"github.com/bpfstar/bpfstar/internal/isatest"
+	"github.com/bpfstar/bpfstar/isa"
+	"github.com/bpfstar/bpfstar/starlib"
 )
 
 // TestAsmPositions checks the exact FILE:LINE:COL of errors in asm()
@@ -74,4 +83,61 @@ x = asm(text)
 			t.Errorf("%s: got error\n\t%v\nwant\n\t%s", tt.name, err, tt.want)
 		}
 	}
+}
+
+// TestAsmRandomStream writes 5,000 random valid instructions of every form
+// (a deterministic seed) as the text String prints, with labels and
+// comments between them, reads them back with one asm() call and checks
+// that the program holds the same bytes. (Calls are kept only when their
+// number is a helper's: asm() refuses the others.)
+func TestAsmRandomStream(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	var insns []isa.Instruction
+	var text strings.Builder
+	for i, ins := range isatest.RandomValid(r, 6000) {
+		if ins.Op == isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK) {
+			if _, ok := helper.ByID(int32(ins.Imm)); !ok {
+				continue
+			}
+		}
+		if len(insns) == 5000 {
+			break
+		}
+		insns = append(insns, ins)
+		switch r.IntN(20) {
+		case 0:
+			fmt.Fprintf(&text, "L%d:\n", i)
+		case 1:
+			text.WriteString("  # a comment\n\n")
+		}
+		fmt.Fprintf(&text, "\t%s\n", ins.String())
+	}
+	src := fmt.Sprintf("section(\"socket\", \"p\", asm(\"\"\"\n%s\"\"\"))\n", text.String())
+	u, err := starlib.Exec("stream.star", []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := u.Programs[0].Insns
+	if len(got) != len(insns) {
+		t.Fatalf("%d instructions, want %d", len(got), len(insns))
+	}
+	for i, in := range got {
+		if in.Instruction != insns[i] {
+			t.Errorf("instruction %d: %q reads back as %+v, want %+v", i, insns[i].String(), in.Instruction, insns[i])
+		}
+		if want := int32(strings.Count(src[:strings.Index(src, "\t"+insns[i].String()+"\n")], "\n")) + 1; i < 50 && in.Pos().Line != want {
+			t.Errorf("instruction %d: at line %d, want %d", i, in.Pos().Line, want)
+		}
+	}
+	if !bytes.Equal(isa.Encode(insns), encode(got)) {
+		t.Error("the bytes differ")
+	}
+}
+
+func encode(insns []asm.Instruction) []byte {
+	var b []byte
+	for _, in := range insns {
+		b = in.Instruction.Append(b)
+	}
+	return b
 }
