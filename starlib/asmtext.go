@@ -13,6 +13,7 @@ package starlib
 // name the line and column inside the string literal.
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -44,10 +45,10 @@ func (u *unit) asmText(thread *starlark.Thread, b *starlark.Builtin, args starla
 	a := &asmReader{u: u, thread: thread, b: b, values: values, call: call, file: call.Filename()}
 	if off, ok := literalAt(src, call, text); ok {
 		a.literal = true
-		a.line = 1 + int32(strings.Count(string(src[:off]), "\n"))
-		a.col = 1 + int32(utf8.RuneCount(src[strings.LastIndexByte(string(src[:off]), '\n')+1:off]))
+		a.line = 1 + int32(bytes.Count(src[:off], []byte("\n")))
+		a.col = 1 + int32(utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off]))
 	}
-	var out []starlark.Value
+	out := make([]starlark.Value, 0, strings.Count(text, "\n")+1)
 	for rest, n := text, 0; ; n++ {
 		line, more, found := strings.Cut(rest, "\n")
 		a.cur, a.n = line, n
@@ -140,7 +141,7 @@ func literalAt(src []byte, call syntax.Position, text string) (int, bool) {
 func offsetOf(src []byte, line, col int32) (int, bool) {
 	i := 0
 	for l := int32(1); l < line; l++ {
-		j := strings.IndexByte(string(src[i:]), '\n')
+		j := bytes.IndexByte(src[i:], '\n')
 		if j < 0 {
 			return 0, false
 		}
