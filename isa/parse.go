@@ -253,24 +253,6 @@ func makeForms() *formTable {
 	return t
 }
 
-// text runs the printer on the decoder's fields (imm64 is the immediate of
-// a 64-bit load).
-func (d *decoder) text(imm64 int64) string {
-	switch d.op.Class() {
-	case ClassLD:
-		return d.ld(imm64)
-	case ClassLDX:
-		return d.ldx()
-	case ClassST:
-		return d.st()
-	case ClassSTX:
-		return d.stx()
-	case ClassALU, ClassALU64:
-		return d.alu(d.op.Class() == ClassALU64)
-	}
-	return d.jump(d.op.Class() == ClassJMP32)
-}
-
 // slotNames spell the slots in error messages and in Forms.
 var slotNames = map[slotKind]string{
 	'D': "rD", 'd': "wD", 'S': "rS", 's': "wS", 'K': "IMM", 'O': "OFF",
@@ -422,7 +404,7 @@ func register(s string) (Register, bool, bool) {
 		return 0, false, false
 	}
 	n, err := strconv.Atoi(s[1:])
-	if err != nil || n > maxLLVMRegister || s[1] == '0' && len(s) > 2 || s[1] == '+' || s[1] == '-' {
+	if err != nil || n > maxLLVMRegister || s[1] == '0' && len(s) > 2 {
 		return 0, false, false
 	}
 	return Register(n), s[0] == 'w', true

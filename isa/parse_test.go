@@ -60,7 +60,6 @@ func TestParseRandom(t *testing.T) {
 	}
 }
 
-
 // TestParseNames checks the names Parse accepts in place of numbers, and
 // the spellings beyond String's.
 func TestParseNames(t *testing.T) {

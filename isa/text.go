@@ -122,29 +122,35 @@ func (ins Instruction) decodeLLVM() (string, Instruction, bool) {
 		imm: int32(slot.Imm),
 	}
 	d.canon.Op = op
-	var text string
-	switch op.Class() {
-	case ClassLD:
-		if op == OpLoadImm64 && ins.Raw {
-			return Unknown, Instruction{}, false
-		}
-		text = d.ld(ins.Imm)
-	case ClassLDX:
-		text = d.ldx()
-	case ClassST:
-		text = d.st()
-	case ClassSTX:
-		text = d.stx()
-	case ClassALU, ClassALU64:
-		text = d.alu(op.Class() == ClassALU64)
-	default:
-		text = d.jump(op.Class() == ClassJMP32)
+	if op == OpLoadImm64 && ins.Raw {
+		return Unknown, Instruction{}, false
 	}
+	text := d.text(ins.Imm)
 	if text == "" || d.bad {
 		return Unknown, Instruction{}, false
 	}
 	d.canon.Raw = ins.Raw
 	return text, d.canon, !d.noAsm
+}
+
+// text runs the printer on the decoder's fields: the text of the
+// instruction, or "" when LLVM cannot decode it (imm64 is the immediate of
+// a 64-bit load). String prints values through it, and parse.go's forms
+// are its text in form mode.
+func (d *decoder) text(imm64 int64) string {
+	switch d.op.Class() {
+	case ClassLD:
+		return d.ld(imm64)
+	case ClassLDX:
+		return d.ldx()
+	case ClassST:
+		return d.st()
+	case ClassSTX:
+		return d.stx()
+	case ClassALU, ClassALU64:
+		return d.alu(d.op.Class() == ClassALU64)
+	}
+	return d.jump(d.op.Class() == ClassJMP32)
 }
 
 // decoder holds the fields of one slot and collects the canonical
