@@ -48,7 +48,15 @@ func (u *unit) asmText(thread *starlark.Thread, b *starlark.Builtin, args starla
 		a.line = 1 + int32(bytes.Count(src[:off], []byte("\n")))
 		a.col = 1 + int32(utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off]))
 	}
-	out := make([]starlark.Value, 0, strings.Count(text, "\n")+1)
+	// The text is read in one step: it costs steps by its size, and its
+	// values must fit in the memory budget.
+	lines := strings.Count(text, "\n") + 1
+	charge(thread, len(text))
+	if err := reserve(thread, lines*asmLineBytes); err != nil {
+		return nil, errorf(b, "%v", err)
+	}
+	out := make([]starlark.Value, 0, lines)
+	insns, labels := 0, 0
 	for rest, n := text, 0; ; n++ {
 		line, more, found := strings.Cut(rest, "\n")
 		a.cur, a.n = line, n
@@ -57,6 +65,14 @@ func (u *unit) asmText(thread *starlark.Thread, b *starlark.Builtin, args starla
 			return nil, err
 		}
 		if v != nil {
+			if _, ok := v.(*Label); ok {
+				labels++
+			} else {
+				insns++
+			}
+			if insns > asm.MaxInstructions || labels > asm.MaxInstructions {
+				return nil, a.errorAt(0, "the text holds more than %d instructions or labels, the most a program may hold", asm.MaxInstructions)
+			}
 			out = append(out, v)
 		}
 		if !found {
@@ -66,6 +82,10 @@ func (u *unit) asmText(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	return starlark.NewList(out), nil
 }
+
+// asmLineBytes is about the memory a line of text takes once read: its
+// instruction value, position and metadata (see docs/perf.md).
+const asmLineBytes = 128
 
 // asmReader reads the lines of one asm() call.
 type asmReader struct {
