@@ -6,6 +6,9 @@
 //
 //	r0 .. r10, fp      registers (fp is r10, the frame pointer)
 //	insn               the instruction module: insn.mov64_imm(r0, 0), ...
+//	asm(text, **values)
+//	                   instructions written as LLVM prints them, one per
+//	                   line, read by isa.Parse (asmtext.go)
 //	label(name)        a jump target inside an instruction list
 //	exit()             the exit instruction (also insn.exit())
 //	section(name, symbol, insns)
