@@ -43,10 +43,12 @@ func (u *unit) asmText(thread *starlark.Thread, b *starlark.Builtin, args starla
 	call := thread.CallFrame(1).Pos
 	src := u.Sources[call.Filename()].Text
 	a := &asmReader{u: u, thread: thread, b: b, values: values, call: call, file: call.Filename()}
-	if off, ok := literalAt(src, call, text); ok {
-		a.literal = true
-		a.line = 1 + int32(bytes.Count(src[:off], []byte("\n")))
-		a.col = 1 + int32(utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off]))
+	if ls, ok := u.lineStart(call.Filename(), src, call.Line); ok {
+		if off, ok := literalAt(src, ls, call.Col, text); ok {
+			a.literal = true
+			a.line = call.Line + int32(bytes.Count(src[ls:off], []byte("\n")))
+			a.col = 1 + int32(utf8.RuneCount(src[ls+bytes.LastIndexByte(src[ls:off], '\n')+1:off]))
+		}
 	}
 	// The text is read in one step: it costs steps by its size, and its
 	// values must fit in the memory budget.
@@ -110,8 +112,8 @@ type asmReader struct {
 // or a raw one): then every offset in text is an offset in the file. A
 // text made otherwise (a variable, a concatenation, % formatting) is not
 // found, and errors name the call and the line of the text.
-func literalAt(src []byte, call syntax.Position, text string) (int, bool) {
-	i, ok := offsetOf(src, call.Line, call.Col)
+func literalAt(src []byte, lineStart int, col int32, text string) (int, bool) {
+	i, ok := columnOffset(src, lineStart, col)
 	if !ok || i >= len(src) || src[i] != '(' {
 		return 0, false
 	}
@@ -156,17 +158,9 @@ func literalAt(src []byte, call syntax.Position, text string) (int, bool) {
 	return start, true
 }
 
-// offsetOf returns the byte offset of a 1-based line and column (in runes,
-// as Starlark counts them) in src.
-func offsetOf(src []byte, line, col int32) (int, bool) {
-	i := 0
-	for l := int32(1); l < line; l++ {
-		j := bytes.IndexByte(src[i:], '\n')
-		if j < 0 {
-			return 0, false
-		}
-		i += j + 1
-	}
+// columnOffset returns the byte offset of a 1-based column (in runes, as
+// Starlark counts them) of the line that starts at offset i of src.
+func columnOffset(src []byte, i int, col int32) (int, bool) {
 	for c := int32(1); c < col; c++ {
 		if i >= len(src) || src[i] == '\n' {
 			return 0, false
@@ -175,6 +169,29 @@ func offsetOf(src []byte, line, col int32) (int, bool) {
 		i += n
 	}
 	return i, true
+}
+
+// lineStart returns the offset in src, the text of file, of the start of
+// line (from 1). The offsets of a file's lines are found once, on the
+// first asm() call in it: a macro may call asm() many times.
+func (u *unit) lineStart(file string, src []byte, line int32) (int, bool) {
+	starts, ok := u.lineStarts[file]
+	if !ok {
+		starts = []int{0}
+		for i, c := range src {
+			if c == '\n' {
+				starts = append(starts, i+1)
+			}
+		}
+		if u.lineStarts == nil {
+			u.lineStarts = make(map[string][]int)
+		}
+		u.lineStarts[file] = starts
+	}
+	if line < 1 || int(line) > len(starts) {
+		return 0, false
+	}
+	return starts[line-1], true
 }
 
 // pos returns the position in the file of byte off of the line being

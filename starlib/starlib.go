@@ -136,6 +136,7 @@ type unit struct {
 	traceName  string          // Options.TraceLabel
 	globalSize int             // bytes of all globals
 	alloc      insnAlloc
+	lineStarts map[string][]int // the offsets of the lines of files that call asm()
 
 	// kernelNames holds the names of maps and programs cut to the
 	// kernel's KernelNameLen characters (see claimKernelName).
