@@ -6,6 +6,9 @@
 //
 //	r0 .. r10, fp      registers (fp is r10, the frame pointer)
 //	insn               the instruction module: insn.mov64_imm(r0, 0), ...
+//	asm(text, **values)
+//	                   instructions written as LLVM prints them, one per
+//	                   line, read by isa.Parse (asmtext.go)
 //	label(name)        a jump target inside an instruction list
 //	exit()             the exit instruction (also insn.exit())
 //	section(name, symbol, insns)
@@ -144,6 +147,7 @@ type unit struct {
 	traceName  string          // Options.TraceLabel
 	globalSize int             // bytes of all globals
 	alloc      insnAlloc
+	lineStarts map[string][]int // the offsets of the lines of files that call asm()
 
 	// kernelNames holds the names of maps and programs cut to the
 	// kernel's KernelNameLen characters (see claimKernelName).
@@ -177,6 +181,7 @@ func (u *unit) predeclared() starlark.StringDict {
 		"bss":        starlark.NewBuiltin("bss", u.global(".bss")),
 		"function":   starlark.NewBuiltin("function", u.function),
 		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
+		"asm":        starlark.NewBuiltin("asm", u.asmText),
 		"types":      newTypesModule(),
 		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"test":       starlark.NewBuiltin("test", u.test),
