@@ -297,6 +297,13 @@ func TestShortPackets(t *testing.T) {
 			}
 		}
 	}
+	got, err := coll.Programs["then_label"].Run(&ebpf.RunOptions{Data: buf[:14]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 7 {
+		t.Errorf("then_label = %d, want 7", got)
+	}
 }
 
 func frame(etherType uint16, payload []byte) []byte {
