@@ -281,7 +281,7 @@ func TestShortPackets(t *testing.T) {
 	buf := make([]byte, 80)
 	buf[14], buf[50] = 0x46, 0x60
 	for prog, need := range map[string]int{
-		"eth": 18, "vlan": 18, "ip4": 34, "ip4_udp": 46, "ip4_udp_at": 46,
+		"eth": 18, "vlan": 18, "ip4": 34, "ip4_udp": 46, "ip4_udp_tmp": 46, "ip4_udp_at": 46,
 		"ip6": 54, "ip6_udp": 62, "udp": 46, "tcp": 58, "tcp_data": 63, "header": 18,
 	} {
 		for n, want := range map[int]uint32{need: 2, need - 1: 1} {
