@@ -278,6 +278,9 @@ func (a *asmReader) readLine() (starlark.Value, error) {
 			return nil, err
 		}
 	} else if isCall(ins) {
+		if ins.Imm == -1 {
+			return nil, a.errorAt(at(first), "call -0x1 is how llvm-objdump prints a BPF-to-BPF call its object relocates: write the function's name (call NAME)")
+		}
 		if _, ok := helper.ByID(int32(ins.Imm)); !ok {
 			return nil, a.errorAt(at(first), "unknown helper number %d (a BPF function is called by name: call NAME)", ins.Imm)
 		}
