@@ -224,6 +224,13 @@ func (l *linker) btf() error {
 			}
 		}
 	}
+	core, err := l.coreRelos(sections, addType)
+	if err != nil {
+		return err
+	}
+	for i := range core {
+		ext[i].CoreRelos = core[i]
+	}
 	btfData, extData, err := b.Finish(ext)
 	if err != nil {
 		return fmt.Errorf("encoding BTF: %v", err)

@@ -102,6 +102,7 @@ const (
 	ErrMapValues                            // a map's values entry that is not what the map holds
 	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
 	ErrStructOps                            // a struct_ops member that is no struct_ops program
+	ErrCoreRelo                             // a CO-RE relocation the loaders cannot apply
 )
 
 // Error is a link error at a source position.
