@@ -62,7 +62,7 @@ func (e *Encoder) add(t Type) TypeID {
 	if id, ok := e.byType[t]; ok {
 		return id
 	}
-	var refs []TypeID
+	refs := []TypeID{} // not nil: key tells Known's calls by a nil refs
 	for _, c := range children(t) {
 		refs = append(refs, e.add(c))
 	}

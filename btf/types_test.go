@@ -383,3 +383,19 @@ func TestExplicitLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeEmptyStructs: structs without members are told apart by name
+// (and size): two empty structs of different names were once one type.
+func TestEncodeEmptyStructs(t *testing.T) {
+	enc := NewEncoder(NewBuilder())
+	a, err := enc.Add(&Struct{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := enc.Add(&Struct{Name: "b"})
+	c, _ := enc.Add(&Struct{Name: "b", Layout: &Layout{Bytes: 8}})
+	a2, _ := enc.Add(&Struct{Name: "a"})
+	if a == b || b == c || a != a2 {
+		t.Errorf("ids a %d, b %d, b of 8 bytes %d, a again %d", a, b, c, a2)
+	}
+}

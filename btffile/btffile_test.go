@@ -70,7 +70,7 @@ func TestErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"no_such":          `no type "no_such"`,
+		"no_such":           `no type "no_such"`,
 		"union task_struct": `no type "union task_struct"`,
 		"class task_struct": "want NAME, struct NAME",
 	} {

@@ -28,7 +28,7 @@ type ManifestEntry struct {
 	Label  string  `json:"label"`
 	Output string  `json:"output"` // relative to the root
 	SHA256 string  `json:"sha256"`
-	Inputs []Input `json:"inputs"` // the program file first, then the files it loaded
+	Inputs []Input `json:"inputs"` // the program file first, then the files it loaded, then the data files it read
 }
 
 // WriteManifest writes bpfstar-out/manifest.json for the successful
