@@ -1,0 +1,154 @@
+package compile_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	cbtf "github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/btftest"
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+// coreSrc reads task_struct of a synthetic kernel (internal/btftest) with
+// CO-RE, in socket filters that return what they read: tgid's offset,
+// the 4 bytes at tgid's offset in a map value whose byte i is i, the
+// size of task_struct, the same offset through a ___flavor type, and
+// whether a member exists.
+const coreSrc = `
+k = btf_types(":kernel.btf")
+task = k.type("task_struct")
+mine = types.struct("task_struct___mine", [("tgid", types.s32), ("gone", types.u32)])
+buf = bpf_map("buf", "array", key_size = 4, value_size = 512, max_entries = 1)
+section("socket", "offset", [core.field_offset(r0, task, "tgid"), exit()])
+section("socket", "size", [core.type_size(r0, task), exit()])
+section("socket", "flavor", [core.field_offset(r0, mine, "tgid"), exit()])
+section("socket", "gone", [core.field_exists(r0, mine, "gone"), exit()])
+section("socket", "load", [
+    insn.st_mem("w", fp, -4, 0),
+    insn.ld_map_fd(r1, buf),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.call("map_lookup_elem"),
+    insn.jmp_imm("jne", r0, 0, "found"),
+    exit(),
+    label("found"),
+    core.ldx(r0, r0, task, "tgid"),
+    exit(),
+])
+license("GPL")
+`
+
+func buildCore(t *testing.T, src string, files map[string][]byte) []byte {
+	t.Helper()
+	obj, err := compile.Source("core.star", []byte(src), compile.Options{ReadFile: func(from, label string) (string, []byte, error) {
+		data, ok := files[label]
+		if !ok {
+			return "", nil, fmt.Errorf("no file %s", label)
+		}
+		return strings.TrimPrefix(label, ":"), data, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+// TestCoreSyntheticLayouts: one object, built against layout 0 of the
+// synthetic task_struct, is relocated by cilium/ebpf against layout 0 and
+// against layout 1 (ProgramOptions.KernelTypes), and its programs, run by
+// the kernel, read layout 1's offsets: the relocations are real, not
+// baked in.
+func TestCoreSyntheticLayouts(t *testing.T) {
+	testenv.Root(t)
+	obj := buildCore(t, coreSrc, map[string][]byte{":kernel.btf": btftest.Kernel(btftest.Options{})})
+	for layout, off := range btftest.Offsets {
+		t.Run(fmt.Sprint("layout", layout), func(t *testing.T) {
+			spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+			if err != nil {
+				t.Fatal(err)
+			}
+			target, err := cbtf.LoadSpecFromReader(bytes.NewReader(btftest.Kernel(btftest.Options{Layout: layout})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			coll, err := ebpf.NewCollectionWithOptions(spec, ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: target}})
+			if err != nil {
+				var ve *ebpf.VerifierError
+				if errors.As(err, &ve) {
+					t.Fatalf("%+v", ve)
+				}
+				t.Fatal(err)
+			}
+			defer coll.Close()
+			value := make([]byte, 512)
+			for i := range value {
+				value[i] = byte(i)
+			}
+			if err := coll.Maps["buf"].Put(uint32(0), value); err != nil {
+				t.Fatal(err)
+			}
+			o := off["tgid"]
+			want := map[string]uint32{
+				"offset": o,
+				"size":   off["size"],
+				"flavor": o,
+				"gone":   0,
+				"load":   o | (o+1)<<8 | (o+2)<<16 | (o+3)<<24,
+			}
+			for name, w := range want {
+				got, err := coll.Programs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if got != w {
+					t.Errorf("%s returned %#x, want %#x", name, got, w)
+				}
+			}
+		})
+	}
+}
+
+// TestCoreOnlyUsedTypes: two BTF files that agree on the types a program
+// uses and differ in everything else (other types before and after them,
+// so other type IDs and string offsets) give byte-identical objects.
+func TestCoreOnlyUsedTypes(t *testing.T) {
+	a := btftest.Kernel(btftest.Options{})
+	b := btftest.Kernel(btftest.Options{Extra: 50})
+	if bytes.Equal(a, b) || len(b) < 2*len(a) {
+		t.Fatalf("the two BTF files are not different enough: %d and %d bytes", len(a), len(b))
+	}
+	objA := buildCore(t, coreSrc, map[string][]byte{":kernel.btf": a})
+	objB := buildCore(t, coreSrc, map[string][]byte{":kernel.btf": b})
+	if !bytes.Equal(objA, objB) {
+		t.Errorf("objects differ (%d and %d bytes)", len(objA), len(objB))
+	}
+	// The object's BTF has task_struct with the two members used, not
+	// its six.
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(objA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task []*cbtf.Struct
+	for typ := range spec.Types.All() {
+		if s, ok := typ.(*cbtf.Struct); ok && s.Name == "task_struct" {
+			task = append(task, s)
+		}
+	}
+	var shapes []string
+	for _, s := range task {
+		var names []string
+		for _, m := range s.Members {
+			names = append(names, m.Name)
+		}
+		shapes = append(shapes, fmt.Sprintf("%d:%v", s.Size, names))
+	}
+	if want := "[64:[tgid] 64:[]]"; fmt.Sprint(shapes) != want {
+		t.Errorf("task_struct in the object: %v, want %s (the member read, and the shell of type_size)", shapes, want)
+	}
+}
