@@ -181,6 +181,9 @@ func (l *linker) btf() error {
 	if err := l.structOpsBTF(b, addType); err != nil {
 		return err
 	}
+	if err := l.externsBTF(b, addType); err != nil {
+		return err
+	}
 
 	// .BTF.ext: code sections in object order (the programs' sections in
 	// the order they first appear, then .text), functions in offset order,

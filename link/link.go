@@ -103,6 +103,7 @@ const (
 	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
 	ErrStructOps                            // a struct_ops member that is no struct_ops program
 	ErrCoreRelo                             // a CO-RE relocation the loaders cannot apply
+	ErrExtern                               // a kernel function or variable declared two ways
 )
 
 // Error is a link error at a source position.
@@ -149,6 +150,9 @@ func Link(u *Unit) (*objwriter.Object, error) {
 	if err := l.structOpsSections(); err != nil {
 		return nil, err
 	}
+	if err := l.externs(); err != nil {
+		return nil, err
+	}
 	if err := l.relocate(); err != nil {
 		return nil, err
 	}
@@ -174,6 +178,8 @@ type linker struct {
 	globals map[string]*placed
 
 	structOpsOff map[*StructOps]uint32 // offset of each struct_ops map in its section
+
+	externList []externDecl // kfuncs and ksyms, in order of first use
 }
 
 type placedCode struct {
@@ -397,6 +403,12 @@ func (l *linker) relocate() error {
 				}
 				binary.LittleEndian.PutUint32(imm, uint32(foff))
 				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_64})
+			case asm.RefKfunc:
+				// As clang emits a call of an extern __ksym function:
+				// call -1 with src 1, against the undefined symbol.
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: r.Ref.Name, Type: objwriter.R_BPF_64_32})
+			case asm.RefKfuncAddr, asm.RefKsym:
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: r.Ref.Name, Type: objwriter.R_BPF_64_64})
 			}
 		}
 	}
