@@ -1,10 +1,14 @@
 package btffile
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	cbtf "github.com/cilium/ebpf/btf"
 
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/internal/btftest"
@@ -110,4 +114,239 @@ func TestVmlinux(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// TestAgainstCilium converts every named struct, union and enum of the
+// running kernel's BTF and checks each against cilium/ebpf's decoding of
+// the same file: names, sizes, members with their offsets, bitfield
+// widths and types, enumerators, through typedefs, qualifiers, arrays and
+// prototypes, pointers to structs as forward declarations of their names.
+func TestAgainstCilium(t *testing.T) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cbtf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	cmp := &comparer{done: map[cbtf.Type]btf.Type{}}
+	seen := map[string]bool{}
+	for ct := range spec.All() {
+		var name string
+		switch ct := ct.(type) {
+		case *cbtf.Struct:
+			name = "struct " + ct.Name
+		case *cbtf.Union:
+			name = "union " + ct.Name
+		case *cbtf.Enum:
+			name = "enum " + ct.Name
+		default:
+			continue
+		}
+		if strings.HasSuffix(name, " ") || seen[name] {
+			continue // anonymous, or a second type of the name: Type takes the first
+		}
+		seen[name] = true
+		got, err := f.Type(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := cmp.sameType(ct, got, 0); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checked++
+	}
+	if checked < 1000 {
+		t.Errorf("only %d types checked", checked)
+	}
+	t.Logf("%d structs, unions and enums agree with cilium/ebpf", checked)
+}
+
+// comparer compares cilium/ebpf's decoding of types with this package's,
+// each pair once.
+type comparer struct{ done map[cbtf.Type]btf.Type }
+
+// sameType compares cilium/ebpf's decoding of a type with this package's.
+func (cmp *comparer) sameType(ct cbtf.Type, t btf.Type, depth int) error {
+	if depth > 64 || t != nil && cmp.done[ct] == t {
+		return nil
+	}
+	defer func() { cmp.done[ct] = t }()
+	mismatch := func() error { return fmt.Errorf("cilium has %v, we have %v", ct, t) }
+	switch c := ct.(type) {
+	case *cbtf.Void:
+		if t != nil {
+			return mismatch()
+		}
+	case *cbtf.Int:
+		o, ok := t.(*btf.Int)
+		if !ok || o.Name != c.Name || o.Bytes != c.Size {
+			return mismatch()
+		}
+	case *cbtf.Float:
+		if o, ok := t.(*btf.Array); !ok || o.N != c.Size {
+			return mismatch()
+		}
+	case *cbtf.Pointer:
+		o, ok := t.(*btf.Ptr)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.samePtrTarget(c.Target, o.Target, depth+1)
+	case *cbtf.Array:
+		o, ok := t.(*btf.Array)
+		if !ok || o.N != c.Nelems {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Elem, depth+1)
+	case *cbtf.Struct, *cbtf.Union:
+		var ms []cbtf.Member
+		var size uint32
+		var fields []btf.Field
+		var offs []uint64
+		switch c := c.(type) {
+		case *cbtf.Struct:
+			o, ok := t.(*btf.Struct)
+			if !ok || o.Name != c.Name {
+				return mismatch()
+			}
+			ms, size, fields, offs = c.Members, c.Size, o.Members, o.Offsets()
+		case *cbtf.Union:
+			o, ok := t.(*btf.Union)
+			if !ok || o.Name != c.Name {
+				return mismatch()
+			}
+			ms, size, fields, offs = c.Members, c.Size, o.Members, o.Offsets()
+		}
+		if t.Size() != size || len(fields) != len(ms) {
+			return fmt.Errorf("%v: size %d, %d members; we have %d, %d", ct, size, len(ms), t.Size(), len(fields))
+		}
+		for i, m := range ms {
+			if fields[i].Name != m.Name || offs[i] != uint64(m.Offset) || fields[i].Bits != uint32(m.BitfieldSize) {
+				return fmt.Errorf("%v: member %d %s at %d:%d; we have %s at %d:%d", ct, i, m.Name, m.Offset, m.BitfieldSize, fields[i].Name, offs[i], fields[i].Bits)
+			}
+			if err := cmp.sameType(m.Type, fields[i].Type, depth+1); err != nil {
+				return fmt.Errorf("%v.%s: %v", ct, m.Name, err)
+			}
+		}
+	case *cbtf.Enum:
+		o, ok := t.(*btf.Enum)
+		if !ok || o.Name != c.Name || o.Bytes != c.Size || o.Signed != c.Signed || len(o.Values) != len(c.Values) {
+			return mismatch()
+		}
+		for i, v := range c.Values {
+			if o.Values[i].Name != v.Name || o.Values[i].Value != v.Value {
+				return fmt.Errorf("%v: %s = %d; we have %s = %d", ct, v.Name, v.Value, o.Values[i].Name, o.Values[i].Value)
+			}
+		}
+	case *cbtf.Typedef:
+		o, ok := t.(*btf.Typedef)
+		if !ok || o.Name != c.Name {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Const:
+		o, ok := t.(*btf.Const)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Volatile:
+		o, ok := t.(*btf.Volatile)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Restrict:
+		return cmp.sameType(c.Type, t, depth+1)
+	case *cbtf.TypeTag:
+		o, ok := t.(*btf.TypeTag)
+		if !ok || o.Value != c.Value {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.FuncProto:
+		return cmp.samePtrTarget(c, t, depth)
+	case *cbtf.Fwd:
+		o, ok := t.(*btf.Fwd)
+		if !ok || o.Name != c.Name || o.Union != (c.Kind == cbtf.FwdUnion) {
+			return mismatch()
+		}
+	default:
+		return fmt.Errorf("unexpected %T", ct)
+	}
+	return nil
+}
+
+// samePtrTarget compares what a pointer points at: a named struct or
+// union is a Fwd of its name.
+func (cmp *comparer) samePtrTarget(ct cbtf.Type, t btf.Type, depth int) error {
+	switch c := ct.(type) {
+	case *cbtf.Struct, *cbtf.Union:
+		if ct.TypeName() == "" {
+			if t != nil {
+				return fmt.Errorf("anonymous %v: want void, have %v", ct, t)
+			}
+			return nil
+		}
+		fwd, ok := t.(*btf.Fwd)
+		_, isUnion := c.(*cbtf.Union)
+		if !ok || fwd.Name != ct.TypeName() || fwd.Union != isUnion {
+			return fmt.Errorf("pointer to %v: have %v", ct, t)
+		}
+		return nil
+	case *cbtf.Typedef:
+		o, ok := t.(*btf.Typedef)
+		if !ok || o.Name != c.Name {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Const:
+		o, ok := t.(*btf.Const)
+		if !ok {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Volatile:
+		o, ok := t.(*btf.Volatile)
+		if !ok {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Restrict:
+		return cmp.samePtrTarget(c.Type, t, depth+1)
+	case *cbtf.TypeTag:
+		o, ok := t.(*btf.TypeTag)
+		if !ok || o.Value != c.Value {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.FuncProto:
+		o, ok := t.(*btf.FuncProto)
+		params := c.Params
+		if n := len(params); n > 0 {
+			if _, void := params[n-1].Type.(*cbtf.Void); void {
+				params = params[:n-1] // variadic
+			}
+		}
+		if !ok || len(o.Params) != len(params) {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		if err := cmp.samePtrTarget(c.Return, o.Return, depth+1); err != nil {
+			return err
+		}
+		for i, p := range params {
+			if err := cmp.samePtrTarget(p.Type, o.Params[i], depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return cmp.sameType(ct, t, depth)
 }
