@@ -3,16 +3,16 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/btftest"
+	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
 )
 
