@@ -350,3 +350,52 @@ func (cmp *comparer) samePtrTarget(ct cbtf.Type, t btf.Type, depth int) error {
 	}
 	return cmp.sameType(ct, t, depth)
 }
+
+// exercise makes every lookup and conversion of f that a program can.
+func exercise(f *File) {
+	for _, name := range []string{"task_struct", "struct task_struct", "enum pid_type", "pid_t", "union x", "int"} {
+		if t, err := f.Type(name); err == nil {
+			btf.Check(t)
+			if loc, err := btf.Offsetof(t, "real_parent"); err == nil {
+				if p, ok := loc.Type.(*btf.Ptr); ok {
+					if fwd, ok := p.Target.(*btf.Fwd); ok {
+						f.Deref(fwd)
+					}
+				}
+			}
+		}
+	}
+	f.Func("bpf_task_from_pid")
+	f.Func("bpf_task_release")
+	f.Var("bpf_prog_active")
+}
+
+// FuzzParse: no file makes Parse or a conversion panic or loop.
+func FuzzParse(f *testing.F) {
+	f.Add(btftest.Kernel(btftest.Options{}))
+	f.Add(btftest.Kernel(btftest.Options{Layout: 1, Extra: 2}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bf, err := Parse(data); err == nil {
+			exercise(bf)
+		}
+	})
+}
+
+// TestMutations runs FuzzParse's body on systematically damaged files:
+// every byte of the header and of the first types set to 0xff, 0 and
+// flipped, and every truncation.
+func TestMutations(t *testing.T) {
+	good := btftest.Kernel(btftest.Options{})
+	for i := range good {
+		for _, v := range []byte{0, 0xff, good[i] ^ 0x80, good[i] + 1} {
+			data := bytes.Clone(good)
+			data[i] = v
+			if bf, err := Parse(data); err == nil {
+				exercise(bf)
+			}
+		}
+		if bf, err := Parse(good[:i]); err == nil {
+			exercise(bf)
+		}
+	}
+}
