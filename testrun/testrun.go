@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -47,7 +46,8 @@ type Result struct {
 	Status Status
 	// Msg says what differed (Fail) or why the case did not run (Skip).
 	Msg string
-	// Duration is the wall time of the case's BPF_PROG_TEST_RUN call.
+	// Duration is the wall time of the case's BPF_PROG_TEST_RUN call
+	// (of one run, for the program types run once per call, Repeat times).
 	Duration time.Duration
 	// Cached reports a Pass remembered from an earlier run, not run now.
 	Cached bool
@@ -395,13 +395,22 @@ func runCase(r *Result, lp loaded) {
 		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
 		opts.ContextOut = ctxOut
 	}
+	// The kernel runs raw tracepoint and syscall programs once per
+	// BPF_PROG_TEST_RUN and refuses a repeat count (EINVAL): those run
+	// c.Repeat times from here.
+	runs := 1
+	if t := lp.prog.Type(); t == ebpf.RawTracepoint || t == ebpf.RawTracepointWritable || t == ebpf.Syscall {
+		runs, opts.Repeat = max(c.Repeat, 1), 0
+	}
 	var ret uint32
 	var err error
 	cpu := -1
 	run := func() {
 		start := time.Now()
-		ret, err = lp.prog.Run(opts)
-		r.Duration = time.Since(start)
+		for i := 0; i < runs && err == nil; i++ {
+			ret, err = lp.prog.Run(opts)
+		}
+		r.Duration = time.Since(start) / time.Duration(runs)
 	}
 	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
 		m := lp.coll.c.Maps[e.Map]
@@ -488,40 +497,6 @@ func everyCPU(v []byte) [][]byte {
 		vs[i] = v
 	}
 	return vs
-}
-
-// onOneCPU calls run on an OS thread allowed on one CPU only (the first
-// it was allowed on), so that BPF_PROG_TEST_RUN, which runs the program
-// on the calling CPU, runs it there; it returns the CPU. The thread's
-// affinity is put back; if it cannot be, the thread stays locked to the
-// goroutine and ends with it, never running other goroutines.
-func onOneCPU(run func()) (int, error) {
-	runtime.LockOSThread()
-	var all unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &all); err != nil {
-		runtime.UnlockOSThread()
-		return -1, err
-	}
-	if all.Count() == 0 {
-		runtime.UnlockOSThread()
-		return -1, errors.New("the thread may run on no CPU")
-	}
-	cpu := 0
-	for !all.IsSet(cpu) {
-		cpu++
-	}
-	var one unix.CPUSet
-	one.Set(cpu)
-	if err := unix.SchedSetaffinity(0, &one); err != nil {
-		runtime.UnlockOSThread()
-		return -1, err
-	}
-	run()
-	if err := unix.SchedSetaffinity(0, &all); err != nil {
-		return -1, err
-	}
-	runtime.UnlockOSThread()
-	return cpu, nil
 }
 
 // ctxDiff compares the context a run left with the case's want_ctx (where
