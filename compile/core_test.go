@@ -29,6 +29,14 @@ section("socket", "offset", [core.field_offset(r0, task, "tgid"), exit()])
 section("socket", "size", [core.type_size(r0, task), exit()])
 section("socket", "flavor", [core.field_offset(r0, mine, "tgid"), exit()])
 section("socket", "gone", [core.field_exists(r0, mine, "gone"), exit()])
+section("socket", "flags_off", [core.field_offset(r0, task, "flags"), exit()])
+section("socket", "flags_size", [core.field_size(r0, task, "flags"), exit()])
+section("socket", "flags_lshift", [core.field_lshift(r0, task, "flags"), exit()])
+section("socket", "flags_rshift", [core.field_rshift(r0, task, "flags"), exit()])
+section("socket", "signed", [core.field_signed(r0, task, "tgid"), exit()])
+section("socket", "sid", [core.enum_value(r0, k.type("enum pid_type"), "PIDTYPE_SID"), exit()])
+section("socket", "matches", [core.type_matches(r0, task), exit()])
+section("socket", "target_id", [core.type_id_target(r0, task), exit()])
 section("socket", "load", [
     insn.st_mem("w", fp, -4, 0),
     insn.ld_map_fd(r1, buf),
@@ -63,7 +71,9 @@ func buildCore(t *testing.T, src string, files map[string][]byte) []byte {
 // synthetic task_struct, is relocated by cilium/ebpf against layout 0 and
 // against layout 1 (ProgramOptions.KernelTypes), and its programs, run by
 // the kernel, read layout 1's offsets: the relocations are real, not
-// baked in.
+// baked in. Every kind is there: field offset (on a load, on an ALU
+// immediate, through a ___flavor type), size, existence, signedness, a
+// bitfield's load and shifts, type size, match and target ID, enum value.
 func TestCoreSyntheticLayouts(t *testing.T) {
 	testenv.Root(t)
 	obj := buildCore(t, coreSrc, map[string][]byte{":kernel.btf": btftest.Kernel(btftest.Options{})})
@@ -94,12 +104,33 @@ func TestCoreSyntheticLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := off["tgid"]
+			// flags is 5 bits at bit 3 of its byte: libbpf's (and
+			// cilium/ebpf's) load of a 4-byte unit that holds it, and
+			// the shifts that extract it.
+			bit := 8*off["flags"] + 3
+			unit := bit / 8 / 4 * 4
+			var task *cbtf.Struct
+			if err := target.TypeByName("task_struct", &task); err != nil {
+				t.Fatal(err)
+			}
+			taskID, err := target.TypeID(task)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := map[string]uint32{
-				"offset": o,
-				"size":   off["size"],
-				"flavor": o,
-				"gone":   0,
-				"load":   o | (o+1)<<8 | (o+2)<<16 | (o+3)<<24,
+				"offset":       o,
+				"size":         off["size"],
+				"flavor":       o,
+				"gone":         0,
+				"load":         o | (o+1)<<8 | (o+2)<<16 | (o+3)<<24,
+				"flags_off":    unit,
+				"flags_size":   4,
+				"flags_lshift": 64 - (bit + 5 - 8*unit),
+				"flags_rshift": 64 - 5,
+				"signed":       1,
+				"sid":          3,
+				"matches":      1,
+				"target_id":    uint32(taskID),
 			}
 			for name, w := range want {
 				got, err := coll.Programs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
@@ -128,8 +159,10 @@ func TestCoreOnlyUsedTypes(t *testing.T) {
 	if !bytes.Equal(objA, objB) {
 		t.Errorf("objects differ (%d and %d bytes)", len(objA), len(objB))
 	}
-	// The object's BTF has task_struct with the two members used, not
-	// its six.
+	// The object's BTF has task_struct with the two members the field
+	// relocations use, not its six; the shell (name and size) of
+	// type_size and type_id_target; and the whole struct that
+	// type_matches compares.
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(objA))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +181,7 @@ func TestCoreOnlyUsedTypes(t *testing.T) {
 		}
 		shapes = append(shapes, fmt.Sprintf("%d:%v", s.Size, names))
 	}
-	if want := "[64:[tgid] 64:[]]"; fmt.Sprint(shapes) != want {
-		t.Errorf("task_struct in the object: %v, want %s (the member read, and the shell of type_size)", shapes, want)
+	if want := "[64:[flags tgid] 64:[] 64:[flags pid tgid comm real_parent se]]"; fmt.Sprint(shapes) != want {
+		t.Errorf("task_struct in the object: %v, want %s", shapes, want)
 	}
 }

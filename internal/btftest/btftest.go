@@ -26,7 +26,7 @@ type Options struct {
 // Offsets of task_struct's members in bytes, per layout.
 var Offsets = [2]map[string]uint32{
 	{"flags": 4, "pid": 8, "tgid": 12, "comm": 16, "real_parent": 32, "se": 40, "size": 64},
-	{"flags": 100, "pid": 200, "tgid": 208, "comm": 240, "real_parent": 264, "se": 304, "size": 400},
+	{"flags": 102, "pid": 200, "tgid": 208, "comm": 240, "real_parent": 264, "se": 304, "size": 400},
 }
 
 // Kernel returns a raw BTF file (as /sys/kernel/btf/vmlinux is one).
