@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -184,4 +187,124 @@ func TestCoreOnlyUsedTypes(t *testing.T) {
 	if want := "[64:[flags tgid] 64:[] 64:[flags pid tgid comm real_parent se]]"; fmt.Sprint(shapes) != want {
 		t.Errorf("task_struct in the object: %v, want %s", shapes, want)
 	}
+}
+
+// TestCoreKindsKernel relocates the kinds task_info does not use against
+// the running kernel, through both loaders: a bitfield of task_struct
+// (its load's offset and size, and the shifts that extract it), a
+// member's signedness, the kernel's ID of task_struct, a type match and
+// the local type ID. The expected values come from cilium/ebpf's
+// btf.LoadKernelSpec and libbpf's formulas.
+func TestCoreKindsKernel(t *testing.T) {
+	vm := vmlinux(t)
+	bpftool := testenv.Tool(t, "bpftool")
+	kernel, err := cbtf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task *cbtf.Struct
+	if err := kernel.TypeByName("task_struct", &task); err != nil {
+		t.Fatal(err)
+	}
+	taskID, err := kernel.TypeID(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bf cbtf.Member
+	for _, m := range task.Members {
+		if m.BitfieldSize > 0 && m.Name != "" {
+			bf = m
+			break
+		}
+	}
+	if bf.Name == "" {
+		t.Fatal("task_struct has no bitfield")
+	}
+	size, err := cbtf.Sizeof(bf.Type)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bit, bits := uint32(bf.Offset), uint32(bf.BitfieldSize)
+	unit := uint32(size)
+	off := bit / 8 / unit * unit
+	for bit+bits-8*off > 8*unit {
+		unit *= 2
+		off = bit / 8 / unit * unit
+	}
+	want := map[string]uint32{
+		"bf_off":    off,
+		"bf_size":   unit,
+		"bf_lshift": 64 - (bit + bits - 8*off),
+		"bf_rshift": 64 - bits,
+		"signed":    1, // tgid is a pid_t, an int
+		"target_id": uint32(taskID),
+		"matches":   1,
+	}
+	src := fmt.Sprintf(`
+k = btf_types(":vmlinux.btf")
+task = k.type("task_struct")
+section("socket", "bf_off", [core.field_offset(r0, task, %[1]q), exit()])
+section("socket", "bf_size", [core.field_size(r0, task, %[1]q), exit()])
+section("socket", "bf_lshift", [core.field_lshift(r0, task, %[1]q), exit()])
+section("socket", "bf_rshift", [core.field_rshift(r0, task, %[1]q), exit()])
+section("socket", "signed", [core.field_signed(r0, task, "tgid"), exit()])
+section("socket", "target_id", [core.type_id_target(r0, task), exit()])
+section("socket", "matches", [core.type_matches(r0, types.struct("task_struct___m", [("tgid", types.s32)])), exit()])
+section("socket", "local_id", [core.type_id_local(r0, task), exit()])
+license("GPL")
+`, bf.Name)
+	obj := buildCore(t, src, map[string][]byte{":vmlinux.btf": vm})
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TYPE_ID_LOCAL is the object's own ID of its task_struct, which its
+	// instruction holds already.
+	want["local_id"] = uint32(spec.Programs["local_id"].Instructions[0].Constant)
+	if want["local_id"] == 0 {
+		t.Fatal("TYPE_ID_LOCAL's instruction holds 0")
+	}
+	check := func(t *testing.T, progs map[string]*ebpf.Program, renumbers bool) {
+		for name, w := range want {
+			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if name == "local_id" && renumbers {
+				// cilium/ebpf loads the program with BTF of its own
+				// making, numbered anew: the ID is in that, not ours.
+				if got == 0 {
+					t.Errorf("local_id returned 0")
+				}
+				continue
+			}
+			if got != w {
+				t.Errorf("%s returned %d, want %d (bitfield %s, %d bits at bit %d)", name, got, w, bf.Name, bits, bit)
+			}
+		}
+	}
+	t.Run("cilium", func(t *testing.T) {
+		coll := testenv.Collection(t, spec)
+		check(t, coll.Programs, true)
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "kinds.o")
+		if err := os.WriteFile(path, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pins := filepath.Join(testenv.PinDir(t), "progs")
+		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
+			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+		}
+		progs := map[string]*ebpf.Program{}
+		for name := range want {
+			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			progs[name] = p
+		}
+		check(t, progs, false)
+	})
 }
