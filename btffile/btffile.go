@@ -42,6 +42,7 @@ import (
 )
 
 // File is a parsed BTF file. Its methods are not safe for concurrent use.
+// The zero File is an empty file: it has no types.
 type File struct {
 	types []byte   // the type section
 	strs  []byte   // the string section
@@ -201,8 +202,8 @@ const scanLookups = 16
 
 // byName returns the IDs of the types named name, in file order.
 func (f *File) byName(name string) []uint32 {
-	if name == "" {
-		return nil
+	if name == "" || len(f.strs) == 0 {
+		return nil // (the zero File has no strings)
 	}
 	if f.lookups++; f.lookups > scanLookups {
 		if f.index == nil {

@@ -399,3 +399,20 @@ func TestMutations(t *testing.T) {
 		}
 	}
 }
+
+// The zero File has no types, and says so.
+func TestZeroFile(t *testing.T) {
+	var f File
+	if _, err := f.Type("task_struct"); err == nil {
+		t.Error("Type: no error")
+	}
+	if _, err := f.Func("bpf_task_from_pid"); err == nil {
+		t.Error("Func: no error")
+	}
+	if _, err := f.Var("x"); err == nil {
+		t.Error("Var: no error")
+	}
+	if _, ok, err := f.Deref(&btf.Fwd{Name: "x"}); ok || err != nil {
+		t.Errorf("Deref: %v %v", ok, err)
+	}
+}

@@ -4,8 +4,12 @@
 // lays out .maps and the global data sections, turns every reference to a
 // map, global or function into a relocation, and describes all of it in
 // BTF (.BTF, and .BTF.ext with a func_info record per function and a
-// line_info record per instruction). The result is an objwriter.Object,
-// whose layout into bytes is objwriter's business.
+// line_info record per instruction). Instructions may carry, as typed
+// metadata, a CO-RE relocation (CoreRelo: a record in .BTF.ext against a
+// local type pruned to the members used, core.go) or the kernel function
+// or variable they refer to (Extern: an undefined symbol and a .ksyms
+// DATASEC, extern.go). The result is an objwriter.Object, whose layout
+// into bytes is objwriter's business.
 //
 // A front end (package starlib) fills the Unit; link knows nothing about
 // it. Its errors are *Error values (and asm's *asm.Error): a position, a

@@ -14,6 +14,10 @@
 //	fail(msg)          stop the build with an error at the call
 //	types              C types for typed maps and globals (types.go):
 //	                   types.u32, types.struct(name, fields), ...
+//	btf_types(label)   the types of a BTF file (a kernel's), read through
+//	                   Options.ReadFile (btftypes.go)
+//	core               CO-RE relocations: core.ldx, core.read,
+//	                   core.field_offset, ... (core.go)
 //	test(name, program, ...)
 //	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
 //	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
