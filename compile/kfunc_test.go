@@ -25,15 +25,16 @@ import (
 // its BTF, given as btf_types(":vmlinux.btf")) in a syscall program, which
 // BPF_PROG_TEST_RUN runs: it finds the task of the pid its context holds
 // (bpf_task_from_pid, refcounted: bpf_task_release), reads its tgid,
-// takes and drops the RCU read lock, checks that a kfunc exists and that
-// a weak one the kernel lacks does not (and never calls it), and stores
+// takes and drops the RCU read lock, checks that a kfunc exists, that a
+// weak one the kernel has exists and that a weak one the kernel lacks
+// does not (and never calls it), and stores
 // the address of an untyped ksym (and, for libbpf, of a typed one:
 // cilium/ebpf refuses typed ksyms, "expected ... to be *Void").
 const kfuncSrc = `
 k = btf_types(":vmlinux.btf")
 task = k.type("task_struct")
 missing = types.func(types.s32, [types.s32])
-out = bss("out", type = types.array(types.u64, 6))
+out = bss("out", type = types.array(types.u64, 7))
 
 def store(i, reg):
     return insn.stx_mem("dw", r9, reg, 8 * i)
@@ -61,6 +62,8 @@ section("syscall", "kfuncs", [
     insn.mov64_imm(r1, 1),
     insn.call_kfunc("bpf_no_such_kfunc", missing, weak = True),
     label("skip"),
+    insn.ld_kfunc(r1, "bpf_task_acquire", k, weak = True),
+    store(6, r1),
     insn.ld_ksym(r1, "schedule"),
     store(3, r1),
     TYPED,
@@ -99,11 +102,11 @@ func checkKfuncs(t *testing.T, prog *ebpf.Program, out *ebpf.Map, typed bool) {
 	if _, err := prog.Run(&ebpf.RunOptions{Context: ctx}); err != nil {
 		t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
 	}
-	raw := make([]byte, 48)
+	raw := make([]byte, 56)
 	if err := out.Lookup(uint32(0), &raw); err != nil {
 		t.Fatal(err)
 	}
-	got := make([]uint64, 6)
+	got := make([]uint64, 7)
 	for i := range got {
 		got[i] = binary.LittleEndian.Uint64(raw[8*i:])
 	}
@@ -115,6 +118,9 @@ func checkKfuncs(t *testing.T, prog *ebpf.Program, out *ebpf.Map, typed bool) {
 	}
 	if got[2] != 0 {
 		t.Errorf("the weak bpf_no_such_kfunc's address is %#x, want 0", got[2])
+	}
+	if got[6] == 0 {
+		t.Errorf("the weak bpf_task_acquire's address is 0: a weak kfunc the kernel has was not found")
 	}
 	if got[5] != 1 {
 		t.Errorf("the program did not run to its end")
