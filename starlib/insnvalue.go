@@ -279,6 +279,9 @@ func (i *LinkInsn) CompareSameType(op syntax.Token, y starlark.Value, depth int)
 // label ("goto out"), a call of a function its name ("call f"), a load of
 // a map, global or function address the symbol ("r1 = counts ll", "r1 =
 // cfg + 8 ll"). So the text is what asm() reads back to the same value.
+// Kernel functions and variables print as objdump prints them ("call
+// -0x1", "r1 = 0x0 ll"): asm() has no form for them, as their
+// prototypes come from insn.call_kfunc's arguments.
 func insnString(i insnValue) string {
 	ins := i.inst()
 	s := ins.String()
@@ -288,10 +291,9 @@ func insnString(i insnValue) string {
 		}
 	}
 	switch r := i.ref(); r.Kind {
-	case asm.RefNone:
 	case asm.RefFunc:
 		s = "call " + r.Name
-	default:
+	case asm.RefMap, asm.RefGlobal, asm.RefFuncAddr:
 		name := r.Name
 		if r.Addend != 0 {
 			name = fmt.Sprintf("%s + %d", name, r.Addend)
