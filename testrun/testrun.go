@@ -51,6 +51,14 @@ type Result struct {
 	Duration time.Duration
 	// Cached reports a Pass remembered from an earlier run, not run now.
 	Cached bool
+	// Engine is what ran the case: Kernel, VM or Both (VM when Both was
+	// asked for but the kernel could not run the case).
+	Engine Engine
+	// KernelSkipped, under Both, says why the kernel did not run a case
+	// that the interpreter ran alone.
+	KernelSkipped string
+	// seen is what the run left, for Both to compare.
+	seen *outcome
 }
 
 // outputPad is the room given to a program's output data beyond its
@@ -381,7 +389,7 @@ func runCase(r *Result, lp loaded) {
 		}
 	}
 	opts := &ebpf.RunOptions{Data: c.Data, Repeat: uint32(c.Repeat)}
-	if c.HasWantData {
+	if c.HasWantData || c.HasData {
 		// The output is copied out only when a case looks at it.
 		opts.DataOut = make([]byte, len(c.Data)+outputPad)
 	}
@@ -424,41 +432,66 @@ func runCase(r *Result, lp loaded) {
 		r.Status, r.Msg = Fail, fmt.Sprintf("BPF_PROG_TEST_RUN failed: %v", err)
 		return
 	}
+	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData}
+	r.seen = &seen
+	r.Status, r.Msg = judge(c, seen, func(e starlib.MapEntry) ([]byte, string, error) {
+		m := lp.coll.c.Maps[e.Map]
+		if m == nil {
+			return nil, "", errNoMap
+		}
+		got := lp.coll.got[:m.ValueSize()]
+		if isPerCPU(m.Type()) {
+			var vs [][]byte
+			if err := m.Lookup(e.Key, &vs); err != nil {
+				return nil, "", err
+			}
+			at := fmt.Sprintf(" on CPU %d", cpu)
+			if cpu >= len(vs) {
+				return nil, at, fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
+			}
+			return vs[cpu], at, nil
+		}
+		return got, "", m.Lookup(e.Key, got)
+	})
+}
+
+// errNoMap is what a lookup returns for a map the program does not use.
+var errNoMap = errors.New("not one the program uses")
+
+// outcome is what a run of a case left: return value, data_out and
+// ctx_out.
+type outcome struct {
+	ret     uint32
+	data    []byte
+	ctx     []byte
+	hasData bool // the case gave data (so data_out is compared)
+}
+
+// judge compares a run's outcome with what case c wants, looking map
+// values up through lookup (which returns ebpf.ErrKeyNotExist, wrapped,
+// for a missing key, errNoMap for a map the run does not have, and a
+// note such as " on CPU 0" for messages). It returns Pass, or Fail with
+// what differed.
+func judge(c starlib.TestCase, o outcome, lookup func(starlib.MapEntry) ([]byte, string, error)) (Status, string) {
 	var diffs []string
-	if c.HasWantRetval && ret != c.WantRetval {
-		diffs = append(diffs, fmt.Sprintf("retval %s, want %s", starlib.RetvalName(c.Section, ret), starlib.RetvalName(c.Section, c.WantRetval)))
+	if c.HasWantRetval && o.ret != c.WantRetval {
+		diffs = append(diffs, fmt.Sprintf("retval %s, want %s", starlib.RetvalName(c.Section, o.ret), starlib.RetvalName(c.Section, c.WantRetval)))
 	}
-	if c.HasWantData && !bytes.Equal(opts.DataOut, c.WantData) {
-		diffs = append(diffs, "data "+DescribeDiff(opts.DataOut, c.WantData))
+	if c.HasWantData && !bytes.Equal(o.data, c.WantData) {
+		diffs = append(diffs, "data "+DescribeDiff(o.data, c.WantData))
 	}
 	if c.HasWantCtx {
-		if d := ctxDiff(ctxOut[:len(c.WantCtx)], c); d != "" {
+		got := make([]byte, len(c.WantCtx))
+		copy(got, o.ctx)
+		if d := ctxDiff(got, c); d != "" {
 			diffs = append(diffs, d)
 		}
 	}
 	for _, e := range c.WantMaps {
-		m := lp.coll.c.Maps[e.Map]
-		if m == nil {
-			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
-			continue
-		}
-		got := lp.coll.got[:m.ValueSize()]
-		var err error
-		at := ""
-		if isPerCPU(m.Type()) {
-			var vs [][]byte
-			if err = m.Lookup(e.Key, &vs); err == nil {
-				if cpu >= len(vs) {
-					err = fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
-				} else {
-					got = vs[cpu]
-				}
-			}
-			at = fmt.Sprintf(" on CPU %d", cpu)
-		} else {
-			err = m.Lookup(e.Key, got)
-		}
+		got, at, err := lookup(e)
 		switch {
+		case errors.Is(err, errNoMap):
+			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
 		case errors.Is(err, ebpf.ErrKeyNotExist):
 			if e.Value != nil {
 				diffs = append(diffs, fmt.Sprintf("%s[%x] is missing, want %x", e.Map, e.Key, e.Value))
@@ -472,8 +505,9 @@ func runCase(r *Result, lp loaded) {
 		}
 	}
 	if len(diffs) > 0 {
-		r.Status, r.Msg = Fail, strings.Join(diffs, "; ")
+		return Fail, strings.Join(diffs, "; ")
 	}
+	return Pass, ""
 }
 
 // everyCPU returns v once per possible CPU: a per-CPU map's value set

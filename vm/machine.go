@@ -50,6 +50,16 @@ type Machine struct {
 	pc int
 	// kfuncs names kfuncs by BTF id, for messages.
 	kfuncs map[int64]string
+
+	// Env is what helpers tell the program about the world.
+	Env      Env
+	maps     []*Map
+	free     []int
+	pkt      packet
+	redirect uint32
+	reserved []reservation
+	trace    []byte
+	timers   map[uint64]*timer
 }
 
 // NewMachine returns a machine with its stack frames and no helpers.

@@ -22,15 +22,19 @@ import (
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [LABEL|FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
-name into the kernel once and runs every case with BPF_PROG_TEST_RUN. It
-prints a line for each failing or skipped case, with the FILE:LINE:COL of
-its test() call and what differed, then 'N passed, N failed' (and ', N
-skipped' when cases could not run: without root, or for a program type
-this kernel cannot test-run). In a workspace, a file whose cases all
+name into the kernel once and runs every case with BPF_PROG_TEST_RUN, or
+runs them in bpfstar's interpreter (--engine vm), or both, failing a case
+where the two disagree (--engine both). The default is the kernel where
+this process may load programs (root or CAP_BPF), else the interpreter;
+the line 'engine: NAME' says which ran. It prints a line for each failing
+or skipped case, with the FILE:LINE:COL of its test() call and what
+differed, then 'N passed, N failed' (and ', N skipped' when cases could
+not run: for a program type this kernel cannot test-run, or that the
+interpreter does not model). In a workspace, a file whose kernel cases all
 passed is remembered in bpfstar-out/cache, by the contents of its object
 and its cases and the kernel's release: the next run passes them without
 loading anything (-v shows '(cached)'); --nocache runs them all the same.
@@ -59,10 +63,17 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` of each file")
 	nocache := fs.Bool("nocache", false, "run every case, even those whose passing run is cached")
 	noskip := fs.Bool("noskip", false, "exit 1 when a case could not run (was skipped)")
+	engineFlag := fs.String("engine", "", "run the cases in `ENGINE`: kernel, vm (the interpreter) or both (default: kernel where it can load programs, else vm)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	engine, err := testrun.ParseEngine(*engineFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "bpfstar test: --engine: %v\n", err)
+		return errUsage
+	}
+	engine = engine.Resolve()
 	var rx *regexp.Regexp
 	if *run != "" {
 		if rx, err = regexp.Compile(*run); err != nil {
@@ -91,7 +102,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr})
+			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr}, testrun.Options{Engine: engine})
 		}()
 	}
 	wg.Wait()
@@ -109,6 +120,8 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 				switch {
 				case *verbose && r.Cached:
 					fmt.Fprintf(stdout, "%v: PASS %s (cached)\n", r.Case.Pos, r.Case.Name)
+				case *verbose && r.KernelSkipped != "":
+					fmt.Fprintf(stdout, "%v: PASS %s (vm only; kernel: %s)\n", r.Case.Pos, r.Case.Name, r.KernelSkipped)
 				case *verbose:
 					fmt.Fprintf(stdout, "%v: PASS %s (%v)\n", r.Case.Pos, r.Case.Name, meanDuration(r))
 				}
@@ -121,6 +134,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	fmt.Fprintf(stdout, "engine: %s\n", engineName(engine))
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d skipped", skipped)
@@ -144,6 +158,17 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// engineName says what ran the cases.
+func engineName(e testrun.Engine) string {
+	switch e {
+	case testrun.VM:
+		return "vm (bpfstar's interpreter)"
+	case testrun.Both:
+		return "both (the kernel and bpfstar's interpreter, compared)"
+	}
+	return "kernel (BPF_PROG_TEST_RUN)"
+}
+
 // errTestsFailed reports that cases failed or files did not build; the
 // lines that say so are printed (exit status 1, nothing more printed).
 var errTestsFailed = errors.New("tests failed")
@@ -156,7 +181,7 @@ func meanDuration(r testrun.Result) time.Duration {
 // testFile builds a test file and runs its cases that match rx; when the
 // same cases of the same object passed before on this kernel (tc), they
 // pass again without running, and a run that passes is remembered.
-func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts compile.Options) fileResult {
+func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts compile.Options, ropts testrun.Options) fileResult {
 	start := time.Now()
 	fr := fileResult{file: file}
 	obj, u, err := workspace.BuildFileUnit(file, opts)
@@ -171,18 +196,19 @@ func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts comp
 		}
 	}
 	key := tc.Key(obj, cases)
-	if len(cases) > 0 && tc.Passed(key) {
+	kernel := ropts.Engine == testrun.Kernel
+	if kernel && len(cases) > 0 && tc.Passed(key) {
 		for _, c := range cases {
 			fr.results = append(fr.results, testrun.Result{Case: c, Status: testrun.Pass, Cached: true})
 		}
 		fr.elapsed = time.Since(start)
 		return fr
 	}
-	fr.results, fr.err = testrun.Run(obj, cases)
+	fr.results, fr.err = testrun.RunWith(obj, cases, ropts)
 	if fr.err != nil {
 		fr.err = fmt.Errorf("%s: %w", file, fr.err)
 	}
-	if fr.err == nil && len(cases) > 0 && !slices.ContainsFunc(fr.results, func(r testrun.Result) bool { return r.Status != testrun.Pass }) {
+	if kernel && fr.err == nil && len(cases) > 0 && !slices.ContainsFunc(fr.results, func(r testrun.Result) bool { return r.Status != testrun.Pass }) {
 		tc.RecordPass(key)
 	}
 	fr.elapsed = time.Since(start)

@@ -1,0 +1,212 @@
+package testrun
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/verify"
+	"github.com/bpfstar/bpfstar/vm"
+)
+
+// Engine is what runs the cases: the kernel (BPF_PROG_TEST_RUN), the
+// interpreter (package vm), or both, each case on each, failing where
+// they disagree.
+type Engine string
+
+const (
+	Auto   Engine = ""       // the kernel where it can run (root or CAP_BPF), else the interpreter
+	Kernel Engine = "kernel" // BPF_PROG_TEST_RUN
+	VM     Engine = "vm"     // the interpreter
+	Both   Engine = "both"   // both, compared
+)
+
+// ParseEngine reads an --engine flag.
+func ParseEngine(s string) (Engine, error) {
+	switch e := Engine(s); e {
+	case Auto, Kernel, VM, Both:
+		return e, nil
+	}
+	return "", fmt.Errorf("unknown engine %q (kernel, vm or both)", s)
+}
+
+// Resolve returns the engine Auto stands for here: the kernel when this
+// process may load programs, else the interpreter.
+func (e Engine) Resolve() Engine {
+	if e != Auto {
+		return e
+	}
+	if verify.Privileged() {
+		return Kernel
+	}
+	return VM
+}
+
+// Options configure RunWith.
+type Options struct {
+	Engine Engine
+	// Env is the world the interpreter's helpers see (clock, random
+	// seed, CPU, pid).
+	Env vm.Env
+	// Hook, when set, sees every instruction the interpreter runs, with
+	// the case it runs for (tracing, coverage).
+	Hook func(c starlib.TestCase) vm.Hook
+}
+
+// RunWith runs the cases with the engine of opts (see Run for the kernel);
+// each Result says which engine ran it.
+func RunWith(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error) {
+	switch opts.Engine.Resolve() {
+	case Kernel:
+		rs, err := Run(obj, cases)
+		for i := range rs {
+			rs[i].Engine = Kernel
+		}
+		return rs, err
+	case VM:
+		return runVM(obj, cases, opts)
+	}
+	kr, err := Run(obj, cases)
+	if err != nil {
+		return nil, err
+	}
+	vr, err := runVM(obj, cases, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(cases))
+	for i := range cases {
+		k, v := kr[i], vr[i]
+		out[i] = Result{Case: cases[i], Engine: Both, Duration: k.Duration}
+		switch {
+		case k.Status == Skip && v.Status != Skip:
+			// The kernel cannot run it (a program type without
+			// BPF_PROG_TEST_RUN): the interpreter's verdict stands.
+			out[i] = v
+			out[i].Msg = v.Msg
+			out[i].KernelSkipped = k.Msg
+		case k.Status == Skip:
+			out[i].Status, out[i].Msg = Skip, "kernel: "+k.Msg
+		case v.Status == Skip:
+			out[i].Status, out[i].Msg = Skip, "vm: "+v.Msg
+		case k.Status != Pass || v.Status != Pass:
+			var msgs []string
+			if k.Status != Pass {
+				msgs = append(msgs, "kernel: "+k.Msg)
+			}
+			if v.Status != Pass {
+				msgs = append(msgs, "vm: "+v.Msg)
+			}
+			out[i].Status, out[i].Msg = Fail, joinMsgs(msgs)
+		case k.seen != nil && v.seen != nil:
+			if d := k.seen.differs(v.seen); d != "" {
+				out[i].Status, out[i].Msg = Fail, "the kernel and the interpreter disagree: "+d
+			}
+		}
+	}
+	return out, nil
+}
+
+func joinMsgs(m []string) string {
+	s := m[0]
+	for _, x := range m[1:] {
+		s += "; " + x
+	}
+	return s
+}
+
+// differs says how two outcomes differ, or "".
+func (o *outcome) differs(p *outcome) string {
+	switch {
+	case o.ret != p.ret:
+		return fmt.Sprintf("retval %d (kernel), %d (vm)", o.ret, p.ret)
+	case o.hasData && !bytes.Equal(o.data, p.data):
+		return "data " + DescribeDiff(p.data, o.data) + " (got: vm, want: kernel)"
+	}
+	return ""
+}
+
+// runVM runs every case in the interpreter, each on a machine with the
+// object's maps as loaded.
+func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error) {
+	o, err := vm.LoadObject(obj)
+	if err != nil {
+		return nil, fmt.Errorf("reading object: %w", err)
+	}
+	results := make([]Result, len(cases))
+	for i, c := range cases {
+		r := &results[i]
+		*r = Result{Case: c, Engine: VM}
+		p, err := o.Program(c.Program)
+		if err != nil {
+			r.Status, r.Msg = Fail, err.Error()
+			if errors.Is(err, vm.ErrUnsupported) {
+				r.Status, r.Msg = Skip, "not run: "+err.Error()
+			}
+			continue
+		}
+		m, err := o.NewMachine(opts.Env)
+		if err != nil {
+			r.Status, r.Msg = Skip, "not run: "+err.Error()
+			continue
+		}
+		if opts.Hook != nil {
+			m.Hook = opts.Hook(c)
+		}
+		failed := false
+		for _, e := range c.Maps {
+			mp := m.Map(e.Map)
+			if mp == nil {
+				r.Status, r.Msg = Skip, fmt.Sprintf("not run: the object has no map %s", e.Map)
+				failed = true
+				break
+			}
+			if err := mp.Update(e.Key, e.Value); err != nil {
+				r.Status, r.Msg = Fail, fmt.Sprintf("setting %s[%x]: %v", e.Map, e.Key, err)
+				failed = true
+				break
+			}
+		}
+		if failed {
+			continue
+		}
+		var out vm.Output
+		for range max(c.Repeat, 1) {
+			out, err = m.RunProgram(p, vm.Input{Data: c.Data, Ctx: c.Ctx, HasCtx: c.HasCtx})
+			if err != nil {
+				break
+			}
+		}
+		if err != nil {
+			r.Status, r.Msg = Fail, err.Error()
+			if errors.Is(err, vm.ErrUnsupported) && !isRunError(err) {
+				r.Status, r.Msg = Skip, "not run: "+err.Error()
+			}
+			continue
+		}
+		res := outcome{ret: out.Retval, data: out.Data, ctx: out.Ctx, hasData: c.HasData}
+		r.seen = &res
+		r.Status, r.Msg = judge(c, res, func(e starlib.MapEntry) ([]byte, string, error) {
+			mp := m.Map(e.Map)
+			if mp == nil {
+				return nil, "", errNoMap
+			}
+			v, ok := mp.Lookup(e.Key, m.Env.CPU)
+			if !ok {
+				return nil, "", fmt.Errorf("%w", ebpf.ErrKeyNotExist)
+			}
+			return v, "", nil
+		})
+	}
+	return results, nil
+}
+
+// isRunError reports whether err stopped a run (an unsupported helper is
+// a run error that fails the case: the program depends on it).
+func isRunError(err error) bool {
+	var e *vm.Error
+	return errors.As(err, &e)
+}

@@ -1,0 +1,449 @@
+package vm
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// Map types (BPF_MAP_TYPE_*) the interpreter models.
+const (
+	MapHash        = 1
+	MapArray       = 2
+	MapProgArray   = 3
+	MapPerCPUHash  = 5
+	MapPerCPUArray = 6
+	MapLRUHash     = 9
+	MapLRUPerCPU   = 10
+	MapLPMTrie     = 11
+	MapArrayOfMaps = 12
+	MapHashOfMaps  = 13
+	MapQueue       = 22
+	MapStack       = 23
+	MapRingbuf     = 27
+)
+
+var mapTypeNames = map[uint32]string{
+	MapHash: "hash", MapArray: "array", MapProgArray: "prog_array", MapPerCPUHash: "percpu_hash",
+	MapPerCPUArray: "percpu_array", MapLRUHash: "lru_hash", MapLRUPerCPU: "lru_percpu_hash",
+	MapLPMTrie: "lpm_trie", MapArrayOfMaps: "array_of_maps", MapHashOfMaps: "hash_of_maps",
+	MapQueue: "queue", MapStack: "stack", MapRingbuf: "ringbuf",
+}
+
+// MapSpec describes a map: its BPF_MAP_TYPE, sizes and flags.
+type MapSpec struct {
+	Name       string
+	Type       uint32
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	// Data is the initial value of a global data section (an array of one
+	// element), nil otherwise.
+	Data     []byte
+	ReadOnly bool
+	// Init are the initial slots of a prog_array (program entry slots)
+	// or map of maps (map indexes), -1 for none.
+	Init []int
+}
+
+// Errno values helpers return (negated).
+const (
+	enoent = 2
+	e2big  = 7
+	eexist = 17
+	einval = 22
+	ebusy  = 16
+	enospc = 28
+)
+
+func errno(e int) uint64 { return uint64(-int64(e)) }
+
+// Map is a map's contents in a machine.
+type Map struct {
+	MapSpec
+	m   *Machine
+	idx int
+	// region holds the values of an array (each CPU's copy, for a
+	// per-CPU array, one after the other).
+	region int
+	// elems are the elements of a hash-like map, in insertion order.
+	elems []*elem
+	index map[string]*elem
+	// clock orders LRU uses.
+	clock uint64
+	// slots are the values of a prog_array or map of maps (-1: empty).
+	slots []int
+	// queue holds the values of a queue or stack.
+	queue [][]byte
+	// records are a ring buffer's submitted records.
+	records [][]byte
+}
+
+type elem struct {
+	key     []byte
+	regions []int // one per CPU (one for a map that is not per-CPU)
+	used    uint64
+}
+
+// TypeName returns the map type's name ("hash").
+func (s *MapSpec) TypeName() string {
+	if n, ok := mapTypeNames[s.Type]; ok {
+		return n
+	}
+	return fmt.Sprintf("type %d", s.Type)
+}
+
+func (s *MapSpec) perCPU() bool {
+	return s.Type == MapPerCPUArray || s.Type == MapPerCPUHash || s.Type == MapLRUPerCPU
+}
+
+func (s *MapSpec) hashLike() bool {
+	switch s.Type {
+	case MapHash, MapPerCPUHash, MapLRUHash, MapLRUPerCPU, MapLPMTrie, MapHashOfMaps:
+		return true
+	}
+	return false
+}
+
+// maxMapBytes bounds the memory of one map.
+const maxMapBytes = 1 << 28
+
+// newMap adds the map s to m.
+func (m *Machine) newMap(s MapSpec) (*Map, error) {
+	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1}
+	if _, ok := mapTypeNames[s.Type]; !ok && s.Data == nil {
+		return nil, fmt.Errorf("%w: map %s has type %d, which the interpreter does not model", ErrUnsupported, s.Name, s.Type)
+	}
+	switch {
+	case s.Data != nil:
+		mp.region = m.newRegion(s.Name, bytes.Clone(s.Data), s.ReadOnly)
+	case s.Type == MapArray || s.Type == MapPerCPUArray:
+		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(m.cpus())
+		if n > maxMapBytes {
+			return nil, fmt.Errorf("%w: map %s needs %d bytes", ErrUnsupported, s.Name, n)
+		}
+		mp.region = m.newRegion("map "+s.Name, make([]byte, n), false)
+	case s.Type == MapProgArray || s.Type == MapArrayOfMaps:
+		if s.MaxEntries > 1<<20 {
+			return nil, fmt.Errorf("%w: map %s has %d entries", ErrUnsupported, s.Name, s.MaxEntries)
+		}
+		mp.slots = make([]int, s.MaxEntries)
+		for i := range mp.slots {
+			mp.slots[i] = -1
+			if i < len(s.Init) {
+				mp.slots[i] = s.Init[i]
+			}
+		}
+	case s.hashLike():
+		mp.index = map[string]*elem{}
+		if s.Type == MapHashOfMaps {
+			return nil, fmt.Errorf("%w: map %s: hash_of_maps", ErrUnsupported, s.Name)
+		}
+	}
+	if mp.region < 0 {
+		// Every map has a region, so that map i's is regionFirst+i;
+		// only arrays and data sections have bytes in theirs.
+		mp.region = m.newRegion("map "+s.Name, nil, true)
+	}
+	m.maps = append(m.maps, mp)
+	return mp, nil
+}
+
+func (m *Machine) cpus() int { return max(m.Env.NumCPU, m.Env.CPU+1, 1) }
+
+// Maps returns the machine's maps, in the order of the object.
+func (m *Machine) Maps() []*Map { return m.maps }
+
+// Map returns the map named name, or nil.
+func (m *Machine) Map(name string) *Map {
+	for _, mp := range m.maps {
+		if mp.Name == name {
+			return mp
+		}
+	}
+	return nil
+}
+
+// mapArg returns the map a helper argument refers to.
+func (m *Machine) mapArg(v uint64) (*Map, error) {
+	if v&tagMask != mapTag || v&^tagMask >= uint64(len(m.maps)) {
+		return nil, faultf(ErrHelper, "argument %s is not a map", m.describe(v))
+	}
+	return m.maps[v&^tagMask], nil
+}
+
+// valueAddr returns the address of the current CPU's value of e.
+func (mp *Map) elemAddr(e *elem) uint64 {
+	r := e.regions[0]
+	if len(e.regions) > 1 {
+		r = e.regions[mp.m.Env.CPU]
+	}
+	return addr(r, 0)
+}
+
+// arrayIndex reads an array key.
+func (mp *Map) arrayIndex(key []byte) (uint32, bool) {
+	if len(key) != 4 {
+		return 0, false
+	}
+	i := binary.LittleEndian.Uint32(key)
+	return i, i < mp.MaxEntries
+}
+
+// lookup returns the address of the value for key (as the program sees
+// it: the current CPU's), or 0.
+func (mp *Map) lookup(key []byte) uint64 {
+	switch mp.Type {
+	case MapArray, MapPerCPUArray:
+		i, ok := mp.arrayIndex(key)
+		if !ok {
+			return 0
+		}
+		off := uint64(i) * uint64(mp.ValueSize)
+		if mp.Type == MapPerCPUArray {
+			off += uint64(mp.m.Env.CPU) * uint64(mp.ValueSize) * uint64(mp.MaxEntries)
+		}
+		return addr(mp.region, uint32(off))
+	case MapArrayOfMaps:
+		i, ok := mp.arrayIndex(key)
+		if !ok || mp.slots[i] < 0 {
+			return 0
+		}
+		return mapTag | uint64(mp.slots[i])
+	case MapLPMTrie:
+		e := mp.lpmMatch(key)
+		if e == nil {
+			return 0
+		}
+		return mp.elemAddr(e)
+	}
+	if mp.index == nil {
+		return 0
+	}
+	e := mp.index[string(key)]
+	if e == nil {
+		return 0
+	}
+	mp.clock++
+	e.used = mp.clock
+	return mp.elemAddr(e)
+}
+
+// lpmMatch returns the element whose prefix matches key longest.
+func (mp *Map) lpmMatch(key []byte) *elem {
+	if len(key) < 4 {
+		return nil
+	}
+	plen := binary.LittleEndian.Uint32(key)
+	var best *elem
+	var bestLen uint32
+	for _, e := range mp.elems {
+		l := binary.LittleEndian.Uint32(e.key)
+		if l > plen || (best != nil && l <= bestLen) {
+			continue
+		}
+		if prefixEqual(e.key[4:], key[4:], l) {
+			best, bestLen = e, l
+		}
+	}
+	return best
+}
+
+func prefixEqual(a, b []byte, bits uint32) bool {
+	for i := uint32(0); i < bits; i++ {
+		if int(i/8) >= len(a) || int(i/8) >= len(b) {
+			return false
+		}
+		mask := byte(0x80) >> (i % 8)
+		if a[i/8]&mask != b[i/8]&mask {
+			return false
+		}
+	}
+	return true
+}
+
+// update sets key to value (each CPU's copy, for a per-CPU map) with the
+// kernel's flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST); it returns 0 or a
+// negative errno.
+func (mp *Map) update(key, value []byte, flags uint64) uint64 {
+	if flags > 2 {
+		return errno(einval)
+	}
+	switch mp.Type {
+	case MapArray, MapPerCPUArray:
+		i, ok := mp.arrayIndex(key)
+		if !ok {
+			return errno(e2big)
+		}
+		if flags == 1 {
+			return errno(eexist)
+		}
+		r := &mp.m.regions[mp.region]
+		for cpu := 0; cpu < mp.copies(); cpu++ {
+			off := (uint64(cpu)*uint64(mp.MaxEntries) + uint64(i)) * uint64(mp.ValueSize)
+			copy(r.data[off:off+uint64(mp.ValueSize)], value)
+		}
+		return 0
+	case MapQueue, MapStack:
+		if len(mp.queue) >= int(mp.MaxEntries) {
+			if flags != 2 {
+				return errno(e2big)
+			}
+			mp.queue = mp.queue[1:]
+		}
+		mp.queue = append(mp.queue, bytes.Clone(value))
+		return 0
+	}
+	if mp.index == nil {
+		return errno(einval)
+	}
+	if mp.Type == MapLPMTrie {
+		if len(key) < 4 || binary.LittleEndian.Uint32(key) > uint32(8*(len(key)-4)) {
+			return errno(einval)
+		}
+		key = canonicalPrefix(key)
+	}
+	e := mp.index[string(key)]
+	switch {
+	case e != nil && flags == 1:
+		return errno(eexist)
+	case e == nil && flags == 2:
+		return errno(enoent)
+	case e == nil:
+		if len(mp.elems) >= int(mp.MaxEntries) {
+			if mp.Type != MapLRUHash && mp.Type != MapLRUPerCPU {
+				return errno(e2big)
+			}
+			mp.evict()
+		}
+		e = &elem{key: bytes.Clone(key)}
+		for cpu := 0; cpu < mp.copies(); cpu++ {
+			e.regions = append(e.regions, mp.m.allocRegion(fmt.Sprintf("value of map %s", mp.Name), int(mp.ValueSize)))
+		}
+		mp.elems = append(mp.elems, e)
+		mp.index[string(key)] = e
+	}
+	mp.clock++
+	e.used = mp.clock
+	for _, r := range e.regions {
+		copy(mp.m.regions[r].data, value)
+	}
+	return 0
+}
+
+// canonicalPrefix zeroes the bits of an LPM key past its prefix.
+func canonicalPrefix(key []byte) []byte {
+	k := bytes.Clone(key)
+	plen := binary.LittleEndian.Uint32(k)
+	for i := uint32(0); i < uint32(8*(len(k)-4)); i++ {
+		if i >= plen {
+			k[4+i/8] &^= byte(0x80) >> (i % 8)
+		}
+	}
+	return k
+}
+
+func (mp *Map) copies() int {
+	if mp.perCPU() {
+		return mp.m.cpus()
+	}
+	return 1
+}
+
+// evict removes the least recently used element.
+func (mp *Map) evict() {
+	oldest := 0
+	for i, e := range mp.elems {
+		if e.used < mp.elems[oldest].used {
+			oldest = i
+		}
+	}
+	mp.remove(oldest)
+}
+
+func (mp *Map) remove(i int) {
+	e := mp.elems[i]
+	for _, r := range e.regions {
+		mp.m.freeRegion(r)
+	}
+	delete(mp.index, string(e.key))
+	mp.elems = append(mp.elems[:i], mp.elems[i+1:]...)
+}
+
+// delete removes key; it returns 0 or a negative errno.
+func (mp *Map) delete(key []byte) uint64 {
+	if mp.index == nil {
+		return errno(einval)
+	}
+	if mp.Type == MapLPMTrie {
+		if len(key) < 4 {
+			return errno(einval)
+		}
+		key = canonicalPrefix(key)
+	}
+	for i, e := range mp.elems {
+		if bytes.Equal(e.key, key) {
+			mp.remove(i)
+			return 0
+		}
+	}
+	return errno(enoent)
+}
+
+// Lookup returns the value for key (the value of CPU cpu, for a per-CPU
+// map), as user space reads it.
+func (mp *Map) Lookup(key []byte, cpu int) ([]byte, bool) {
+	if cpu < 0 || cpu >= mp.m.cpus() {
+		return nil, false
+	}
+	saved := mp.m.Env.CPU
+	mp.m.Env.CPU = cpu
+	a := mp.lookup(key)
+	mp.m.Env.CPU = saved
+	if a == 0 || a&tagMask == mapTag {
+		return nil, false
+	}
+	b, err := mp.m.Read(a, int(mp.ValueSize))
+	if err != nil && mp.ValueSize > 0 {
+		return nil, false
+	}
+	return bytes.Clone(b), true
+}
+
+// Update sets key to value (on every CPU, for a per-CPU map), as user
+// space does.
+func (mp *Map) Update(key, value []byte) error {
+	if uint32(len(key)) != mp.KeySize || uint32(len(value)) != mp.ValueSize {
+		return fmt.Errorf("map %s: key of %d bytes and value of %d, want %d and %d", mp.Name, len(key), len(value), mp.KeySize, mp.ValueSize)
+	}
+	if mp.Data != nil {
+		copy(mp.m.regions[mp.region].data, value)
+		return nil
+	}
+	if r := mp.update(key, value, 0); r != 0 {
+		return fmt.Errorf("map %s: update failed with errno %d", mp.Name, -int64(r))
+	}
+	return nil
+}
+
+// Records returns the records submitted to a ring buffer, in order.
+func (mp *Map) Records() [][]byte { return mp.records }
+
+// allocRegion returns a region of n zero bytes, reusing a freed one.
+func (m *Machine) allocRegion(name string, n int) int {
+	r := region{data: make([]byte, n), hi: uint32(n), name: name}
+	if k := len(m.free); k > 0 {
+		id := m.free[k-1]
+		m.free = m.free[:k-1]
+		m.regions[id] = r
+		return id
+	}
+	m.regions = append(m.regions, r)
+	return len(m.regions) - 1
+}
+
+func (m *Machine) freeRegion(id int) {
+	m.regions[id] = region{name: "a freed map element"}
+	m.free = append(m.free, id)
+}
