@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cilium/ebpf"
 
@@ -51,9 +52,11 @@ type Options struct {
 	// Env is the world the interpreter's helpers see (clock, random
 	// seed, CPU, pid).
 	Env vm.Env
-	// Hook, when set, sees every instruction the interpreter runs, with
-	// the case it runs for (tracing, coverage).
-	Hook func(c starlib.TestCase) vm.Hook
+	// Trace asks the interpreter for a trace of each case (Result.Trace):
+	// every instruction it ran, with registers and source line.
+	Trace bool
+	// Coverage, when set, counts the source lines the interpreter ran.
+	Coverage *vm.Coverage
 }
 
 // RunWith runs the cases with the engine of opts (see Run for the kernel);
@@ -80,7 +83,7 @@ func RunWith(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, erro
 	out := make([]Result, len(cases))
 	for i := range cases {
 		k, v := kr[i], vr[i]
-		out[i] = Result{Case: cases[i], Engine: Both, Duration: k.Duration}
+		out[i] = Result{Case: cases[i], Engine: Both, Duration: k.Duration, Trace: v.Trace}
 		switch {
 		case k.Status == Skip && v.Status != Skip:
 			// The kernel cannot run it (a program type without
@@ -137,6 +140,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 		return nil, fmt.Errorf("reading object: %w", err)
 	}
 	results := make([]Result, len(cases))
+	var cover vm.Hook
 	for i, c := range cases {
 		r := &results[i]
 		*r = Result{Case: c, Engine: VM}
@@ -153,8 +157,25 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 			r.Status, r.Msg = Skip, "not run: "+err.Error()
 			continue
 		}
-		if opts.Hook != nil {
-			m.Hook = opts.Hook(c)
+		var trace strings.Builder
+		var hooks []vm.Hook
+		if opts.Coverage != nil {
+			if cover == nil {
+				cover = opts.Coverage.Hook(o)
+			}
+			hooks = append(hooks, cover)
+		}
+		if opts.Trace {
+			hooks = append(hooks, vm.TraceHook(&trace))
+		}
+		switch len(hooks) {
+		case 1:
+			m.Hook = hooks[0]
+		case 2:
+			m.Hook = func(m *vm.Machine, pc int, r *[11]uint64) {
+				hooks[0](m, pc, r)
+				hooks[1](m, pc, r)
+			}
 		}
 		failed := false
 		for _, e := range c.Maps {
@@ -179,6 +200,10 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 			if err != nil {
 				break
 			}
+		}
+		r.Trace = trace.String()
+		if out := m.TraceOutput(); out != "" {
+			r.Trace += "trace_printk:\n" + out
 		}
 		if err != nil {
 			r.Status, r.Msg = Fail, err.Error()

@@ -57,6 +57,9 @@ type Result struct {
 	// KernelSkipped, under Both, says why the kernel did not run a case
 	// that the interpreter ran alone.
 	KernelSkipped string
+	// Trace is the interpreter's trace of the case (Options.Trace),
+	// followed by what bpf_trace_printk printed.
+	Trace string
 	// seen is what the run left, for Both to compare.
 	seen *outcome
 }

@@ -32,7 +32,13 @@ var (
 // program's code), from which source line when the object records one.
 type Error struct {
 	Kind error
-	PC   int
+	// PC is the slot in the program's code image (all code sections of
+	// its object, one after the other); Section and Insn say where that
+	// is in the object: the code section and the instruction's number in
+	// it, as bpfstar disasm and llvm-objdump number them.
+	PC      int
+	Section string
+	Insn    int
 	// Func is the function (program or subprogram symbol) holding PC,
 	// when known.
 	Func string
@@ -41,9 +47,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	where := fmt.Sprintf("insn %d", e.PC)
+	where := fmt.Sprintf("insn %d", e.Insn)
 	if e.Func != "" {
-		where = fmt.Sprintf("insn %d (%s)", e.PC, e.Func)
+		where = fmt.Sprintf("insn %d (%s)", e.Insn, e.Func)
 	}
 	if e.Line.File != "" {
 		where = fmt.Sprintf("%s: %s", e.Line, where)

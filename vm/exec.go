@@ -23,13 +23,14 @@ func (m *Machine) wrap(pc int, err error) error {
 	if e, ok := err.(*Error); ok {
 		return e
 	}
-	e := &Error{Kind: ErrHelper, PC: pc, Msg: err.Error()}
+	e := &Error{Kind: ErrHelper, PC: pc, Insn: pc, Msg: err.Error()}
 	if f, ok := err.(*fault); ok {
 		e.Kind, e.Msg = f.kind, f.msg
 	}
 	if p := m.prog; p != nil {
 		e.Line = p.Line(pc)
 		e.Func = p.Func(pc)
+		e.Section, e.Insn = p.Where(pc)
 	}
 	return e
 }

@@ -23,12 +23,14 @@ import (
 // the address of its section's memory plus the offset, of a function a
 // function reference; a call relocation becomes a relative call.
 type Object struct {
-	code  []insn
-	lines []Line
-	funcs []funcSym
-	progs map[string]*Program
-	names []string
-	maps  []MapSpec
+	code     []insn
+	slots    []isa.Instruction
+	lines    []Line
+	funcs    []funcSym
+	sections []funcSym
+	progs    map[string]*Program
+	names    []string
+	maps     []MapSpec
 	// bad maps a program to why it cannot run (an extern, a CO-RE
 	// relocation), for the programs of sections that need what the
 	// interpreter does not model.
@@ -107,6 +109,7 @@ func LoadObject(data []byte) (*Object, error) {
 			return nil, fmt.Errorf("section %s: %w", s.Name, err)
 		}
 		base[i] = len(slots)
+		o.sections = append(o.sections, funcSym{pc: len(slots), name: s.Name})
 		slots = append(slots, sl...)
 	}
 	secBad := map[int]error{}
@@ -131,6 +134,7 @@ func LoadObject(data []byte) (*Object, error) {
 			}
 		}
 	}
+	o.slots = slots
 	o.code, err = compileSlots(slots)
 	if err != nil {
 		return nil, err
@@ -173,7 +177,7 @@ func LoadObject(data []byte) (*Object, error) {
 		if p.Section == ".text" {
 			continue
 		}
-		o.progs[p.Name] = &Program{code: o.code, entry: entry, lines: o.lines, name: p.Name, section: p.Section}
+		o.progs[p.Name] = &Program{code: o.code, slots: o.slots, entry: entry, lines: o.lines, name: p.Name, section: p.Section}
 		o.names = append(o.names, p.Name)
 		if err := secBad[p.SectionIndex]; err != nil {
 			o.bad[p.Name] = fmt.Errorf("program %s: %w", p.Name, err)
@@ -182,6 +186,7 @@ func LoadObject(data []byte) (*Object, error) {
 	sort.Slice(o.funcs, func(i, j int) bool { return o.funcs[i].pc < o.funcs[j].pc })
 	for _, p := range o.progs {
 		p.funcs = o.funcs
+		p.sections = o.sections
 	}
 	sort.Strings(o.names)
 	return o, nil

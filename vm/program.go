@@ -40,11 +40,16 @@ const (
 type Program struct {
 	code  []insn
 	entry int
+	// slots are the instructions as decoded (after relocation), for
+	// traces.
+	slots []isa.Instruction
 	// lines[pc] is the source line of slot pc (zero when unknown).
 	lines []Line
 	// funcs maps the first slot of each function to its name.
 	funcs []funcSym
-	name  string
+	// sections are the first slots of the object's code sections.
+	sections []funcSym
+	name     string
 	// section names the program type ("xdp", "tc", ...) for a program
 	// of an object.
 	section string
@@ -75,6 +80,27 @@ func (p *Program) Line(pc int) Line {
 	return Line{}
 }
 
+// Text returns the instruction at slot pc in the LLVM assembler syntax.
+func (p *Program) Text(pc int) string {
+	if pc < 0 || pc >= len(p.slots) {
+		return ""
+	}
+	return p.slots[pc].String()
+}
+
+// Where returns the code section of slot pc and the number of the slot
+// in it, as the disassembler numbers instructions.
+func (p *Program) Where(pc int) (section string, insn int) {
+	base := 0
+	for _, s := range p.sections {
+		if s.pc > pc {
+			break
+		}
+		section, base = s.name, s.pc
+	}
+	return section, pc - base
+}
+
 // Func returns the name of the function holding slot pc, when known.
 func (p *Program) Func(pc int) string {
 	name := ""
@@ -101,7 +127,7 @@ func Compile(code []byte) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{code: c}, nil
+	return &Program{code: c, slots: slots}, nil
 }
 
 // decodeSlots decodes code into one isa.Instruction per slot: a 64-bit
@@ -123,7 +149,7 @@ func decodeSlots(code []byte) ([]isa.Instruction, error) {
 }
 
 func invalidAt(pc int, format string, args ...any) *Error {
-	return &Error{Kind: ErrInvalid, PC: pc, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrInvalid, PC: pc, Insn: pc, Msg: fmt.Sprintf(format, args...)}
 }
 
 // compileSlots turns decoded slots into the compact form, checking each

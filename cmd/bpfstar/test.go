@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,10 +21,11 @@ import (
 	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/testrun"
+	"github.com/bpfstar/bpfstar/vm"
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [LABEL|FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [--trace] [--coverage FILE] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
@@ -38,6 +41,12 @@ interpreter does not model). In a workspace, a file whose kernel cases all
 passed is remembered in bpfstar-out/cache, by the contents of its object
 and its cases and the kernel's release: the next run passes them without
 loading anything (-v shows '(cached)'); --nocache runs them all the same.
+--trace prints, after each case, every instruction the interpreter ran:
+its .star line, slot, text and the registers that are not zero, then what
+bpf_trace_printk printed. --coverage FILE writes how often each .star line
+ran, over all cases, as an LCOV tracefile to FILE and as a listing people
+read (each line with its count, ##### for none) to FILE.txt. Both need the
+interpreter: they choose it unless --engine says kernel.
 A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
 bpfstar-out are not searched). A label or pattern (//pkg:name, :name,
@@ -63,6 +72,8 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` of each file")
 	nocache := fs.Bool("nocache", false, "run every case, even those whose passing run is cached")
 	noskip := fs.Bool("noskip", false, "exit 1 when a case could not run (was skipped)")
+	fs.Bool("trace", false, "print every instruction the interpreter runs, with registers and .star line")
+	fs.String("coverage", "", "write per-line hit counts of the .star files to `FILE` (LCOV) and FILE.txt")
 	engineFlag := fs.String("engine", "", "run the cases in `ENGINE`: kernel, vm (the interpreter) or both (default: kernel where it can load programs, else vm)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -73,7 +84,22 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "bpfstar test: --engine: %v\n", err)
 		return errUsage
 	}
+	trace := fs.Lookup("trace").Value.(flag.Getter).Get().(bool)
+	coverFile := fs.Lookup("coverage").Value.String()
+	if trace || coverFile != "" {
+		if engine == testrun.Kernel {
+			fmt.Fprintf(stderr, "bpfstar test: --trace and --coverage need the interpreter (--engine vm or both)\n")
+			return errUsage
+		}
+		if engine == testrun.Auto {
+			engine = testrun.VM
+		}
+	}
 	engine = engine.Resolve()
+	var cover *vm.Coverage
+	if coverFile != "" {
+		cover = &vm.Coverage{}
+	}
 	var rx *regexp.Regexp
 	if *run != "" {
 		if rx, err = regexp.Compile(*run); err != nil {
@@ -102,7 +128,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr}, testrun.Options{Engine: engine})
+			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr}, testrun.Options{Engine: engine, Trace: trace, Coverage: cover})
 		}()
 	}
 	wg.Wait()
@@ -114,6 +140,9 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		for _, r := range fr.results {
+			if trace {
+				fmt.Fprintf(stdout, "=== TRACE %v: %s (%s)\n%s", r.Case.Pos, r.Case.Name, r.Case.Program, r.Trace)
+			}
 			switch r.Status {
 			case testrun.Pass:
 				passed++
@@ -143,6 +172,32 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		summary += fmt.Sprintf(", %d %s did not build", broken, plural(broken, "file"))
 	}
 	fmt.Fprintln(stdout, summary)
+	if cover != nil {
+		files := cover.Files()
+		var lcov, text bytes.Buffer
+		if err := vm.WriteLCOV(&lcov, files); err != nil {
+			return err
+		}
+		if err := vm.WriteText(&text, files); err != nil {
+			return err
+		}
+		if err := compile.WriteFile(coverFile, lcov.Bytes()); err != nil {
+			return fmt.Errorf("bpfstar test: --coverage: %w", err)
+		}
+		if err := compile.WriteFile(coverFile+".txt", text.Bytes()); err != nil {
+			return fmt.Errorf("bpfstar test: --coverage: %w", err)
+		}
+		lines, ran := 0, 0
+		for _, f := range files {
+			for _, l := range f.Lines {
+				lines++
+				if l.Hits > 0 {
+					ran++
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "coverage: %d of %d lines ran, in %s (LCOV) and %s.txt\n", ran, lines, coverFile, coverFile)
+	}
 	if *junit != "" {
 		data, err := junitReport(out)
 		if err == nil {
