@@ -447,3 +447,17 @@ func (m *Machine) freeRegion(id int) {
 	m.regions[id] = region{name: "a freed map element"}
 	m.free = append(m.free, id)
 }
+
+// AddMap adds a map to m and returns it. Code compiled with Compile refers
+// to it by the value a 64-bit load of Ref gives (the loader of an object
+// does this for the object's maps).
+func (m *Machine) AddMap(s MapSpec) (*Map, error) {
+	if s.Data != nil {
+		return nil, fmt.Errorf("vm: AddMap takes maps, not data sections")
+	}
+	return m.newMap(s)
+}
+
+// Ref returns the value that stands for the map in a program's registers
+// (what the kernel's loader puts in a map's 64-bit load).
+func (mp *Map) Ref() uint64 { return mapTag | uint64(mp.idx) }

@@ -80,6 +80,15 @@ func (p *Program) Line(pc int) Line {
 	return Line{}
 }
 
+// WithSection returns a copy of p that runs as a program of the ELF
+// section named section ("xdp", "tc", ...), which gives its context (see
+// Machine.RunProgram).
+func (p *Program) WithSection(section string) *Program {
+	q := *p
+	q.section = section
+	return &q
+}
+
 // Text returns the instruction at slot pc in the LLVM assembler syntax.
 func (p *Program) Text(pc int) string {
 	if pc < 0 || pc >= len(p.slots) {
