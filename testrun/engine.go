@@ -72,7 +72,7 @@ func RunWith(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, erro
 	case VM:
 		return runVM(obj, cases, opts)
 	}
-	kr, err := Run(obj, cases)
+	kr, err := run(obj, cases, true)
 	if err != nil {
 		return nil, err
 	}
