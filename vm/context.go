@@ -172,14 +172,14 @@ func le32(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off:])
 func (m *Machine) fillSkb(ctx []byte, in Input) {
 	put := func(off int, v uint32) { binary.LittleEndian.PutUint32(ctx[off:], v) }
 	put(0, m.pkt.end-m.pkt.data) // len
+	// pkt_type, as eth_type_trans sets it for the loopback device, whose
+	// address is all zeros and whose broadcast address is not all ones.
 	dst := in.Data[0:6]
 	switch {
-	case dst[0]&1 == 0 && string(dst) != "\x00\x00\x00\x00\x00\x00":
-		put(4, 3) // PACKET_OTHERHOST: not the loopback device's address
-	case string(dst) == "\xff\xff\xff\xff\xff\xff":
-		put(4, 1) // PACKET_BROADCAST
 	case dst[0]&1 != 0:
 		put(4, 2) // PACKET_MULTICAST
+	case string(dst) != "\x00\x00\x00\x00\x00\x00":
+		put(4, 3) // PACKET_OTHERHOST
 	}
 	proto := binary.BigEndian.Uint16(in.Data[12:])
 	if proto < 0x600 {
@@ -192,8 +192,10 @@ func (m *Machine) fillSkb(ctx []byte, in Input) {
 	if le32(ctx, 40) == 0 {
 		put(40, 1) // ifindex: the loopback device
 	}
-	if m.pkt.typ == TypeSchedCLS || m.pkt.typ == TypeSchedACT {
-		put(160, m.pkt.end-m.pkt.data) // wire_len
+	if in.HasCtx && le32(ctx, 160) == 0 {
+		// wire_len: the kernel converts a given context, and takes the
+		// packet's length for a zero wire_len; without one it stays 0.
+		put(160, m.pkt.end-m.pkt.data)
 	}
 	ip := in.Data[ethHlen:]
 	switch {
