@@ -320,7 +320,7 @@ func helperSkbLoadBytes(m *Machine, a [5]uint64) (uint64, error) {
 	}
 	off, n := uint64(uint32(a[1])), uint64(uint32(a[3]))
 	if off+n > uint64(m.pkt.end-m.pkt.data) || n == 0 {
-		if err := m.Write(a[2], make([]byte, n)); err != nil {
+		if err := m.Zero(a[2], int(min(n, 1<<31))); err != nil {
 			return 0, err
 		}
 		return errno(14), nil

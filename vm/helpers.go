@@ -25,7 +25,13 @@ type Env struct {
 	// bpf_get_current_uid_gid's; Comm bpf_get_current_comm's.
 	PID, TGID, UID, GID uint32
 	Comm                string
+	// MapMemory bounds the bytes the machine's array maps and data
+	// sections may take together (0: DefaultMapMemory).
+	MapMemory uint64
 }
+
+// DefaultMapMemory is the default of Env.MapMemory.
+const DefaultMapMemory = 1 << 28
 
 // standardHelpers are the helpers every machine of an object has, by id.
 // Their behaviour follows the kernel's, with the world replaced by Env.
@@ -211,13 +217,18 @@ func helperPrandom(m *Machine, _ [5]uint64) (uint64, error) {
 }
 
 func helperComm(m *Machine, a [5]uint64) (uint64, error) {
-	n := int(int32(a[1]))
-	if n <= 0 {
+	n := int(uint32(a[1]))
+	if n == 0 {
 		return errno(einval), nil
 	}
-	b := make([]byte, n)
-	copy(b[:n-1], m.Env.Comm)
-	return 0, m.Write(a[0], b)
+	if err := m.Zero(a[0], n); err != nil {
+		return 0, err
+	}
+	comm := m.Env.Comm
+	if len(comm) > n-1 {
+		comm = comm[:n-1]
+	}
+	return 0, m.Write(a[0], []byte(comm))
 }
 
 // helperProbeRead reads memory the machine has (there is no kernel
@@ -225,12 +236,12 @@ func helperComm(m *Machine, a [5]uint64) (uint64, error) {
 // when the source cannot be read.
 func helperProbeRead(m *Machine, a [5]uint64) (uint64, error) {
 	n := int(uint32(a[1]))
+	if err := m.Zero(a[0], n); err != nil {
+		return 0, err
+	}
 	src, err := m.Read(a[2], n)
 	if err != nil {
-		if err := m.Write(a[0], make([]byte, n)); err != nil {
-			return 0, err
-		}
-		return errno(14), nil
+		return errno(14), nil // -EFAULT, the destination cleared
 	}
 	return 0, m.Write(a[0], bytes.Clone(src))
 }
@@ -240,12 +251,15 @@ func helperProbeReadStr(m *Machine, a [5]uint64) (uint64, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	if _, _, err := m.span(a[0], uint32(min(n, 1<<30)), true); err != nil {
+		return 0, err
+	}
 	var out []byte
 	for i := 0; i < n-1; i++ {
 		b, err := m.Read(a[2]+uint64(i), 1)
 		if err != nil {
 			if i == 0 {
-				if err := m.Write(a[0], make([]byte, n)); err != nil {
+				if err := m.Zero(a[0], n); err != nil {
 					return 0, err
 				}
 				return errno(14), nil
@@ -325,20 +339,26 @@ func helperForEachMapElem(m *Machine, a [5]uint64) (uint64, error) {
 	defer m.freeRegion(keyRegion)
 	m.regions[keyRegion].ro = true
 	var keys [][]byte
+	entries := uint32(0)
 	switch {
 	case mp.Type == MapArray || mp.Type == MapPerCPUArray:
-		for i := uint32(0); i < mp.MaxEntries; i++ {
-			keys = append(keys, binary.LittleEndian.AppendUint32(nil, i))
-		}
+		entries = mp.MaxEntries
 	case mp.index != nil:
 		for _, e := range mp.elems {
 			keys = append(keys, e.key)
 		}
+		entries = uint32(len(keys))
 	default:
 		return 0, faultf(ErrHelper, "bpf_for_each_map_elem on %s map %s", mp.TypeName(), mp.Name)
 	}
 	n := uint64(0)
-	for _, k := range keys {
+	for i := uint32(0); i < entries; i++ {
+		var k []byte
+		if keys != nil {
+			k = keys[i]
+		} else {
+			k = binary.LittleEndian.AppendUint32(nil, i)
+		}
 		v := mp.lookup(k)
 		if v == 0 {
 			continue
@@ -374,10 +394,17 @@ func ringbufMap(m *Machine, v uint64) (*Map, error) {
 	return mp, nil
 }
 
+// ringUsed is the room a ring buffer's records take, submitted or
+// reserved, with their 8-byte headers.
 func (mp *Map) ringUsed() int {
 	n := 0
 	for _, r := range mp.records {
 		n += 8 + (len(r)+7)&^7
+	}
+	for _, r := range mp.m.reserved {
+		if r.mp == mp {
+			n += 8 + (len(mp.m.regions[r.region].data)+7)&^7
+		}
 	}
 	return n
 }
@@ -572,6 +599,9 @@ func helperTracePrintk(m *Machine, a [5]uint64) (uint64, error) {
 			return errno(einval), nil
 		}
 	}
+	if len(m.trace) > maxTrace {
+		return uint64(len(out)), nil // the capture is full: drop the line
+	}
 	m.trace = append(m.trace, out...)
 	if len(out) == 0 || out[len(out)-1] != '\n' {
 		m.trace = append(m.trace, '\n')
@@ -579,7 +609,11 @@ func helperTracePrintk(m *Machine, a [5]uint64) (uint64, error) {
 	return uint64(len(out)), nil
 }
 
-// TraceOutput returns what bpf_trace_printk printed, one line a call.
+// maxTrace bounds the captured bpf_trace_printk output of a machine.
+const maxTrace = 1 << 20
+
+// TraceOutput returns what bpf_trace_printk printed, one line a call (up
+// to about a mebibyte).
 func (m *Machine) TraceOutput() string { return string(m.trace) }
 
 // Timers: bpf_timer_init, _set_callback, _start and _cancel keep the

@@ -60,6 +60,7 @@ type Machine struct {
 	reserved []reservation
 	trace    []byte
 	timers   map[uint64]*timer
+	mapBytes uint64
 }
 
 // NewMachine returns a machine with its stack frames and no helpers.

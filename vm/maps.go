@@ -54,6 +54,7 @@ const (
 	eexist = 17
 	einval = 22
 	ebusy  = 16
+	enomem = 12
 	enospc = 28
 )
 
@@ -106,7 +107,48 @@ func (s *MapSpec) hashLike() bool {
 	return false
 }
 
-// maxMapBytes bounds the memory of one map.
+// check applies the kernel's rules on the sizes of a map of s's type
+// (what BPF_MAP_CREATE refuses with EINVAL), with the interpreter's bounds
+// on sizes.
+func (s *MapSpec) check() error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrHelper, what) }
+	switch {
+	case s.MaxEntries == 0 && s.Type != MapRingbuf:
+		return bad("max_entries is 0")
+	case s.KeySize > 512:
+		return bad("keys of more than 512 bytes")
+	case s.ValueSize > 1<<20:
+		return bad("values of more than 1 MiB")
+	}
+	switch s.Type {
+	case MapArray, MapPerCPUArray, MapProgArray, MapArrayOfMaps:
+		if s.KeySize != 4 || s.ValueSize == 0 {
+			return bad("an array needs 4-byte keys and values")
+		}
+	case MapHash, MapPerCPUHash, MapLRUHash, MapLRUPerCPU, MapHashOfMaps:
+		if s.KeySize == 0 || s.ValueSize == 0 {
+			return bad("a hash needs keys and values")
+		}
+	case MapLPMTrie:
+		if s.KeySize < 5 || s.KeySize > 4+256 || s.ValueSize == 0 {
+			return bad("an LPM trie needs keys of 5 to 260 bytes and values")
+		}
+	case MapQueue, MapStack:
+		if s.KeySize != 0 || s.ValueSize == 0 {
+			return bad("a queue or stack has no keys and needs values")
+		}
+	case MapRingbuf:
+		if s.KeySize != 0 || s.ValueSize != 0 || s.MaxEntries == 0 || s.MaxEntries&(s.MaxEntries-1) != 0 || s.MaxEntries%4096 != 0 {
+			return bad("a ring buffer's size is a power of 2 and a multiple of 4096, without keys or values")
+		}
+	}
+	if s.MaxEntries > 1<<24 && s.Type != MapRingbuf {
+		return bad("more than 16777216 entries")
+	}
+	return nil
+}
+
+// maxMapBytes bounds the memory of one map or data section.
 const maxMapBytes = 1 << 28
 
 // newMap adds the map s to m.
@@ -115,13 +157,22 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 	if _, ok := mapTypeNames[s.Type]; !ok && s.Data == nil {
 		return nil, fmt.Errorf("%w: map %s has type %d, which the interpreter does not model", ErrUnsupported, s.Name, s.Type)
 	}
+	if s.Data == nil {
+		if err := s.check(); err != nil {
+			return nil, fmt.Errorf("map %s (%s): %w", s.Name, s.TypeName(), err)
+		}
+	}
+	limit := m.mapLimit()
 	switch {
 	case s.Data != nil:
+		if m.mapBytes += uint64(len(s.Data)); m.mapBytes > limit {
+			return nil, fmt.Errorf("%w: section %s takes the maps past %d bytes", ErrUnsupported, s.Name, limit)
+		}
 		mp.region = m.newRegion(s.Name, bytes.Clone(s.Data), s.ReadOnly)
 	case s.Type == MapArray || s.Type == MapPerCPUArray:
 		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(m.cpus())
-		if n > maxMapBytes {
-			return nil, fmt.Errorf("%w: map %s needs %d bytes", ErrUnsupported, s.Name, n)
+		if m.mapBytes += n; n > maxMapBytes || m.mapBytes > limit {
+			return nil, fmt.Errorf("%w: map %s needs %d bytes, past the limit of %d", ErrUnsupported, s.Name, n, min(limit, maxMapBytes))
 		}
 		mp.region = m.newRegion("map "+s.Name, make([]byte, n), false)
 	case s.Type == MapProgArray || s.Type == MapArrayOfMaps:
@@ -148,6 +199,13 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 	}
 	m.maps = append(m.maps, mp)
 	return mp, nil
+}
+
+func (m *Machine) mapLimit() uint64 {
+	if m.Env.MapMemory == 0 {
+		return DefaultMapMemory
+	}
+	return m.Env.MapMemory
 }
 
 func (m *Machine) cpus() int { return max(m.Env.NumCPU, m.Env.CPU+1, 1) }
@@ -317,6 +375,11 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 			}
 			mp.evict()
 		}
+		need := uint64(mp.ValueSize) * uint64(mp.copies())
+		if mp.m.mapBytes+need > mp.m.mapLimit() {
+			return errno(enomem)
+		}
+		mp.m.mapBytes += need
 		e = &elem{key: bytes.Clone(key)}
 		for cpu := 0; cpu < mp.copies(); cpu++ {
 			e.regions = append(e.regions, mp.m.allocRegion(fmt.Sprintf("value of map %s", mp.Name), int(mp.ValueSize)))
@@ -364,6 +427,7 @@ func (mp *Map) evict() {
 
 func (mp *Map) remove(i int) {
 	e := mp.elems[i]
+	mp.m.mapBytes -= uint64(mp.ValueSize) * uint64(len(e.regions))
 	for _, r := range e.regions {
 		mp.m.freeRegion(r)
 	}

@@ -190,6 +190,23 @@ func (m *Machine) Write(a uint64, b []byte) error {
 	return nil
 }
 
+// Zero sets the n bytes at address a to zero, checked as a program's
+// store is (helpers that fail clear their destination this way).
+func (m *Machine) Zero(a uint64, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	if n > 1<<30 {
+		return faultf(ErrMemory, "write of %d bytes", n)
+	}
+	r, off, err := m.span(a, uint32(n), true)
+	if err != nil {
+		return err
+	}
+	clear(r.data[off : off+uint32(n)])
+	return nil
+}
+
 // newRegion adds a region and returns its number.
 func (m *Machine) newRegion(name string, data []byte, ro bool) int {
 	m.regions = append(m.regions, region{data: data, hi: uint32(len(data)), name: name, ro: ro})

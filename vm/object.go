@@ -296,7 +296,11 @@ func (o *Object) initSlots(f *objreader.File, omaps []objreader.Map, base map[in
 			if rel.Offset < mp.Offset+vo || rel.Offset >= mp.Offset+mp.Size || rel.Symbol <= 0 || rel.Symbol >= len(f.Symbols) {
 				continue
 			}
-			slot := int((rel.Offset - mp.Offset - vo) / 8)
+			slot64 := (rel.Offset - mp.Offset - vo) / 8
+			if slot64 >= uint64(mp.MaxEntries) || slot64 >= 1<<24 {
+				return fmt.Errorf("map %s: a value at index %d, past its %d entries", mp.Name, slot64, mp.MaxEntries)
+			}
+			slot := int(slot64)
 			sym := f.Symbols[rel.Symbol]
 			target := -1
 			switch mp.Type {
