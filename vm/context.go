@@ -425,3 +425,38 @@ func helperRedirect(m *Machine, a [5]uint64) (uint64, error) {
 
 // Redirected returns the interface index of the last bpf_redirect.
 func (m *Machine) Redirected() uint32 { return m.redirect }
+
+// helperRedirectMap returns XDP_REDIRECT when the map has a target at the
+// key (a non-zero interface index, queue size or socket), else the action
+// in the low two bits of flags, as the kernel's test run does; the machine
+// records the key (Redirected).
+func helperRedirectMap(m *Machine, a [5]uint64) (uint64, error) {
+	mp, err := m.mapArg(a[0])
+	if err != nil {
+		return 0, err
+	}
+	switch mp.Type {
+	case MapDevmap, MapDevmapHash, MapCPUMap, MapXSKMap:
+	default:
+		return 0, faultf(ErrUnsupported, "bpf_redirect_map on %s map %s (device, CPU and socket maps are modelled)", mp.TypeName(), mp.Name)
+	}
+	if m.pkt.typ != TypeXDP {
+		return 0, faultf(ErrHelper, "bpf_redirect_map is for XDP programs here")
+	}
+	const broadcast, exclude = 8, 16
+	flags := a[2]
+	if flags&^(3|broadcast|exclude) != 0 {
+		return 0, nil // XDP_ABORTED
+	}
+	if flags&broadcast != 0 && (mp.Type == MapDevmap || mp.Type == MapDevmapHash) {
+		return 4, nil
+	}
+	v := mp.lookup(binary.LittleEndian.AppendUint32(nil, uint32(a[1])))
+	if v != 0 {
+		if b, err := m.Read(v, 4); err == nil && binary.LittleEndian.Uint32(b) != 0 {
+			m.redirect = uint32(a[1])
+			return 4, nil // XDP_REDIRECT
+		}
+	}
+	return flags & 3, nil
+}

@@ -3,6 +3,7 @@ package vm_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -225,4 +226,63 @@ func agree(t *testing.T, typ ebpf.ProgramType, section string, code, data []byte
 		t.Fatalf("retval %#x (kernel) %#x (vm)\ndata %x (kernel)\n     %x (vm)", kret, out.Retval, opts.DataOut, out.Data)
 	}
 	t.Logf("retval %#x, %d bytes of data out", kret, len(out.Data))
+}
+
+// TestRedirectMap checks bpf_redirect_map on a device map against the
+// kernel: a key with an interface redirects, a missing one returns the
+// action in the flags' low bits.
+func TestRedirectMap(t *testing.T) {
+	testenv.Root(t)
+	km, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.DevMap, KeySize: 4, ValueSize: 4, MaxEntries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.Close()
+	if err := km.Put(uint32(1), uint32(1)); err != nil { // the loopback device
+		t.Fatal(err)
+	}
+	m := vm.NewMachine()
+	m.UseStandardHelpers()
+	mp, err := m.AddMap(vm.MapSpec{Name: "dev", Type: vm.MapDevmap, KeySize: 4, ValueSize: 4, MaxEntries: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mp.Update(u32(1), u32(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ key, flags int64 }{{1, 0}, {2, 2}, {2, 1}, {3, 0}, {1, 64}} {
+		src := fmt.Sprintf("lddw %%r1, %d\nmov %%r2, %d\nmov %%r3, %d\ncall 51\nexit", mp.Ref(), c.key, c.flags)
+		code, err := parseUBPF(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insns, err := asm.AppendInstructions(nil, bytes.NewReader(code), binary.LittleEndian, "linux")
+		if err != nil {
+			t.Fatal(err)
+		}
+		insns[0].Src, insns[0].Constant = asm.PseudoMapFD, 0
+		if err := insns[0].AssociateMap(km); err != nil {
+			t.Fatal(err)
+		}
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.XDP, Instructions: insns, License: "GPL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kret, err := prog.Run(&ebpf.RunOptions{Data: frame(60, nil)})
+		prog.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := vm.Compile(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.RunProgram(p.WithSection("xdp"), vm.Input{Data: frame(60, nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Retval != kret {
+			t.Errorf("key %d flags %d: retval %d (kernel) %d (vm)", c.key, c.flags, kret, out.Retval)
+		}
+	}
 }

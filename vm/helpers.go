@@ -73,6 +73,7 @@ var standardHelpers = map[asm.BuiltinFunc]Helper{
 	asm.FnL3CsumReplace:      helperL3CsumReplace,
 	asm.FnL4CsumReplace:      helperL4CsumReplace,
 	asm.FnRedirect:           helperRedirect,
+	asm.FnRedirectMap:        helperRedirectMap,
 	asm.FnTimerInit:          helperTimerInit,
 	asm.FnTimerSetCallback:   helperTimerSetCallback,
 	asm.FnTimerStart:         helperTimerStart,
@@ -126,7 +127,7 @@ func helperMapUpdate(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if mp.Type == MapProgArray || mp.Type == MapArrayOfMaps || mp.Type == MapRingbuf {
+	if mp.Type == MapProgArray || mp.Type == MapArrayOfMaps || mp.Type == MapHashOfMaps || mp.Type == MapRingbuf {
 		return 0, faultf(ErrHelper, "bpf_map_update_elem on %s map %s", mp.TypeName(), mp.Name)
 	}
 	key, err := m.Read(a[1], int(mp.KeySize))
@@ -341,7 +342,7 @@ func helperForEachMapElem(m *Machine, a [5]uint64) (uint64, error) {
 	var keys [][]byte
 	entries := uint32(0)
 	switch {
-	case mp.Type == MapArray || mp.Type == MapPerCPUArray:
+	case isArray(mp.Type):
 		entries = mp.MaxEntries
 	case mp.index != nil:
 		for _, e := range mp.elems {

@@ -18,8 +18,12 @@ const (
 	MapLPMTrie     = 11
 	MapArrayOfMaps = 12
 	MapHashOfMaps  = 13
+	MapDevmap      = 14
+	MapCPUMap      = 16
+	MapXSKMap      = 17
 	MapQueue       = 22
 	MapStack       = 23
+	MapDevmapHash  = 25
 	MapRingbuf     = 27
 )
 
@@ -28,6 +32,18 @@ var mapTypeNames = map[uint32]string{
 	MapPerCPUArray: "percpu_array", MapLRUHash: "lru_hash", MapLRUPerCPU: "lru_percpu_hash",
 	MapLPMTrie: "lpm_trie", MapArrayOfMaps: "array_of_maps", MapHashOfMaps: "hash_of_maps",
 	MapQueue: "queue", MapStack: "stack", MapRingbuf: "ringbuf",
+	MapDevmap: "devmap", MapDevmapHash: "devmap_hash", MapCPUMap: "cpumap", MapXSKMap: "xskmap",
+}
+
+// isArray reports whether maps of type t keep their values in one array
+// region (the redirect maps hold interface indexes, queue sizes or
+// sockets as plain values).
+func isArray(t uint32) bool {
+	switch t {
+	case MapArray, MapPerCPUArray, MapDevmap, MapCPUMap, MapXSKMap:
+		return true
+	}
+	return false
 }
 
 // MapSpec describes a map: its BPF_MAP_TYPE, sizes and flags.
@@ -101,7 +117,7 @@ func (s *MapSpec) perCPU() bool {
 
 func (s *MapSpec) hashLike() bool {
 	switch s.Type {
-	case MapHash, MapPerCPUHash, MapLRUHash, MapLRUPerCPU, MapLPMTrie, MapHashOfMaps:
+	case MapHash, MapPerCPUHash, MapLRUHash, MapLRUPerCPU, MapLPMTrie, MapHashOfMaps, MapDevmapHash:
 		return true
 	}
 	return false
@@ -124,6 +140,10 @@ func (s *MapSpec) check() error {
 	case MapArray, MapPerCPUArray, MapProgArray, MapArrayOfMaps:
 		if s.KeySize != 4 || s.ValueSize == 0 {
 			return bad("an array needs 4-byte keys and values")
+		}
+	case MapDevmap, MapDevmapHash, MapCPUMap, MapXSKMap:
+		if s.KeySize != 4 || (s.ValueSize != 4 && s.ValueSize != 8) {
+			return bad("a redirect map needs 4-byte keys and 4- or 8-byte values")
 		}
 	case MapHash, MapPerCPUHash, MapLRUHash, MapLRUPerCPU, MapHashOfMaps:
 		if s.KeySize == 0 || s.ValueSize == 0 {
@@ -169,7 +189,7 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 			return nil, fmt.Errorf("%w: section %s takes the maps past %d bytes", ErrUnsupported, s.Name, limit)
 		}
 		mp.region = m.newRegion(s.Name, bytes.Clone(s.Data), s.ReadOnly)
-	case s.Type == MapArray || s.Type == MapPerCPUArray:
+	case isArray(s.Type):
 		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(m.cpus())
 		if m.mapBytes += n; n > maxMapBytes || m.mapBytes > limit {
 			return nil, fmt.Errorf("%w: map %s needs %d bytes, past the limit of %d", ErrUnsupported, s.Name, n, min(limit, maxMapBytes))
@@ -188,8 +208,10 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 		}
 	case s.hashLike():
 		mp.index = map[string]*elem{}
-		if s.Type == MapHashOfMaps {
-			return nil, fmt.Errorf("%w: map %s: hash_of_maps", ErrUnsupported, s.Name)
+		for i, inner := range s.Init {
+			if inner >= 0 {
+				mp.update(binary.LittleEndian.AppendUint32(nil, uint32(i)), binary.LittleEndian.AppendUint32(nil, uint32(inner)), 0)
+			}
 		}
 	}
 	if mp.region < 0 {
@@ -253,7 +275,7 @@ func (mp *Map) arrayIndex(key []byte) (uint32, bool) {
 // it: the current CPU's), or 0.
 func (mp *Map) lookup(key []byte) uint64 {
 	switch mp.Type {
-	case MapArray, MapPerCPUArray:
+	case MapArray, MapPerCPUArray, MapDevmap, MapCPUMap, MapXSKMap:
 		i, ok := mp.arrayIndex(key)
 		if !ok {
 			return 0
@@ -285,6 +307,14 @@ func (mp *Map) lookup(key []byte) uint64 {
 	}
 	mp.clock++
 	e.used = mp.clock
+	if mp.Type == MapHashOfMaps {
+		// The value is the inner map's index.
+		i := binary.LittleEndian.Uint32(mp.m.regions[e.regions[0]].data)
+		if int(i) >= len(mp.m.maps) {
+			return 0
+		}
+		return mapTag | uint64(i)
+	}
 	return mp.elemAddr(e)
 }
 
@@ -329,7 +359,7 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 		return errno(einval)
 	}
 	switch mp.Type {
-	case MapArray, MapPerCPUArray:
+	case MapArray, MapPerCPUArray, MapDevmap, MapCPUMap, MapXSKMap:
 		i, ok := mp.arrayIndex(key)
 		if !ok {
 			return errno(e2big)

@@ -290,3 +290,35 @@ func TestUnknownMapArgument(t *testing.T) {
 		t.Fatalf("lookup in a non-map: %v", err)
 	}
 }
+
+func TestMapsOfMaps(t *testing.T) {
+	for _, typ := range []uint32{vm.MapArrayOfMaps, vm.MapHashOfMaps} {
+		r := newRig(t)
+		inner := r.addMap(vm.MapSpec{Name: "inner", Type: vm.MapArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+		if err := inner.Update(u32(0), u64(1234)); err != nil {
+			t.Fatal(err)
+		}
+		outer := r.addMap(vm.MapSpec{Name: "outer", Type: typ, KeySize: 4, ValueSize: 4, MaxEntries: 2, Init: []int{-1, 0}})
+		// outer[1] is inner; inner[0] is 1234; outer[0] is empty.
+		p := compileUBPF(t, `mov %r6, %r1
+mov %r7, %r2
+call 1
+jeq %r0, 0, +6
+mov %r1, %r0
+stw [%r10-4], 0
+mov %r2, %r10
+add %r2, -4
+call 1
+ldxdw %r0, [%r0]
+exit`)
+		r.setKey(u32(1))
+		got, err := r.m.Run(p, outer.Ref(), r.key())
+		if err != nil || got != 1234 {
+			t.Errorf("%s: outer[1][0] = %d, %v", outer.TypeName(), got, err)
+		}
+		r.setKey(u32(0))
+		if got, err := r.m.Run(p, outer.Ref(), r.key()); err != nil || got != 0 {
+			t.Errorf("%s: outer[0] = %d, %v, want no map", outer.TypeName(), got, err)
+		}
+	}
+}
