@@ -154,6 +154,65 @@ call 26
 ldxdw %r0, [%r10-16]
 add %r0, %r7
 exit`},
+		{"tc checksum helpers", "tc", ebpf.SchedCLS, frame(60, mac), `
+mov %r6, %r1
+mov %r2, 24
+mov %r3, 0x01020304
+mov %r4, 0x05060708
+mov %r5, 4
+call 10
+mov %r7, %r0
+mov %r1, %r6
+mov %r2, 40
+mov %r3, 0x1111
+mov %r4, 0x2222
+mov %r5, 0x22
+call 11
+add %r7, %r0
+mov %r1, %r6
+mov %r2, 26
+mov %r3, 0
+mov %r4, 0x12345
+mov %r5, 0
+call 10
+add %r0, %r7
+exit`},
+		{"csum_diff", "xdp", ebpf.XDP, frame(60, mac), `
+lddw %r1, 0x1234567890
+stxdw [%r10-8], %r1
+stdw [%r10-16], 0x0abcdef
+stdw [%r10-24], -7
+mov %r1, %r10
+add %r1, -8
+mov %r2, 8
+mov %r3, %r10
+add %r3, -24
+mov %r4, 16
+mov %r5, 0x1234
+call 28
+exit`},
+		{"csum_diff to only", "xdp", ebpf.XDP, frame(60, mac), `
+stdw [%r10-8], 0x0abcdef
+stdw [%r10-16], -7
+mov %r1, 0
+mov %r2, 0
+mov %r3, %r10
+add %r3, -16
+mov %r4, 16
+mov %r5, -1
+call 28
+exit`},
+		{"csum_diff from only", "xdp", ebpf.XDP, frame(60, mac), `
+stdw [%r10-8], 0x0abcdef
+stdw [%r10-16], -7
+mov %r1, %r10
+add %r1, -16
+mov %r2, 12
+mov %r3, 0
+mov %r4, 0
+mov %r5, 0x5555
+call 28
+exit`},
 		{"cgroup_skb", "cgroup_skb/ingress", ebpf.CGroupSKB, frame(60, mac), `
 ldxw %r2, [%r1+0]
 ldxw %r3, [%r1+16]

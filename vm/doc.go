@@ -45,6 +45,27 @@
 // .star line. No program makes the interpreter panic (FuzzRun checks
 // this).
 //
+// # Objects, contexts, maps and helpers
+//
+// [LoadObject] reads a BPF object (through package objreader) the way a
+// loader does: every code section goes into one code image, so that
+// BPF-to-BPF calls, callbacks and tail calls are slot numbers; 64-bit
+// loads of maps, global variables and functions are relocated; BTF line
+// information gives each slot its .star line. [Object.NewMachine] makes a
+// machine with the object's maps (array, hash, LRU, LPM trie, per-CPU
+// kinds, ring buffer, queue, stack, program array, maps of maps, device
+// maps) and data sections in their initial state, and the standard
+// helpers, which take what they know of the world (clock, random seed,
+// CPU, pid) from [Env], so that runs are deterministic.
+// [Machine.RunProgram] builds the context BPF_PROG_TEST_RUN would (xdp_md
+// over a packet with the kernel's headroom, the __sk_buff of socket, tc and
+// cgroup_skb programs, plain bytes for other types), runs the program and
+// returns what the test run returns: return value, packet and context.
+//
+// A [Hook] sees every instruction before it runs: [TraceHook] prints
+// them, [Coverage] counts them per source line ([WriteLCOV],
+// [WriteText]).
+//
 // # What is not modelled
 //
 // The verifier is the kernel's job (bpfstar verify): the interpreter runs

@@ -520,12 +520,32 @@ func helperCsumDiff(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	s := uint64(uint32(a[4]))
-	for i := 0; i+4 <= len(from); i += 4 {
-		s += uint64(^binary.LittleEndian.Uint32(from[i:]))
+	// As Linux 6.12 and later compute it, the same on every
+	// architecture: one's complement sums, the difference folded to 16
+	// bits.
+	seed := uint32(a[4])
+	var ret uint32
+	switch {
+	case fromSize > 0 && toSize > 0:
+		ret = csumAdd32(fold32(csumAdd(uint64(seed), to)), ^fold32(csumAdd(0, from)))
+	case toSize > 0:
+		ret = fold32(csumAdd(uint64(seed), to))
+	case fromSize > 0:
+		ret = ^fold32(csumAdd(uint64(^seed), from))
+	default:
+		ret = seed
 	}
-	s = csumAdd(s, to)
-	return uint64(fold32(s)), nil
+	ret += ret>>16 | ret<<16
+	return uint64(ret >> 16), nil
+}
+
+// csumAdd32 adds two 32-bit one's complement sums.
+func csumAdd32(a, b uint32) uint32 {
+	s := a + b
+	if s < a {
+		s++
+	}
+	return s
 }
 
 // helperTracePrintk formats like the kernel's bpf_trace_printk (%d %i %u
