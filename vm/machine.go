@@ -63,9 +63,20 @@ type Machine struct {
 	mapBytes uint64
 }
 
-// NewMachine returns a machine with its stack frames and no helpers.
+// NewMachine returns a machine with its stack frames and no helpers. The
+// zero Machine is the same.
 func NewMachine() *Machine {
-	m := &Machine{tail: -1}
+	m := &Machine{}
+	m.init()
+	return m
+}
+
+// init makes the stack frames of a zero Machine.
+func (m *Machine) init() {
+	if m.regions != nil {
+		return
+	}
+	m.tail = -1
 	m.regions = make([]region, regionFirst)
 	for i := 0; i < MaxFrames; i++ {
 		m.regions[regionStack0+i] = region{
@@ -75,7 +86,6 @@ func NewMachine() *Machine {
 			name: fmt.Sprintf("stack frame %d", i),
 		}
 	}
-	return m
 }
 
 // SetHelper makes h the helper with the given id (BPF_FUNC_*); nil
@@ -128,6 +138,7 @@ func (m *Machine) kfuncName(id int64) string {
 // SetMemory makes b the memory of the next runs' context region and
 // returns its address (conformance vectors pass it in r1).
 func (m *Machine) SetMemory(name string, b []byte) uint64 {
+	m.init()
 	m.regions[regionCtx] = region{data: b, hi: uint32(len(b)), name: name}
 	return addr(regionCtx, 0)
 }
@@ -137,6 +148,10 @@ func (m *Machine) Run(p *Program, args ...uint64) (uint64, error) {
 	if len(args) > 5 {
 		return 0, fmt.Errorf("vm: %d arguments, at most 5", len(args))
 	}
+	if p == nil || len(p.code) == 0 {
+		return 0, fmt.Errorf("vm: no program to run")
+	}
+	m.init()
 	var a [5]uint64
 	copy(a[:], args)
 	m.prog = p

@@ -274,6 +274,9 @@ func (mp *Map) arrayIndex(key []byte) (uint32, bool) {
 // lookup returns the address of the value for key (as the program sees
 // it: the current CPU's), or 0.
 func (mp *Map) lookup(key []byte) uint64 {
+	if len(key) != int(mp.KeySize) && mp.Type != MapLPMTrie {
+		return 0
+	}
 	switch mp.Type {
 	case MapArray, MapPerCPUArray, MapDevmap, MapCPUMap, MapXSKMap:
 		i, ok := mp.arrayIndex(key)
@@ -488,6 +491,9 @@ func (mp *Map) delete(key []byte) uint64 {
 // Lookup returns the value for key (the value of CPU cpu, for a per-CPU
 // map), as user space reads it.
 func (mp *Map) Lookup(key []byte, cpu int) ([]byte, bool) {
+	if mp.m == nil {
+		return nil, false // the zero Map is empty
+	}
 	if cpu < 0 || cpu >= mp.m.cpus() {
 		return nil, false
 	}
@@ -508,6 +514,9 @@ func (mp *Map) Lookup(key []byte, cpu int) ([]byte, bool) {
 // Update sets key to value (on every CPU, for a per-CPU map), as user
 // space does.
 func (mp *Map) Update(key, value []byte) error {
+	if mp.m == nil {
+		return fmt.Errorf("vm: Update of a map that is not a machine's")
+	}
 	if uint32(len(key)) != mp.KeySize || uint32(len(value)) != mp.ValueSize {
 		return fmt.Errorf("map %s: key of %d bytes and value of %d, want %d and %d", mp.Name, len(key), len(value), mp.KeySize, mp.ValueSize)
 	}
@@ -546,6 +555,7 @@ func (m *Machine) freeRegion(id int) {
 // to it by the value a 64-bit load of Ref gives (the loader of an object
 // does this for the object's maps).
 func (m *Machine) AddMap(s MapSpec) (*Map, error) {
+	m.init()
 	if s.Data != nil {
 		return nil, fmt.Errorf("vm: AddMap takes maps, not data sections")
 	}

@@ -344,6 +344,10 @@ func (o *Object) NewMachine(env Env) (*Machine, error) {
 
 // RunProgram runs the program as BPF_PROG_TEST_RUN would, on in.
 func (m *Machine) RunProgram(p *Program, in Input) (Output, error) {
+	if p == nil || len(p.code) == 0 {
+		return Output{}, fmt.Errorf("vm: no program to run")
+	}
+	m.init()
 	typ := progType(p.section)
 	r1, err := m.setupPacket(typ, in)
 	if err != nil {

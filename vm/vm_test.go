@@ -132,3 +132,40 @@ func TestKernelArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroValues: the zero Machine, Program, Map and Object work or say
+// why not; none panics.
+func TestZeroValues(t *testing.T) {
+	var m vm.Machine
+	if _, err := m.Run(&vm.Program{}); err == nil {
+		t.Error("running the zero Program: no error")
+	}
+	if _, err := m.RunProgram(&vm.Program{}, vm.Input{}); err == nil {
+		t.Error("RunProgram of the zero Program: no error")
+	}
+	got, err := m.Run(compileUBPF(t, "mov %r0, 7\nstdw [%r10-8], 1\nexit"))
+	if err != nil || got != 7 {
+		t.Errorf("the zero Machine ran: %d, %v", got, err)
+	}
+	var mp vm.Map
+	if _, ok := mp.Lookup([]byte{0, 0, 0, 0}, 0); ok {
+		t.Error("the zero Map has a value")
+	}
+	if mp.Update([]byte{0}, []byte{0}) == nil {
+		t.Error("the zero Map took an update")
+	}
+	var o vm.Object
+	if len(o.Programs()) != 0 {
+		t.Error("the zero Object has programs")
+	}
+	if _, err := o.Program("x"); err == nil {
+		t.Error("the zero Object has program x")
+	}
+	if _, err := o.NewMachine(vm.Env{}); err != nil {
+		t.Error(err)
+	}
+	var c vm.Coverage
+	if len(c.Files()) != 0 {
+		t.Error("the zero Coverage has files")
+	}
+}
