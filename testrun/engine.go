@@ -132,6 +132,9 @@ func (o *outcome) differs(p *outcome) string {
 	return ""
 }
 
+// maxTrace is the most instructions the trace of one case shows.
+const maxTrace = 100000
+
 // runVM runs every case in the interpreter, each on a machine with the
 // object's maps as loaded.
 func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error) {
@@ -166,7 +169,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 			hooks = append(hooks, cover)
 		}
 		if opts.Trace {
-			hooks = append(hooks, vm.TraceHook(&trace))
+			hooks = append(hooks, vm.TraceHook(&trace, maxTrace))
 		}
 		switch len(hooks) {
 		case 1:

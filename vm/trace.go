@@ -13,10 +13,19 @@ func (m *Machine) Program() *Program { return m.prog }
 
 // TraceHook returns a Hook that writes each instruction before it runs to
 // w: its slot, function and source line, its text, and the registers r0
-// to r9 that are not zero (r10, the frame pointer, is left out).
-func TraceHook(w io.Writer) Hook {
+// to r9 that are not zero (r10, the frame pointer, is left out). After
+// max instructions (0: no limit) it writes that the trace stops there, and
+// nothing more.
+func TraceHook(w io.Writer, max int) Hook {
 	var last Line
+	n := 0
 	return func(m *Machine, pc int, r *[11]uint64) {
+		if n++; max > 0 && n > max {
+			if n == max+1 {
+				fmt.Fprintf(w, "... the trace stops after %d instructions\n", max)
+			}
+			return
+		}
 		p := m.prog
 		var b strings.Builder
 		if l := p.Line(pc); l != last {

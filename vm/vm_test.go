@@ -169,3 +169,21 @@ func TestZeroValues(t *testing.T) {
 		t.Error("the zero Coverage has files")
 	}
 }
+
+// TestTraceHookStops: a trace ends after its limit, saying so.
+func TestTraceHookStops(t *testing.T) {
+	var b strings.Builder
+	m := vm.NewMachine()
+	m.Hook = vm.TraceHook(&b, 3)
+	if _, err := m.Run(compileUBPF(t, "mov %r0, 1\nadd %r0, 2\nadd %r0, 3\nadd %r0, 4\nexit")); err != nil {
+		t.Fatal(err)
+	}
+	want := `      0: r0 = 0x1                            
+      1: r0 += 0x2                            r0=0x1
+      2: r0 += 0x3                            r0=0x3
+... the trace stops after 3 instructions
+`
+	if b.String() != want {
+		t.Errorf("trace:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
