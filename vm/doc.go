@@ -24,8 +24,11 @@
 //   - Shift amounts are masked to the operand width (63 or 31).
 //   - A BPF-to-BPF call gives the callee a fresh 512-byte stack frame and
 //     keeps r6 to r9 of the caller; at most 8 frames exist at once.
-//   - may_goto falls through while a per-run budget of 8388608 lasts, and
-//     jumps once it is spent, as the kernel's BPF_MAX_LOOPS does.
+//   - may_goto falls through while a budget of 8388608 lasts, and jumps
+//     once it is spent, as the kernel's BPF_MAX_LOOPS does; each function
+//     call starts with a full budget, as each function's prologue sets it
+//     in the kernel. (Kernels whose JIT times may_goto instead count time;
+//     the interpreter counts.)
 //   - A tail call ([HelperTailCall]) replaces the running function, keeps
 //     the frame's stack, and fails (falling through) after 33 tail calls or
 //     for an empty slot.

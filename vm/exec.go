@@ -10,9 +10,12 @@ type frame struct {
 	ret            int
 	r6, r7, r8, r9 uint64
 	r10            uint64
+	loops          uint64 // the caller's may_goto budget
 }
 
-// maxLoops is the budget of may_goto per run (the kernel's BPF_MAX_LOOPS).
+// maxLoops is the budget of may_goto of each function call (the kernel's
+// BPF_MAX_LOOPS, which it stores in a stack slot that each function's
+// prologue sets).
 const maxLoops = 8 * 1024 * 1024
 
 // maxTailCalls is how many tail calls a run may make (MAX_TAIL_CALL_CNT).
@@ -57,6 +60,7 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 	code := m.prog.code
 	left := m.left
 	hook := m.hook
+	loops := uint64(maxLoops)
 	var err error
 	for {
 		if left == 0 {
@@ -430,10 +434,10 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 		case 0x06: // gotol
 			pc = int(in.off)
 		case 0xe5: // may_goto
-			if m.mayGoto == 0 {
+			if loops == 0 {
 				pc = int(in.off)
 			} else {
-				m.mayGoto--
+				loops--
 			}
 		case 0x18: // lddw
 			r[in.dst&15] = uint64(in.imm)
@@ -499,10 +503,11 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					m.left = left
 					return 0, m.wrap(pc-1, faultf(ErrCallDepth, "call with %d frames in use (at most %d)", m.depth+1, MaxFrames))
 				}
-				m.frames[m.depth] = frame{ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10]}
+				m.frames[m.depth] = frame{ret: pc, r6: r[6], r7: r[7], r8: r[8], r9: r[9], r10: r[10], loops: loops}
 				m.depth++
 				r[10] = m.enterFrame(m.depth)
 				pc = int(in.off)
+				loops = maxLoops
 			case 0: // helper
 				m.left = left
 				h := m.helper(int32(in.imm))
@@ -515,6 +520,7 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 				if err == nil && m.tail >= 0 {
 					pc, m.tail = m.tail, -1
 					r[10] = m.enterFrame(m.depth)
+					loops = maxLoops
 				}
 			default:
 				m.left = left
@@ -527,7 +533,7 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 			}
 			m.depth--
 			f := &m.frames[m.depth]
-			pc, r[6], r[7], r[8], r[9], r[10] = f.ret, f.r6, f.r7, f.r8, f.r9, f.r10
+			pc, r[6], r[7], r[8], r[9], r[10], loops = f.ret, f.r6, f.r7, f.r8, f.r9, f.r10, f.loops
 		default:
 			m.left = left
 			if in.op == opFiller {

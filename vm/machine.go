@@ -42,7 +42,6 @@ type Machine struct {
 	budget  uint64
 	left    uint64
 	hook    Hook
-	mayGoto uint64
 	// tail is the slot a tail call continues at, or -1.
 	tail      int
 	tailCalls int
@@ -164,7 +163,6 @@ func (m *Machine) Run(p *Program, args ...uint64) (uint64, error) {
 	m.depth = 0
 	m.tail = -1
 	m.tailCalls = 0
-	m.mayGoto = maxLoops
 	return m.exec(p.entry, &a)
 }
 

@@ -187,3 +187,23 @@ func TestTraceHookStops(t *testing.T) {
 		t.Errorf("trace:\n%q\nwant:\n%q", b.String(), want)
 	}
 }
+
+// TestMayGoto: may_goto falls through 8388608 times, then jumps.
+func TestMayGoto(t *testing.T) {
+	code := []byte{
+		0xb7, 0x00, 0, 0, 0, 0, 0, 0, // r0 = 0
+		0xe5, 0x00, 2, 0, 0, 0, 0, 0, // may_goto +2
+		0x07, 0x00, 0, 0, 1, 0, 0, 0, // r0 += 1
+		0x05, 0x00, 0xfd, 0xff, 0, 0, 0, 0, // goto -3
+		0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+	}
+	p, err := vm.Compile(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := vm.NewMachine()
+	got, err := m.Run(p)
+	if err != nil || got != 8388608 {
+		t.Fatalf("r0 = %d, %v; want 8388608", got, err)
+	}
+}
