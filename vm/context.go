@@ -95,7 +95,7 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	switch typ {
 	case TypeXDP:
 		if len(in.Data) > xdpFrame-xdpHeadroom-xdpTailroom {
-			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data", ErrUnsupported, xdpFrame-xdpHeadroom-xdpTailroom)
+			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data (EINVAL)", ErrInput, xdpFrame-xdpHeadroom-xdpTailroom)
 		}
 		buf := make([]byte, xdpFrame)
 		copy(buf[xdpHeadroom:], in.Data)
@@ -105,7 +105,7 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 			copy(ctx, in.Ctx)
 			if len(in.Ctx) > xdpMdSize || le32(ctx, 8) != 0 || le32(ctx, 20) != 0 ||
 				le32(ctx, 4) != 0 && le32(ctx, 4) != uint32(len(in.Data)) || le32(ctx, 0) > uint32(len(in.Data)) || le32(ctx, 0) > xdpMaxMeta {
-				return 0, fmt.Errorf("%w: the kernel refuses this xdp_md (EINVAL)", ErrHelper)
+				return 0, fmt.Errorf("%w: the kernel refuses this xdp_md (EINVAL)", ErrInput)
 			}
 			meta = le32(ctx, 0)
 		} else {
@@ -122,7 +122,15 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		return addr(regionCtx, 0), nil
 	case TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB:
 		if len(in.Data) < ethHlen {
-			return 0, fmt.Errorf("%w: skb test runs need at least %d bytes of data (EINVAL)", ErrHelper, ethHlen)
+			return 0, fmt.Errorf("%w: skb test runs need at least %d bytes of data (EINVAL)", ErrInput, ethHlen)
+		}
+		// The kernel sets the socket's addresses from the IP header, and
+		// refuses a frame too short to hold it.
+		switch proto := binary.BigEndian.Uint16(in.Data[12:]); {
+		case proto == 0x0800 && len(in.Data) < ethHlen+20:
+			return 0, fmt.Errorf("%w: an IPv4 frame of %d bytes, shorter than its headers (%d; EINVAL)", ErrInput, len(in.Data), ethHlen+20)
+		case proto == 0x86dd && len(in.Data) < ethHlen+40:
+			return 0, fmt.Errorf("%w: an IPv6 frame of %d bytes, shorter than its headers (%d; EINVAL)", ErrInput, len(in.Data), ethHlen+40)
 		}
 		buf := make([]byte, skbHeadroom+len(in.Data)+xdpFrame)
 		copy(buf[skbHeadroom:], in.Data)
@@ -137,7 +145,7 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		ctx := make([]byte, skbSize)
 		if in.HasCtx {
 			if len(in.Ctx) > skbSize {
-				return 0, fmt.Errorf("%w: a __sk_buff has %d bytes, not %d", ErrHelper, skbSize, len(in.Ctx))
+				return 0, fmt.Errorf("%w: a __sk_buff has %d bytes, not %d (EINVAL)", ErrInput, skbSize, len(in.Ctx))
 			}
 			copy(ctx, in.Ctx)
 		}
@@ -150,7 +158,7 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		return addr(regionCtx, 0), nil
 	}
 	if len(in.Data) > 0 {
-		return 0, fmt.Errorf("%w: a program of this type takes no data, only a context", ErrHelper)
+		return 0, fmt.Errorf("%w: a program of this type takes no data, only a context", ErrInput)
 	}
 	ctx := append([]byte(nil), in.Ctx...)
 	m.regions[regionCtx] = region{data: ctx, hi: uint32(len(ctx)), name: "ctx", ro: typ == TypeRawTracepoint}

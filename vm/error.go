@@ -25,6 +25,9 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrHelper: a helper was called with arguments it cannot take.
 	ErrHelper = errors.New("helper failed")
+	// ErrInput: a packet or context that BPF_PROG_TEST_RUN refuses
+	// (EINVAL), such as an IPv4 frame shorter than its header.
+	ErrInput = errors.New("input refused")
 )
 
 // Error stops a run: what went wrong (Kind, one of the Err values of this

@@ -68,6 +68,9 @@ func (p *Program) Name() string { return p.name }
 // type.
 func (p *Program) Section() string { return p.section }
 
+// Entry returns the slot the program starts at in its code image.
+func (p *Program) Entry() int { return p.entry }
+
 // Len returns the number of slots of the program's code image (for a
 // program of an object, every function of the object).
 func (p *Program) Len() int { return len(p.code) - 1 }
