@@ -69,7 +69,8 @@ func (c *Coverage) Hook(o *Object) Hook {
 }
 
 // LineCount is the hits of one line: the most times one of its
-// instructions ran (so a line of one instruction that ran 3 times has 3).
+// instructions ran (so a line of one instruction that ran 3 times has 3),
+// added up over the objects that have the line.
 type LineCount struct {
 	Line int
 	Text string
@@ -93,13 +94,20 @@ func (c *Coverage) Files() []FileCoverage {
 	hits := map[key]uint64{}
 	text := map[key]string{}
 	for _, oc := range c.objs {
+		// Within an object a line counts as its most run instruction;
+		// the objects' counts add up (test files that load the same
+		// program file each have an object).
+		own := map[key]uint64{}
 		for pc, l := range oc.lines {
 			if l.File == "" || pc >= len(oc.counts) {
 				continue
 			}
 			k := key{l.File, l.Line}
 			text[k] = l.Text
-			hits[k] = max(hits[k], oc.counts[pc])
+			own[k] = max(own[k], oc.counts[pc])
+		}
+		for k, n := range own {
+			hits[k] += n
 		}
 	}
 	byFile := map[string][]LineCount{}
