@@ -1,6 +1,8 @@
 package vm_test
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -8,23 +10,57 @@ import (
 	"github.com/bpfstar/bpfstar/vm"
 )
 
-func TestExampleObjects(t *testing.T) {
-	for _, tc := range []struct {
-		obj, prog string
-		data      []byte
-		want      uint32
-	}{
-		{"xdp_pass", "", make([]byte, 14), 2},
-	} {
-		b, err := os.ReadFile("../examples/testdata/" + tc.obj + ".o")
-		if err != nil {
-			t.Fatal(err)
+// TestLoadObject loads examples/xdp_count.o: its programs (not the .text
+// functions), its maps and data sections, and a program's run leaves its
+// counts in the map, with .data and .bss as the code sees them.
+func TestLoadObject(t *testing.T) {
+	b, err := os.ReadFile("../examples/testdata/xdp_count.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := vm.LoadObject(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(o.Programs(), " "); got != "xdp_count" {
+		t.Errorf("programs %q", got)
+	}
+	var maps []string
+	for _, s := range o.Maps() {
+		maps = append(maps, fmt.Sprintf("%s:%s:%d", s.Name, s.TypeName(), s.ValueSize))
+	}
+	if got := strings.Join(maps, " "); got != "stats:array:8 .rodata:array:4 .data:array:4 .bss:array:8" {
+		t.Errorf("maps %s", got)
+	}
+	if _, err := o.Program("packet_length"); err == nil {
+		t.Error("a .text function is a program")
+	}
+	m, err := o.NewMachine(vm.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.Program("xdp_count")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.RunProgram(p, vm.Input{Data: make([]byte, 42)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Retval != 2 || len(out.Data) != 42 {
+		t.Errorf("retval %d, %d bytes", out.Retval, len(out.Data))
+	}
+	for key, want := range map[uint32]uint64{0: 1, 1: 42} {
+		if v, ok := m.Map("stats").Lookup(u32(key), 0); !ok || binary.LittleEndian.Uint64(v) != want {
+			t.Errorf("stats[%d] = %x, want %d", key, v, want)
 		}
-		o, err := vm.LoadObject(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Log(o.Programs())
+	}
+	if v, ok := m.Map(".bss").Lookup(u32(0), 0); !ok || binary.LittleEndian.Uint64(v) != 1 {
+		t.Errorf(".bss (seen) = %x, want 1", v)
+	}
+	// .rodata is read-only for the program.
+	if err := m.Map(".rodata").Update(u32(0), u32(1)); err != nil {
+		t.Errorf("user space may set .rodata before a run: %v", err)
 	}
 }
 
