@@ -238,12 +238,46 @@ func (g *gen) program() (insns []isa.Instruction, mapSlot, bodyFrom, bodyTo int)
 			g.emit(mem(isa.ClassSTX, isa.ModeMEM, isa.SizeDW, isa.R10, g.reg(), int16(-8*k), 0))
 		}
 	}
+	// The body: items of one instruction, or of a BPF-to-BPF call and the
+	// moves that set r1-r5 again (the call leaves them unreadable). A
+	// jump's Off counts the items it skips, turned into slots below.
 	n := 20 + g.r.IntN(60)
-	bodyFrom = len(g.insns)
-	for k := 0; k < n; k++ {
-		g.emit(g.bodyInsn(k, n))
+	type item struct {
+		insns []isa.Instruction
+		call  bool
 	}
+	var items []item
+	for k := 0; k < n; k++ {
+		if g.r.IntN(12) == 0 {
+			it := item{call: true, insns: []isa.Instruction{{Op: isa.Op(isa.ClassJMP, uint8(isa.JumpCall), isa.SrcK), Src: isa.CallPseudo}}}
+			for _, reg := range []isa.Register{isa.R1, isa.R2, isa.R3, isa.R4, isa.R5} {
+				it.insns = append(it.insns, alu(isa.ClassALU64, isa.ALUMov, isa.SrcK, reg, 0, 0, g.imm()))
+			}
+			items = append(items, it)
+			continue
+		}
+		items = append(items, item{insns: []isa.Instruction{g.bodyInsn(k, n)}})
+	}
+	bodyFrom = len(g.insns)
+	start := make([]int, n+1) // the first instruction of each item
+	for k, it := range items {
+		start[k] = len(g.insns)
+		g.emit(it.insns...)
+	}
+	start[n] = len(g.insns)
 	bodyTo = len(g.insns)
+	var calls []int
+	for k, it := range items {
+		ins := &g.insns[start[k]]
+		if it.call {
+			calls = append(calls, start[k])
+			continue
+		}
+		if skip, ok := ins.JumpOffset(); ok {
+			// Items are one slot each but for calls: count slots.
+			ins.SetJumpOffset(int64(start[k+1+int(skip)] - start[k] - 1))
+		}
+	}
 	// Epilogue: save the scalars, write four into the packet, the stack
 	// slots into the map value, and return a fold of everything.
 	for i, s := range []isa.Register{isa.R0, isa.R1, isa.R2, isa.R3, isa.R4, isa.R5} {
@@ -282,6 +316,35 @@ func (g *gen) program() (insns []isa.Instruction, mapSlot, bodyFrom, bodyTo int)
 		alu(isa.ClassALU64, isa.ALUXor, isa.SrcX, isa.R0, isa.R1, 0, 0),
 		exit,
 	)
+	if len(calls) == 0 {
+		return g.insns, mapSlot, bodyFrom, bodyTo
+	}
+	// The function the body calls: arithmetic on its arguments, through
+	// its own stack frame.
+	sub := len(g.insns)
+	g.emit(r(isa.R0, isa.R1))
+	for range 3 + g.r.IntN(4) {
+		ops := []isa.ALUOp{isa.ALUAdd, isa.ALUSub, isa.ALUMul, isa.ALUOr, isa.ALUAnd, isa.ALUXor, isa.ALUArsh, isa.ALULsh}
+		cls := []isa.Class{isa.ClassALU, isa.ClassALU64}[g.r.IntN(2)]
+		g.emit(alu(cls, ops[g.r.IntN(len(ops))], isa.SrcX, isa.Register(g.r.IntN(6)), isa.Register(g.r.IntN(6)), 0, 0))
+	}
+	g.emit(
+		mem(isa.ClassSTX, isa.ModeMEM, isa.SizeDW, isa.R10, isa.R0, -8, 0),
+		mem(isa.ClassLDX, isa.ModeMEM, isa.SizeW, isa.R0, isa.R10, -8, 0),
+		alu(isa.ClassALU64, isa.ALUAdd, isa.SrcX, isa.R0, isa.R2, 0, 0),
+		exit,
+	)
+	// Calls count slots, and a 64-bit load takes two.
+	slot := func(i int) int64 {
+		n := 0
+		for _, ins := range g.insns[:i] {
+			n += ins.Slots()
+		}
+		return int64(n)
+	}
+	for _, c := range calls {
+		g.insns[c].Imm = slot(sub) - slot(c) - 1
+	}
 	return g.insns, mapSlot, bodyFrom, bodyTo
 }
 
@@ -300,7 +363,7 @@ func TestDifferential(t *testing.T) {
 		g := &gen{r: rand.New(rand.NewPCG(seed, 0x5eed))}
 		insns, mapSlot, bodyFrom, bodyTo := g.program()
 		for _, ins := range insns {
-			forms[fmt.Sprintf("%#02x/%d/%d", uint8(ins.Op), ins.Off&0x38*int16(boolInt(ins.Op.Class() == isa.ClassALU64 || ins.Op.Class() == isa.ClassALU)), atomicImm(ins))] = true
+			forms[fmt.Sprintf("%#02x/%d/%d/%d", uint8(ins.Op), ins.Off&0x38*int16(boolInt(ins.Op.Class() == isa.ClassALU64 || ins.Op.Class() == isa.ClassALU)), atomicImm(ins), ins.Src*isa.Register(boolInt(ins.Op == 0x85)))] = true
 		}
 		data := make([]byte, 64+g.r.IntN(64))
 		for i := range data {
