@@ -30,8 +30,8 @@ var diffPrograms = flag.Int("diff.n", 300, "random programs TestDifferential run
 // constants into the scalar registers and fills 8 stack slots; the body is
 // random instructions on those registers, slots and the map value (all
 // forms of arithmetic, byte swap, sign extension, load, store and atomic,
-// forward conditional and unconditional jumps, gotol and may_goto); the
-// epilogue writes registers into the packet and adds the stack slots into
+// forward conditional and unconditional jumps, gotol and may_goto, calls
+// of a BPF function with its own stack frame); the epilogue writes registers into the packet and adds the stack slots into
 // the map value with atomics, and returns a fold of every register.
 //
 // Atomics that fetch (into a register) work on the map value only: on a
