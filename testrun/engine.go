@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -129,7 +131,45 @@ func (o *outcome) differs(p *outcome) string {
 	case o.hasData && !bytes.Equal(o.data, p.data):
 		return "data " + DescribeDiff(p.data, o.data) + " (got: vm, want: kernel)"
 	}
+	for _, name := range slices.Sorted(maps.Keys(o.maps)) {
+		k, v := o.maps[name], p.maps[name]
+		if v == nil {
+			continue // the interpreter does not have it
+		}
+		for _, key := range slices.Sorted(maps.Keys(k)) {
+			if vv, ok := v[key]; !ok {
+				return fmt.Sprintf("%s[%x] is %x (kernel), missing (vm)", name, key, k[key])
+			} else if !bytes.Equal(vv, k[key]) {
+				return fmt.Sprintf("%s[%x] is %x (kernel), %x (vm)", name, key, k[key], vv)
+			}
+		}
+		for _, key := range slices.Sorted(maps.Keys(v)) {
+			if _, ok := k[key]; !ok {
+				return fmt.Sprintf("%s[%x] is missing (kernel), %x (vm)", name, key, v[key])
+			}
+		}
+	}
 	return ""
+}
+
+// vmMaps reads the machine's maps that kernelMaps reads from the kernel.
+func vmMaps(m *vm.Machine) map[string]map[string][]byte {
+	out := map[string]map[string][]byte{}
+	for _, mp := range m.Maps() {
+		switch mp.Type {
+		case vm.MapArray, vm.MapHash, vm.MapLRUHash, vm.MapLPMTrie:
+		default:
+			continue
+		}
+		entries := map[string][]byte{}
+		for _, k := range mp.Keys() {
+			if v, ok := mp.Lookup(k, 0); ok {
+				entries[string(k)] = v
+			}
+		}
+		out[mp.Name] = entries
+	}
+	return out
 }
 
 // maxTrace is the most instructions the trace of one case shows.
@@ -216,6 +256,9 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 			continue
 		}
 		res := outcome{ret: out.Retval, data: out.Data, ctx: out.Ctx, hasData: c.HasData}
+		if opts.Engine == Both {
+			res.maps = vmMaps(m)
+		}
 		r.seen = &res
 		r.Status, r.Msg = judge(c, res, func(e starlib.MapEntry) ([]byte, string, error) {
 			mp := m.Map(e.Map)

@@ -441,6 +441,9 @@ func runCase(r *Result, lp loaded, withData bool) {
 		return
 	}
 	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData}
+	if withData {
+		seen.maps = kernelMaps(lp.coll.c)
+	}
 	r.seen = &seen
 	r.Status, r.Msg = judge(c, seen, func(e starlib.MapEntry) ([]byte, string, error) {
 		m := lp.coll.c.Maps[e.Map]
@@ -473,6 +476,41 @@ type outcome struct {
 	data    []byte
 	ctx     []byte
 	hasData bool // the case gave data (so data_out is compared)
+	// maps are the contents of the maps both engines model the same
+	// way (array, hash, LRU hash, LPM trie; not per-CPU), by map name and
+	// hex key, under --engine both.
+	maps map[string]map[string][]byte
+}
+
+// comparable reports whether maps of type t are compared under Both: one
+// value per key, the same on both engines.
+func comparable(t ebpf.MapType) bool {
+	switch t {
+	case ebpf.Array, ebpf.Hash, ebpf.LRUHash, ebpf.LPMTrie:
+		return true
+	}
+	return false
+}
+
+// kernelMaps reads the comparable maps of c.
+func kernelMaps(c *ebpf.Collection) map[string]map[string][]byte {
+	out := map[string]map[string][]byte{}
+	for name, m := range c.Maps {
+		if !comparable(m.Type()) {
+			continue
+		}
+		entries := map[string][]byte{}
+		k := make([]byte, m.KeySize())
+		v := make([]byte, m.ValueSize())
+		it := m.Iterate()
+		for it.Next(&k, &v) {
+			entries[string(k)] = slices.Clone(v)
+		}
+		if it.Err() == nil {
+			out[name] = entries
+		}
+	}
+	return out
 }
 
 // judge compares a run's outcome with what case c wants, looking map

@@ -530,6 +530,25 @@ func (mp *Map) Update(key, value []byte) error {
 	return nil
 }
 
+// Keys returns the keys of the map: every index of an array, the keys of
+// a hash-like map in the order they were added.
+func (mp *Map) Keys() [][]byte {
+	var keys [][]byte
+	switch {
+	case mp.Data != nil:
+		keys = append(keys, []byte{0, 0, 0, 0})
+	case isArray(mp.Type) || mp.Type == MapProgArray || mp.Type == MapArrayOfMaps:
+		for i := uint32(0); i < mp.MaxEntries; i++ {
+			keys = append(keys, binary.LittleEndian.AppendUint32(nil, i))
+		}
+	default:
+		for _, e := range mp.elems {
+			keys = append(keys, bytes.Clone(e.key))
+		}
+	}
+	return keys
+}
+
 // Records returns the records submitted to a ring buffer, in order.
 func (mp *Map) Records() [][]byte { return mp.records }
 

@@ -31,7 +31,8 @@ const testDoc = `Test builds each test file (a .star file that calls test(): NAM
 which load()s the program file it tests), loads the programs its cases
 name into the kernel once and runs every case with BPF_PROG_TEST_RUN, or
 runs them in bpfstar's interpreter (--engine vm), or both, failing a case
-where the two disagree (--engine both). The default is the kernel where
+where the two disagree (--engine both: return value, output packet, the
+contents of array, hash and LPM maps). The default is the kernel where
 this process may load programs (root or CAP_BPF), else the interpreter;
 the line 'engine: NAME' says which ran. It prints a line for each failing
 or skipped case, with the FILE:LINE:COL of its test() call and what
