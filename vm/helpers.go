@@ -90,21 +90,12 @@ var standardHelpers = map[asm.BuiltinFunc]Helper{
 	},
 }
 
-// UseStandardHelpers gives m the helpers of StandardHelperIDs.
+// UseStandardHelpers gives m the helpers the interpreter models (see the
+// package documentation and README's list).
 func (m *Machine) UseStandardHelpers() {
 	for id, h := range standardHelpers {
 		m.SetHelper(int32(id), h)
 	}
-}
-
-// StandardHelperIDs returns the ids of the helpers UseStandardHelpers
-// installs.
-func StandardHelperIDs() []int32 {
-	var ids []int32
-	for id := range standardHelpers {
-		ids = append(ids, int32(id))
-	}
-	return ids
 }
 
 func helperMapLookup(m *Machine, a [5]uint64) (uint64, error) {

@@ -3,7 +3,7 @@ package vm
 import (
 	"fmt"
 
-	"github.com/cilium/ebpf/asm"
+	"github.com/bpfstar/bpfstar/helper"
 )
 
 // DefaultBudget is the number of instructions a run may execute unless
@@ -102,29 +102,13 @@ func (m *Machine) SetHelper(id int32, h Helper) {
 
 func (m *Machine) helper(id int32) Helper { return m.helpers[id] }
 
-// helperName names helper id as the kernel does ("map_lookup_elem").
+// helperName names helper id as the kernel does, from package helper's
+// table: "1 (bpf_map_lookup_elem)".
 func helperName(id int32) string {
-	s := asm.BuiltinFunc(id).String()
-	if len(s) > 2 && s[:2] == "Fn" {
-		return fmt.Sprintf("%d (bpf_%s)", id, snake(s[2:]))
+	if h, ok := helper.ByID(id); ok {
+		return fmt.Sprintf("%d (%s)", id, h.Name)
 	}
 	return fmt.Sprint(id)
-}
-
-// snake turns MapLookupElem into map_lookup_elem.
-func snake(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			if i > 0 {
-				b = append(b, '_')
-			}
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	return string(b)
 }
 
 func (m *Machine) kfuncName(id int64) string {
