@@ -487,15 +487,13 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 			var ok bool
 			r[0], ok, err = m.legacyLoad(in, (*[11]uint64)(r[:11]))
 			if err == nil && !ok {
-				// Out of the packet: the program ends, returning 0.
-				r[0] = 0
-				if m.depth != base {
-					m.depth = base
-				}
+				// Out of the packet: the program ends, returning 0 (the
+				// verifier allows these loads only in programs without
+				// BPF-to-BPF calls, so this is the program's frame).
+				m.depth = base
 				m.left = left
 				return 0, nil
 			}
-
 		case 0x85: // call
 			switch in.src {
 			case 1: // BPF-to-BPF
