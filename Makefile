@@ -22,7 +22,7 @@ test: test-deps
 # (golang/go#75804, fixed in Go 1.27). FUZZTIME=1m (or 100000x) overrides
 # the budget of every target. See docs/fuzzing.md to run them longer.
 FUZZTIME ?=
-FUZZ_TARGETS = FuzzDecodeEncode:./isa:15000x FuzzObject:./disasm:10000x \
+FUZZ_TARGETS = FuzzDecodeEncode:./isa:15000x FuzzParse:./isa:10000x FuzzObject:./disasm:10000x \
 	FuzzCode:./disasm:30000x FuzzBuiltins:./starlib:15000x FuzzBuild:./compile:10000x \
 	FuzzRead:./objreader:10000x FuzzBuildFile:./workspace:5000x FuzzRun:./vm:20000x
 fuzz:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,90 @@ alias(
 	ws.write("bazel/BUILD", "")
 	ws.write("bazel/defs.bzl", string(defs))
 	return ws
+}
+
+// bpf_go_bindings writes, with a real Bazel, the Go bindings that `bpfstar
+// gen go` writes in the source tree, byte for byte, and the object beside
+// them; its output groups hold each. (Feeding them to a go_library needs
+// rules_go, which this machine cannot fetch: README.md shows how.)
+func TestGoBindingsBazel(t *testing.T) {
+	ws := newWorkspace(t)
+	bpfstar := filepath.Join(ws.dir, "tools", "bpfstar")
+	src, err := os.ReadFile("../examples/flow_stats.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.write("examples/flow_stats.star", string(src))
+	ws.write("examples/BUILD", `load("//bazel:defs.bzl", "bpf_go_bindings", "bpf_object")
+
+bpf_object(
+    name = "flow_stats",
+    src = "flow_stats.star",
+)
+
+bpf_go_bindings(
+    name = "flow_stats_go",
+    object = ":flow_stats",
+    package = "flowstats",
+)
+
+filegroup(
+    name = "flow_stats_go_src",
+    srcs = [":flow_stats_go"],
+    output_group = "go",
+)
+
+filegroup(
+    name = "flow_stats_go_obj",
+    srcs = [":flow_stats_go"],
+    output_group = "object",
+)
+`)
+	out, err := ws.bazelCmd("build", "--spawn_strategy=linux-sandbox", "--color=no", "--curses=no", "//examples:flow_stats_go", "//examples:flow_stats_go_src", "//examples:flow_stats_go_obj")
+	if err != nil {
+		if bytes.Contains(out, []byte("linux-sandbox")) && !bytes.Contains(out, []byte("Bpfstar")) {
+			testenv.Missing(t, "Bazel's linux-sandbox does not work here (it needs root or unprivileged user namespaces):\n"+string(out))
+		}
+		t.Fatalf("bazel build: %v\n%s", err, out)
+	}
+	// Each output group holds its file (bazel lists a lone target's files).
+	for target, want := range map[string]string{"flow_stats_go_src": "flow_stats_go_bpfel.go", "flow_stats_go_obj": "flow_stats_go_bpfel.o"} {
+		out, err := ws.bazelCmd("build", "--color=no", "--curses=no", "//examples:"+target)
+		if err != nil {
+			t.Fatalf("bazel build //examples:%s: %v\n%s", target, err, out)
+		}
+		files := regexp.MustCompile(`bazel-bin/examples/\S+`).FindAll(out, -1)
+		if len(files) != 1 || string(files[0]) != "bazel-bin/examples/"+want {
+			t.Errorf("//examples:%s holds %q, want %s:\n%s", target, files, want, out)
+		}
+	}
+
+	// The same command in the source tree, on the object bpfstar builds
+	// there (the same bytes as Bazel's: TestBpfObjectSandboxed).
+	dir := t.TempDir()
+	obj := directBuild(t, bpfstar, ws.dir, "examples/flow_stats.star")
+	if err := os.WriteFile(filepath.Join(dir, "flow_stats.o"), obj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bpfstar, "gen", "go", "--package", "flowstats", "-o", "flow_stats_go_bpfel.go", "flow_stats.o")
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bpfstar gen go: %v\n%s", err, msg)
+	}
+	for _, f := range []string{"flow_stats_go_bpfel.go", "flow_stats_go_bpfel.o"} {
+		got, err := os.ReadFile(filepath.Join(ws.dir, "bazel-bin", "examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s written by Bazel differs from bpfstar gen go's:\n%s\nwant\n%s", f, got, want)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(ws.dir, "bazel-bin", "examples", "flow_stats_go_bpfel.go")); !bytes.Contains(got, []byte("func loadFlowStatsObjects(")) || !bytes.Contains(got, []byte("//go:embed flow_stats_go_bpfel.o\n")) {
+		t.Errorf("the bindings lack loadFlowStatsObjects or the embed of flow_stats_go_bpfel.o:\n%s", got)
+	}
 }

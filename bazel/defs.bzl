@@ -1,6 +1,6 @@
 """Bazel rules for bpfstar: build eBPF objects from Starlark program files.
 
-    load("//bazel:defs.bzl", "bpf_library", "bpf_object", "bpf_test")
+    load("//bazel:defs.bzl", "bpf_go_bindings", "bpf_library", "bpf_object", "bpf_test")
 
     bpf_library(
         name = "regs",
@@ -120,6 +120,69 @@ bpf_object = rule(
             allow_single_file = True,
             default = "//:bpfstar.workspace",
             doc = "The bpfstar.workspace file that marks the root load() labels resolve against.",
+        ),
+        "bpfstar": attr.label(
+            executable = True,
+            allow_files = True,
+            cfg = "exec",
+            default = "//:bpfstar",
+            doc = "The bpfstar binary.",
+        ),
+    },
+)
+
+def _bpf_go_bindings_impl(ctx):
+    go = ctx.actions.declare_file(ctx.label.name + "_bpfel.go")
+    obj = ctx.actions.declare_file(ctx.label.name + "_bpfel.o")
+
+    args = ctx.actions.args()
+    args.add("gen")
+    args.add("go")
+    args.add("--package", ctx.attr.package)
+    if ctx.attr.stem:
+        args.add("--stem", ctx.attr.stem)
+    args.add("-o", go)
+    args.add("--")
+    args.add(ctx.file.object)
+
+    ctx.actions.run(
+        executable = ctx.executable.bpfstar,
+        arguments = [args],
+        inputs = [ctx.file.object],
+        outputs = [go, obj],
+        mnemonic = "BpfstarGenGo",
+        progress_message = "Writing Go bindings %s" % go.short_path,
+    )
+    return [
+        DefaultInfo(files = depset([go, obj])),
+        OutputGroupInfo(go = depset([go]), object = depset([obj])),
+    ]
+
+bpf_go_bindings = rule(
+    implementation = _bpf_go_bindings_impl,
+    doc = """Writes Go bindings for an object with `bpfstar gen go`.
+
+    bpf_go_bindings(
+        name = "prog_go",  # writes prog_go_bpfel.go and prog_go_bpfel.o
+        object = ":prog",  # a bpf_object, or any .o
+        package = "prog",
+    )
+
+The Go file embeds the object beside it (//go:embed prog_go_bpfel.o). The
+output groups "go" and "object" hold each: give them to a go_library as
+srcs and embedsrcs, through filegroup(output_group = ...).""",
+    attrs = {
+        "object": attr.label(
+            allow_single_file = [".o"],
+            mandatory = True,
+            doc = "The object: a bpf_object target or an object file.",
+        ),
+        "package": attr.string(
+            mandatory = True,
+            doc = "The Go package name of the bindings.",
+        ),
+        "stem": attr.string(
+            doc = "The prefix of the top-level Go names; default: from the object's file name (prog.o: prog).",
         ),
         "bpfstar": attr.label(
             executable = True,

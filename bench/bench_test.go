@@ -67,6 +67,44 @@ func TestMatchesLLVM(t *testing.T) {
 	}
 }
 
+// The program written as asm() text builds to the same bytes.
+func TestAsmStarMatches(t *testing.T) {
+	const n = 10_000
+	obj, err := compile.Source("asm.star", AsmStar(n), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sectionBytes(t, obj, Section), Code(n); !bytes.Equal(got, want) {
+		t.Fatalf("asm(): %d bytes differ from the model's %d", len(got), len(want))
+	}
+}
+
+// BenchmarkAsm times compile.Source on AsmStar(n), the program of
+// BenchmarkBuild written as one asm() text of n lines (and n/12 labels).
+func BenchmarkAsm(b *testing.B) {
+	for _, n := range Sizes[1:3] {
+		src := AsmStar(n)
+		b.Run(sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := compile.Source("asm.star", src, compile.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/insn")
+		})
+		b.Run("exec/"+sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := starlib.Exec("asm.star", src, starlib.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/line")
+		})
+	}
+}
+
 // Sizes are the program sizes the benchmarks run at.
 var Sizes = []int{1_000, 10_000, 100_000, 1_000_000}
 

@@ -129,7 +129,25 @@ func Asm(n int) []byte {
 	return b.Bytes()
 }
 
-// Code returns the bytes both Star(n) and Asm(n) assemble to.
+// AsmStar returns a program file with the instructions of Star(n) written
+// as text, in one asm() call: the lines of Asm(n) without its directives,
+// with labels that are identifiers.
+func AsmStar(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n * 32)
+	fmt.Fprintf(&b, "# %d instructions in one asm() call.\n\nsection(%q, %q, asm(\"\"\"\n", n, Section, Symbol)
+	for _, line := range strings.Split(string(Asm(n)), "\n") {
+		if line == "" || strings.HasPrefix(line, "\t.") || line == Symbol+":" || line == ".Lend:" {
+			continue
+		}
+		b.WriteString(strings.ReplaceAll(line, ".LBB", "LBB"))
+		b.WriteByte('\n')
+	}
+	b.WriteString("\"\"\"))\nlicense(\"GPL\")\n")
+	return b.Bytes()
+}
+
+// Code returns the bytes Star(n), Asm(n) and AsmStar(n) assemble to.
 func Code(n int) []byte {
 	blocks, pad := Layout(n)
 	var code []byte

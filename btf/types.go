@@ -323,7 +323,8 @@ type Located struct {
 // Offsetof finds the member that path names in t, as C's offsetof names
 // it: member names separated by dots, array indexes in brackets
 // ("a.b[2].c"). Names of members of anonymous struct and union members
-// are found through them, as in C.
+// are found through them, as in C, and an index into an array of no
+// elements (a flexible array member) is not bounded, as in C.
 func Offsetof(t Type, path string) (Located, error) {
 	loc := Located{Type: t}
 	rest := path
@@ -343,7 +344,9 @@ func Offsetof(t Type, path string) (Located, error) {
 			if !ok {
 				return loc, fmt.Errorf("%q: %s is not an array", path, typeName(loc.Type))
 			}
-			if n >= uint64(arr.N) {
+			// An array of no elements is a flexible array member
+			// (__u64 args[0]), which C's offsetof indexes freely.
+			if arr.N != 0 && n >= uint64(arr.N) {
 				return loc, fmt.Errorf("%q: index %d out of range (%s has %d elements)", path, n, typeName(loc.Type), arr.N)
 			}
 			size, _ := layout(arr.Elem)

@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,5 +32,21 @@ func TestGoldenObjects(t *testing.T) {
 			golden.Check(t, filepath.Join("testdata", stem+".disasm"), text.Bytes())
 			golden.Check(t, filepath.Join("testdata", stem+".o"), obj)
 		})
+	}
+}
+
+// README's tutorial ends with examples/xdp_drop_dns.star, as it is.
+func TestTutorialIsExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("xdp_drop_dns.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := "```python\n# xdp_drop_dns.star\n" + string(example) + "```\n"
+	if !bytes.Contains(readme, []byte(block)) {
+		t.Errorf("README.md's tutorial does not end with examples/xdp_drop_dns.star as it is (a block %q)", block[:60])
 	}
 }

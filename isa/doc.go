@@ -9,7 +9,10 @@
 // into fields, and [Decode] (exact round trips) and [DecodeLLVM] (as
 // llvm-objdump reads bytes) decode through it; [Instruction.Validate] checks
 // an instruction against the ISA, and [Instruction.String] prints it in the
-// LLVM assembler syntax that llvm-objdump uses.
+// LLVM assembler syntax that llvm-objdump uses. [Parse] reads that syntax
+// back: its forms are not a grammar of their own but the printer's text
+// with the fields left open (parse.go), so that whatever String prints,
+// Parse reads back to the same bytes.
 //
 // isa also owns the rules about control flow and slots, in one place
 // (jump.go): which instructions jump and where to ([Instruction.JumpOffset],

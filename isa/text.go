@@ -122,29 +122,35 @@ func (ins Instruction) decodeLLVM() (string, Instruction, bool) {
 		imm: int32(slot.Imm),
 	}
 	d.canon.Op = op
-	var text string
-	switch op.Class() {
-	case ClassLD:
-		if op == OpLoadImm64 && ins.Raw {
-			return Unknown, Instruction{}, false
-		}
-		text = d.ld(ins.Imm)
-	case ClassLDX:
-		text = d.ldx()
-	case ClassST:
-		text = d.st()
-	case ClassSTX:
-		text = d.stx()
-	case ClassALU, ClassALU64:
-		text = d.alu(op.Class() == ClassALU64)
-	default:
-		text = d.jump(op.Class() == ClassJMP32)
+	if op == OpLoadImm64 && ins.Raw {
+		return Unknown, Instruction{}, false
 	}
+	text := d.text(ins.Imm)
 	if text == "" || d.bad {
 		return Unknown, Instruction{}, false
 	}
 	d.canon.Raw = ins.Raw
 	return text, d.canon, !d.noAsm
+}
+
+// text runs the printer on the decoder's fields: the text of the
+// instruction, or "" when LLVM cannot decode it (imm64 is the immediate of
+// a 64-bit load). String prints values through it, and parse.go's forms
+// are its text in form mode.
+func (d *decoder) text(imm64 int64) string {
+	switch d.op.Class() {
+	case ClassLD:
+		return d.ld(imm64)
+	case ClassLDX:
+		return d.ldx()
+	case ClassST:
+		return d.st()
+	case ClassSTX:
+		return d.stx()
+	case ClassALU, ClassALU64:
+		return d.alu(d.op.Class() == ClassALU64)
+	}
+	return d.jump(d.op.Class() == ClassJMP32)
 }
 
 // decoder holds the fields of one slot and collects the canonical
@@ -157,6 +163,26 @@ type decoder struct {
 	canon    Instruction
 	bad      bool // a register field LLVM decodes holds 12-15
 	noAsm    bool // llvm-mc cannot parse the text back
+	// form, when set, makes every field print as a slot mark (slotMark)
+	// instead of its value: the text is then the form that parse.go
+	// matches input against. used collects the fields the slots print.
+	form bool
+	used field
+	// noALU32 prints 8-, 16- and 32-bit loads and stores, and the 32-bit
+	// atomic add, with the 64-bit register name, as LLVM does without the
+	// alu32 feature (before --mcpu=v3): "r2 = *(u32 *)(r1 + 0x4)", "lock
+	// *(u32 *)(r1 + 0x0) += r2". Parse reads both spellings.
+	noALU32 bool
+}
+
+// slot returns the text of a field: its value, or in form mode the mark
+// of slot kind k, noting the fields the slot covers.
+func (d *decoder) slot(k slotKind, f field, value func() string) string {
+	if d.form {
+		d.used |= f
+		return slotMark(k)
+	}
+	return value()
 }
 
 // maxLLVMRegister is the highest register number LLVM's decoder accepts; it
@@ -174,14 +200,26 @@ func (d *decoder) reg(r Register, w bool) string {
 }
 
 // D and S name the destination and source registers and record them as used.
-func (d *decoder) D(w bool) string { d.canon.Dst = d.dst; return d.reg(d.dst, w) }
-func (d *decoder) S(w bool) string { d.canon.Src = d.src; return d.reg(d.src, w) }
+func (d *decoder) D(w bool) string {
+	d.canon.Dst = d.dst
+	return d.slot(regSlot(slotDst, w), fieldDst, func() string { return d.reg(d.dst, w) })
+}
+func (d *decoder) S(w bool) string {
+	d.canon.Src = d.src
+	return d.slot(regSlot(slotSrc, w), fieldSrc, func() string { return d.reg(d.src, w) })
+}
 
 // K prints the 32-bit immediate and records it as used.
-func (d *decoder) K() string { d.canon.Imm = int64(d.imm); return hex(int64(d.imm)) }
+func (d *decoder) K() string {
+	d.canon.Imm = int64(d.imm)
+	return d.slot(slotImm, fieldImm, func() string { return hex(int64(d.imm)) })
+}
 
 // O prints a branch offset ("+0x2", "-0x1") and records it as used.
-func (d *decoder) O() string { d.canon.Off = d.off; return branch(int64(d.off)) }
+func (d *decoder) O() string {
+	d.canon.Off = d.off
+	return d.slot(slotOff, fieldOff, func() string { return branch(int64(d.off)) })
+}
 
 // mem prints the inside of a memory operand, "r1 + 0x4" or "r1 - 0x8", for
 // register r.
@@ -194,8 +232,14 @@ func (d *decoder) mem(r Register) string {
 }
 
 // memDst and memSrc are mem for the destination and source register.
-func (d *decoder) memDst() string { d.canon.Dst = d.dst; return d.mem(d.dst) }
-func (d *decoder) memSrc() string { d.canon.Src = d.src; return d.mem(d.src) }
+func (d *decoder) memDst() string {
+	d.canon.Dst = d.dst
+	return d.slot(slotMemDst, fieldDst|fieldOff, func() string { return d.mem(d.dst) })
+}
+func (d *decoder) memSrc() string {
+	d.canon.Src = d.src
+	return d.slot(slotMemSrc, fieldSrc|fieldOff, func() string { return d.mem(d.src) })
+}
 
 // hex formats v as LLVM's printers do with hexadecimal immediates: "0x1f",
 // "-0x8", "0x0".
@@ -227,12 +271,14 @@ func (d *decoder) ld(imm64 int64) string {
 		d.canon.Src = d.src
 		if d.src == 0 {
 			d.canon.Imm = imm64
-			return dst + " = " + hex(imm64) + " ll"
+			return dst + " = " + d.slot(slotImm64, fieldImm, func() string { return hex(imm64) }) + " ll"
 		}
 		// LLVM prints (and llvm-mc keeps) only the low 32 bits.
 		lo := uint32(imm64)
 		d.canon.Imm = int64(lo)
-		return "ld_pseudo\t" + dst + ", " + hex(int64(d.src)) + ", " + hex(int64(lo))
+		return "ld_pseudo\t" + dst + ", " +
+			d.slot(slotPseudo, fieldSrc, func() string { return hex(int64(d.src)) }) + ", " +
+			d.slot(slotLow32, fieldImm, func() string { return hex(int64(lo)) })
 	}
 	s := d.op.Size()
 	if s == SizeDW {
@@ -251,7 +297,7 @@ func (d *decoder) ldx() string {
 	s := d.op.Size()
 	switch d.op.Mode() {
 	case ModeMEM:
-		w := s != SizeDW
+		w := s != SizeDW && !d.noALU32
 		return d.D(w) + " = *(" + sizeName(s) + " *)(" + d.memSrc() + ")"
 	case ModeMEMSX:
 		if s == SizeDW {
@@ -277,7 +323,7 @@ func (d *decoder) stx() string {
 	s := d.op.Size()
 	switch d.op.Mode() {
 	case ModeMEM:
-		return "*(" + sizeName(s) + " *)(" + d.memDst() + ") = " + d.S(s != SizeDW)
+		return "*(" + sizeName(s) + " *)(" + d.memDst() + ") = " + d.S(s != SizeDW && !d.noALU32)
 	case ModeATOMIC:
 	default:
 		return ""
@@ -296,6 +342,9 @@ func (d *decoder) stx() string {
 			return ""
 		}
 		d.canon.Imm = int64(op)
+		if d.noALU32 && op == AtomicAdd {
+			w = false // the one 32-bit atomic LLVM knows without alu32
+		}
 		return "lock *" + ptr + " " + sym + "= " + d.S(w)
 	}
 	d.canon.Imm = int64(op | AtomicFetch)
@@ -361,7 +410,8 @@ func (d *decoder) alu(is64 bool) string {
 			// addr_space_cast(src, dst address space, src address space)
 			d.canon.Imm = int64(d.imm)
 			return d.D(false) + " = addr_space_cast(" + d.S(false) + ", " +
-				hex(int64(uint32(d.imm)>>16)) + ", " + hex(int64(uint32(d.imm)&0xffff)) + ")"
+				d.slot(slotSpaceHigh, fieldImm, func() string { return hex(int64(uint32(d.imm) >> 16)) }) + ", " +
+				d.slot(slotSpaceLow, fieldImm, func() string { return hex(int64(uint32(d.imm) & 0xffff)) }) + ")"
 		}
 		return ""
 	case ALUNeg:
@@ -416,7 +466,7 @@ func (d *decoder) jump(is32 bool) string {
 		case is32:
 			d.canon.Imm = int64(d.imm)
 			d.noAsm = !FitsInt16(int64(d.imm))
-			return "gotol " + branch(int64(d.imm))
+			return "gotol " + d.slot(slotLongOff, fieldImm, func() string { return branch(int64(d.imm)) })
 		}
 		return "goto " + d.O()
 	case JumpCall:
@@ -426,7 +476,8 @@ func (d *decoder) jump(is32 bool) string {
 		case x:
 			return "callx " + d.D(false)
 		}
-		return "call " + d.K()
+		d.canon.Imm = int64(d.imm)
+		return "call " + d.slot(slotCall, fieldImm, func() string { return hex(int64(d.imm)) })
 	case JumpExit:
 		if is32 || x || d.imm != 0 {
 			return ""

@@ -1,6 +1,7 @@
 package isa
 
-// Validate reports whether ins is an instruction that RFC 9669 defines, with
+// Validate reports whether ins is an instruction that RFC 9669 defines (or
+// may_goto, which the kernel added after it), with
 // operands in range and unused fields zero, and that it does not write to the
 // read-only frame pointer R10. Raw instructions are not checked.
 //
@@ -125,6 +126,12 @@ func (ins Instruction) validateALU(is64 bool) error {
 
 func (ins Instruction) validateJump(is32 bool) error {
 	op, src := ins.Op.JumpOp(), ins.Op.Source()
+	if op == JumpMayGoto && !is32 && src == SrcK {
+		// may_goto (BPF_JCOND with src 0, BPF_MAY_GOTO): not in RFC 9669,
+		// in the kernel since 6.9; a jump taken once a loop has run out
+		// of its budget.
+		return ins.zero(ins.Dst == 0 && ins.Src == 0 && ins.Imm == 0, "registers and immediate")
+	}
 	if op > JumpJSLE {
 		return invalid(ins, "unknown jump operation %#x", uint8(op))
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpfstar/bpfstar/stdlib"
 )
 
 // goldens returns the paths of the examples' golden objects.
@@ -126,7 +128,8 @@ func checkObject(t *testing.T, f *File) (*btf.Spec, *BTFExt) {
 }
 
 // checkLines checks that every line record's text is the line of the file
-// it names, read from dir unless the name is absolute.
+// it names, read from dir unless the name is absolute (or from the
+// standard library, for @std//NAME.star).
 func checkLines(t *testing.T, ext *BTFExt, dir string) {
 	t.Helper()
 	sources := map[string][]string{}
@@ -139,6 +142,12 @@ func checkLines(t *testing.T, ext *BTFExt, dir string) {
 					path = filepath.Join(dir, path)
 				}
 				b, err := os.ReadFile(path)
+				if name, ok := strings.CutPrefix(li.File, stdlib.Prefix); ok {
+					b, ok = stdlib.File(name)
+					if err = nil; !ok {
+						err = errors.New("no such file in the standard library")
+					}
+				}
 				if err != nil {
 					t.Fatalf("line_info names %q: %v", li.File, err)
 				}
@@ -161,8 +170,8 @@ func TestGoldens(t *testing.T) {
 			stem := strings.TrimSuffix(filepath.Base(path), ".o")
 			for _, es := range ext.Sections {
 				for _, li := range es.Lines {
-					if li.File != "examples/"+stem+".star" {
-						t.Fatalf("line_info names %q, want examples/%s.star", li.File, stem)
+					if li.File != "examples/"+stem+".star" && !strings.HasPrefix(li.File, stdlib.Prefix) {
+						t.Fatalf("line_info names %q, want examples/%s.star or a file of the standard library", li.File, stem)
 					}
 				}
 			}

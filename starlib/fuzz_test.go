@@ -121,6 +121,7 @@ func fuzzValues(u *unit) []starlark.Value {
 		starlark.String("map_lookup_elem"), starlark.String("bpf_trace_printk"), starlark.String("array"), starlark.String("ringbuf"), starlark.String("hash"),
 		starlark.String("lpm_trie"), starlark.String("sk_storage"), starlark.String("f"), starlark.String("m"), starlark.String("g"),
 		starlark.String("a\x00b"), starlark.String("\xff\xfe"), starlark.String("with space"), starlark.String("1x"),
+		starlark.String("r0 = 1\nexit"), starlark.String("if r1 > {imm} goto l\nl:"), starlark.String("r1 = m ll"), starlark.String("call {f}"),
 		starlark.Bytes(""), starlark.Bytes("hello"), starlark.Bytes(make([]byte, 9)),
 		Register(0), Register(1), Register(10),
 		ex, lab, &FuncHandle{"f"}, mapH, glob,

@@ -222,14 +222,29 @@ func (i *LinkInsn) CompareSameType(op syntax.Token, y starlark.Value, depth int)
 }
 
 // insnString prints the instruction in LLVM assembler syntax, as
-// llvm-objdump does; a jump to a label prints the label name as its
-// target.
+// llvm-objdump does, with names where objdump has numbers that a
+// relocation or the assembler fills in: a jump to a label prints the
+// label ("goto out"), a call of a function its name ("call f"), a load of
+// a map, global or function address the symbol ("r1 = counts ll", "r1 =
+// cfg + 8 ll"). So the text is what asm() reads back to the same value.
 func insnString(i insnValue) string {
-	s := i.inst().String()
+	ins := i.inst()
+	s := ins.String()
 	if t := i.label(); t != "" {
 		if j := strings.LastIndexByte(s, ' '); j >= 0 {
 			s = s[:j+1] + t
 		}
+	}
+	switch r := i.ref(); r.Kind {
+	case asm.RefNone:
+	case asm.RefFunc:
+		s = "call " + r.Name
+	default:
+		name := r.Name
+		if r.Addend != 0 {
+			name = fmt.Sprintf("%s + %d", name, r.Addend)
+		}
+		s = fmt.Sprintf("%s = %s ll", ins.Dst, name)
 	}
 	return s
 }

@@ -6,6 +6,9 @@
 //
 //	r0 .. r10, fp      registers (fp is r10, the frame pointer)
 //	insn               the instruction module: insn.mov64_imm(r0, 0), ...
+//	asm(text, **values)
+//	                   instructions written as LLVM prints them, one per
+//	                   line, read by isa.Parse (asmtext.go)
 //	label(name)        a jump target inside an instruction list
 //	exit()             the exit instruction (also insn.exit())
 //	section(name, symbol, insns)
@@ -18,6 +21,13 @@
 //	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
 //	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
 //	                   packet builders for test data (packet.go)
+//	struct(**fields)   an immutable record (starlarkstruct), for libraries
+//
+// load("@std//NAME.star", ...) loads a file of the standard library
+// (package stdlib, embedded in the binary) in every evaluation, whatever
+// Options.Load is; a file of the library loads its siblings as
+// ":NAME.star". Those files are in Unit.Sources (for line info) but not in
+// Unit.Loads: they are no input files of a build.
 //
 // Files run with no `while`, no recursion, no clock, environment or file
 // access, and with limits: DefaultMaxSteps Starlark execution steps
@@ -50,11 +60,13 @@ import (
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/link"
+	"github.com/bpfstar/bpfstar/stdlib"
 )
 
 // DefaultMaxSteps is the default limit on Starlark execution steps for one
@@ -76,8 +88,8 @@ type Options struct {
 	// does not depend on where the file was built. Default: the file's base
 	// name.
 	DebugName string
-	// Load supplies the files that load() statements name; when it is nil,
-	// load() fails. from is the name of the loading file (its Source.Name:
+	// Load supplies the files that load() statements name, but for the
+	// standard library's (@std//NAME.star); when it is nil, load() fails. from is the name of the loading file (its Source.Name:
 	// DebugName for the file given to Exec) and module the string given to
 	// load(). Load returns the loaded file's name and contents. The name is
 	// both the file name in positions and its name in the object's debug
@@ -102,7 +114,9 @@ type Unit struct {
 	// locallabels.go).
 	LabelUses []LabelUse
 	// Loads lists the names of the loaded files in the order their
-	// evaluation began (the file given to Exec is not among them).
+	// evaluation began (the file given to Exec is not among them, nor
+	// the files of the standard library, which are part of the binary:
+	// Sources has those, under "@std//NAME.star").
 	Loads []string
 	// Tests are the test() calls, in order; they do not change the object.
 	Tests []TestCase
@@ -133,6 +147,7 @@ type unit struct {
 	traceName  string          // Options.TraceLabel
 	globalSize int             // bytes of all globals
 	alloc      insnAlloc
+	lineStarts map[string][]int // the offsets of the lines of files that call asm()
 
 	// kernelNames holds the names of maps and programs cut to the
 	// kernel's KernelNameLen characters (see claimKernelName).
@@ -166,7 +181,9 @@ func (u *unit) predeclared() starlark.StringDict {
 		"bss":        starlark.NewBuiltin("bss", u.global(".bss")),
 		"function":   starlark.NewBuiltin("function", u.function),
 		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
+		"asm":        starlark.NewBuiltin("asm", u.asmText),
 		"types":      newTypesModule(),
+		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"test":       starlark.NewBuiltin("test", u.test),
 		"fp":         Register(isa.R10),
 	}
@@ -245,11 +262,8 @@ type loadedFile struct {
 }
 
 func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict, error) {
-	if l.opts.Load == nil {
-		return nil, errors.New("load() is not available in a single-file build")
-	}
 	from := l.stack[len(l.stack)-1]
-	name, src, err := l.opts.Load(from, spec)
+	name, src, std, err := l.resolve(from, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +283,9 @@ func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict
 	m := &loadedFile{}
 	l.modules[name] = m
 	l.unit.Sources[name] = link.Source{Name: name, Text: src}
-	l.unit.Loads = append(l.unit.Loads, name)
+	if !std {
+		l.unit.Loads = append(l.unit.Loads, name)
+	}
 	l.stack = append(l.stack, name)
 	// The loaded file runs on the same thread, so the step limit covers
 	// the whole build and errors show the chain of loads that led there.
@@ -280,6 +296,30 @@ func (l *loader) load(thread *starlark.Thread, spec string) (starlark.StringDict
 		m.globals, m.err = nil, convertError(m.err, l.steps)
 	}
 	return m.globals, m.err
+}
+
+// resolve finds the file that load(spec) names in the file from: a file
+// of the standard library (std) for "@std//NAME.star", and for ":NAME.star"
+// in a file of the library; else what Options.Load says.
+func (l *loader) resolve(from, spec string) (name string, src []byte, std bool, err error) {
+	if rest, ok := strings.CutPrefix(spec, stdlib.Prefix); ok || strings.HasPrefix(from, stdlib.Prefix) && strings.HasPrefix(spec, ":") {
+		if !ok {
+			rest = spec[1:]
+		}
+		src, ok := stdlib.File(rest)
+		if !ok {
+			return "", nil, false, fmt.Errorf("%s%s is not a file of the standard library (%s)", stdlib.Prefix, rest, strings.Join(stdlib.Names(), ", "))
+		}
+		return stdlib.Prefix + rest, src, true, nil
+	}
+	if strings.HasPrefix(from, stdlib.Prefix) {
+		return "", nil, false, fmt.Errorf("a file of the standard library loads only @std//NAME.star or :NAME.star, not %q", spec)
+	}
+	if l.opts.Load == nil {
+		return "", nil, false, errors.New("load() is not available in a single-file build")
+	}
+	name, src, err = l.opts.Load(from, spec)
+	return name, src, false, err
 }
 
 // convertError turns a Starlark error into an *asm.Error naming the

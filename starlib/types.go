@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/btf"
+	"github.com/bpfstar/bpfstar/link"
 )
 
 // CType is the Starlark value of a C type: types.u32,
@@ -152,6 +153,8 @@ func newTypesModule() *module {
 			"volatile": starlark.NewBuiltin("types.volatile", typesQual("volatile")),
 			"type_tag": starlark.NewBuiltin("types.type_tag", typesTag),
 			"offsetof": starlark.NewBuiltin("types.offsetof", typesOffsetof),
+			"member":   starlark.NewBuiltin("types.member", typesMember),
+			"context":  starlark.NewBuiltin("types.context", typesContext),
 			// The kernel's special fields of map values (linux/bpf.h).
 			"bpf_spin_lock":  &CType{&btf.Struct{Name: "bpf_spin_lock", Members: []btf.Field{{Name: "val", Type: c.u32}}}},
 			"bpf_timer":      opaque("bpf_timer", c.u64, 2),
@@ -406,6 +409,36 @@ func typesOffsetof(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		return nil, errorf(b, "%q is a bitfield, which has no byte offset", path)
 	}
 	return starlark.MakeUint64(loc.BitOffset / 8), nil
+}
+
+// typesMember is types.member(t, path): the type of the member that path
+// names, as offsetof finds it.
+func typesMember(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var t *CType
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "t", &t, "path", &path); err != nil {
+		return nil, err
+	}
+	loc, err := btf.Offsetof(t.BTF(), path)
+	if err != nil {
+		return nil, errorf(b, "%v", err)
+	}
+	return &CType{loc.Type}, nil
+}
+
+// typesContext is types.context(section): the struct a program in section
+// takes as its context (link.ContextType: xdp_md for "xdp", __sk_buff for
+// "tc", ...), or None when it takes no UAPI struct.
+func typesContext(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var section string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "section", &section); err != nil {
+		return nil, err
+	}
+	t := link.ContextType(section)
+	if t == nil {
+		return starlark.None, nil
+	}
+	return &CType{t}, nil
 }
 
 // encodeValue returns the bytes of v as a value of type t: an int for an

@@ -2,10 +2,13 @@
 
 package testrun
 
-import "errors"
+import (
+	"fmt"
+	"runtime"
+)
 
-// onOneCPU needs Linux's CPU affinity; elsewhere there is no kernel to
-// run programs in anyway (the interpreter runs them: --engine vm).
+// onOneCPU needs Linux's sched_setaffinity; elsewhere (where no program
+// runs anyway) it refuses.
 func onOneCPU(run func()) (int, error) {
-	return -1, errors.New("running on one CPU needs Linux")
+	return -1, fmt.Errorf("holding a thread to one CPU is not supported on %s", runtime.GOOS)
 }

@@ -46,7 +46,8 @@ type Result struct {
 	Status Status
 	// Msg says what differed (Fail) or why the case did not run (Skip).
 	Msg string
-	// Duration is the wall time of the case's BPF_PROG_TEST_RUN call.
+	// Duration is the wall time of the case's BPF_PROG_TEST_RUN call
+	// (of one run, for the program types run once per call, Repeat times).
 	Duration time.Duration
 	// Cached reports a Pass remembered from an earlier run, not run now.
 	Cached bool
@@ -411,13 +412,22 @@ func runCase(r *Result, lp loaded, withData bool) {
 		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
 		opts.ContextOut = ctxOut
 	}
+	// The kernel runs raw tracepoint and syscall programs once per
+	// BPF_PROG_TEST_RUN and refuses a repeat count (EINVAL): those run
+	// c.Repeat times from here.
+	runs := 1
+	if t := lp.prog.Type(); t == ebpf.RawTracepoint || t == ebpf.RawTracepointWritable || t == ebpf.Syscall {
+		runs, opts.Repeat = max(c.Repeat, 1), 0
+	}
 	var ret uint32
 	var err error
 	cpu := -1
 	run := func() {
 		start := time.Now()
-		ret, err = lp.prog.Run(opts)
-		r.Duration = time.Since(start)
+		for i := 0; i < runs && err == nil; i++ {
+			ret, err = lp.prog.Run(opts)
+		}
+		r.Duration = time.Since(start) / time.Duration(runs)
 	}
 	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
 		m := lp.coll.c.Maps[e.Map]

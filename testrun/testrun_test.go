@@ -30,6 +30,26 @@ section("xdp", "count", [
     exit(),
 ])
 section("xdp", "drop", [insn.mov64_imm(r0, 1), exit()])
+
+# Raw tracepoint and syscall programs add one to stats[1]: the kernel runs
+# them once per BPF_PROG_TEST_RUN (a repeat count is EINVAL), so repeat
+# runs them that many times from user space.
+def count1(symbol):
+    return [
+        insn.st_mem("w", fp, -4, 1),
+        insn.ld_map_fd(r1, stats),
+        insn.mov64_reg(r2, fp),
+        insn.alu64_imm("add", r2, -4),
+        insn.call("map_lookup_elem"),
+        insn.jmp_imm("jeq", r0, 0, symbol + "_out"),
+        insn.mov64_imm(r1, 1),
+        insn.atomic_op("dw", "add", r0, r1, 0),
+        label(symbol + "_out"),
+        insn.mov64_imm(r0, 0),
+        exit(),
+    ]
+section("raw_tp/sys_enter", "raw_count", count1("raw_count"))
+section("syscall", "sys_count", count1("sys_count"))
 section("cgroup/dev", "dev", [insn.mov64_imm(r0, 1), exit()])
 
 # ip_csum returns the folded ones' complement sum of the IPv4 header of the
@@ -78,6 +98,8 @@ test("ctx out, wrong bytes", "set_mark", data = udp4(), want_ctx = b"\x00" * 8 +
 test("counts", "count", data = udp4(), want_retval = "XDP_PASS", want_maps = {stats: {0: 1, 1: 0}})
 test("counts from zero again", "count", data = udp4(), want_maps = {stats: {0: 1}})
 test("counts from a preset", "count", data = udp4(), maps = {stats: {0: 41}}, want_maps = {stats: {0: 42}}, repeat = 1)
+test("raw_tp repeats", "raw_count", repeat = 3, want_retval = 0, want_maps = {stats: {1: 3}})
+test("syscall repeats", "sys_count", repeat = 4, want_maps = {stats: {1: 4}})
 test("wrong retval", "drop", data = udp4(), want_retval = "XDP_PASS")
 test("wrong data", "drop", data = eth(), want_data = eth(type = 0x86dd))
 test("wrong map", "count", data = eth(), want_maps = {stats: {0: 5}})
@@ -118,6 +140,8 @@ func TestRun(t *testing.T) {
 		"counts":                 {testrun.Pass, ""},
 		"counts from zero again": {testrun.Pass, ""},
 		"counts from a preset":   {testrun.Pass, ""},
+		"raw_tp repeats":         {testrun.Pass, ""},
+		"syscall repeats":        {testrun.Pass, ""},
 		"wrong retval":           {testrun.Fail, "retval XDP_DROP (1), want XDP_PASS (2)"},
 		"wrong data":             {testrun.Fail, "data differs at byte 12: got 0800, want 86dd"},
 		"wrong map":              {testrun.Fail, "stats[00000000] is 0100000000000000, want 0500000000000000"},

@@ -3,10 +3,12 @@ package workspace
 import (
 	"errors"
 	"fmt"
+	"go/token"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 
 	"go.starlark.net/resolve"
@@ -22,6 +24,9 @@ type Target struct {
 	Label Label
 	Src   string  // the program file, relative to the root
 	Pos   asm.Pos // the bpf_object call
+	// GoPackage, when set (bpf_object's go_package), asks for Go bindings
+	// of the object in that Go package: see Label.GoOutput.
+	GoPackage string
 }
 
 // A Package is a directory with a BUILD.star file.
@@ -49,6 +54,8 @@ type declared struct {
 	Line int32  `json:"line"`
 	Col  int32  `json:"col"`
 	Test bool   `json:"test,omitempty"` // a bpf_test
+	// GoPackage is bpf_object's go_package.
+	GoPackage string `json:"go_package,omitempty"`
 }
 
 // loadPackage reads and evaluates pkg/BUILD.star.
@@ -82,7 +89,7 @@ func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package
 		if err := w.checkSrc(pkg, d.Src); err != nil {
 			return nil, &asm.Error{Pos: pos, Msg: fmt.Sprintf("%s %q: %v", rule, d.Name, err)}
 		}
-		t := &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos}
+		t := &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos, GoPackage: d.GoPackage}
 		if d.Test {
 			p.Tests = append(p.Tests, t)
 		} else {
@@ -127,7 +134,8 @@ func validDecls(decls []declared) bool {
 	for _, d := range decls {
 		if !targetNameRE.MatchString(d.Name) || len(d.Name) > maxTargetName ||
 			d.Src == "" || checkRelPath(d.Src) != nil || !strings.HasSuffix(d.Src, ".star") ||
-			path.Base(d.Src) == BuildFileName || d.Line < 1 || d.Col < 1 {
+			path.Base(d.Src) == BuildFileName || d.Line < 1 || d.Col < 1 ||
+			d.GoPackage != "" && (d.Test || checkGoPackage(d.Name, d.GoPackage) != nil) {
 			return false
 		}
 	}
@@ -157,8 +165,12 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 			if len(args) > 0 {
 				return nil, fmt.Errorf("%s: takes keyword arguments only: %s(name = ..., src = ...)", b.Name(), b.Name())
 			}
-			var name, src string
-			if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "src", &src); err != nil {
+			var name, src, goPkg string
+			params := []any{"name", &name, "src", &src}
+			if !test {
+				params = append(params, "go_package?", &goPkg)
+			}
+			if err := starlark.UnpackArgs(b.Name(), args, kwargs, params...); err != nil {
 				return nil, err
 			}
 			p := thread.CallFrame(1).Pos
@@ -183,7 +195,12 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 			if !strings.HasSuffix(file, ".star") || path.Base(file) == BuildFileName {
 				return nil, fmt.Errorf("%s %q: src %q: want a program file (.star, not %s) of this package", b.Name(), name, src, BuildFileName)
 			}
-			decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col, Test: test})
+			if goPkg != "" {
+				if err := checkGoPackage(name, goPkg); err != nil {
+					return nil, fmt.Errorf("%s %q: %v", b.Name(), name, err)
+				}
+			}
+			decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col, Test: test, GoPackage: goPkg})
 			return starlark.None, nil
 		}
 	}
@@ -212,6 +229,22 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 		return nil, toAsmError(err)
 	}
 	return decls, nil
+}
+
+// goStemRE is what the name of a bpf_object with Go bindings may be: it
+// names the Go file and gives the stem of the Go names.
+var goStemRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// checkGoPackage checks bpf_object's go_package, and the target's name,
+// which gives the Go file's name and the stem of the names it declares.
+func checkGoPackage(name, goPkg string) error {
+	if !token.IsIdentifier(goPkg) || goPkg == "_" {
+		return fmt.Errorf("go_package %q is not a Go package name (an identifier)", goPkg)
+	}
+	if !goStemRE.MatchString(name) {
+		return fmt.Errorf("with go_package, the name must be letters, digits and _, starting with a letter (it gives the Go file's name and the stem of its names)")
+	}
+	return nil
 }
 
 // checkBuildFile refuses what a declaration-only BUILD file may not

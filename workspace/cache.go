@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
+	"github.com/bpfstar/bpfstar/stdlib"
 )
 
 // cache is the content-addressed build cache under bpfstar-out/cache. It
@@ -22,6 +23,9 @@ type cache struct {
 	w      *Workspace
 	dir    string // "" disables the cache
 	toolID string
+	// std is the digest of the standard library (stdlib.Digest): part of
+	// every key, since its files are no inputs an entry records.
+	std string
 }
 
 // cacheVersion changes when the layout or the meaning of entries does.
@@ -31,16 +35,16 @@ func newCache(w *Workspace, toolID string, disabled bool) *cache {
 	// A cache whose directory is not the workspace's own (a symbolic
 	// link) is not used: its writes would land outside the workspace.
 	if disabled || w.mkdirOut(path.Join(OutDir, "cache", cacheVersion)) != nil {
-		return &cache{toolID: toolID}
+		return &cache{toolID: toolID, std: stdlib.Digest()}
 	}
-	return &cache{w: w, dir: filepath.Join(w.Root, OutDir, "cache", cacheVersion), toolID: toolID}
+	return &cache{w: w, dir: filepath.Join(w.Root, OutDir, "cache", cacheVersion), toolID: toolID, std: stdlib.Digest()}
 }
 
 // key hashes the tool's identity and parts, each length-prefixed so that
 // no two lists of parts hash alike.
 func (c *cache) key(parts ...string) string {
 	h := sha256.New()
-	for _, p := range append([]string{cacheVersion, c.toolID}, parts...) {
+	for _, p := range append([]string{cacheVersion, c.toolID, c.std}, parts...) {
 		var n [8]byte
 		for i, l := 0, uint64(len(p)); i < 8; i++ {
 			n[i] = byte(l >> (8 * i))

@@ -21,6 +21,14 @@ func (l Label) Output() string {
 	return path.Join(OutDir, "bin", l.Pkg, l.Name+".o")
 }
 
+// GoOutput is where the Go bindings of the target's object go (for a
+// bpf_object with go_package): bpfstar-out/go/<pkg>/<name>_bpfel.go, as
+// 'bpfstar gen go' names them, with the object it embeds beside it,
+// <name>_bpfel.o.
+func (l Label) GoOutput() string {
+	return path.Join(OutDir, "go", l.Pkg, l.Name+"_bpfel.go")
+}
+
 // A Pattern selects targets: one label, or every target in and below a
 // package (//pkg/...).
 type Pattern struct {

@@ -29,6 +29,9 @@ type ManifestEntry struct {
 	Output string  `json:"output"` // relative to the root
 	SHA256 string  `json:"sha256"`
 	Inputs []Input `json:"inputs"` // the program file first, then the files it loaded
+	// Go and GoSHA256 are the Go bindings (bpf_object's go_package), if any.
+	Go       string `json:"go,omitempty"`
+	GoSHA256 string `json:"go_sha256,omitempty"`
 }
 
 // WriteManifest writes bpfstar-out/manifest.json for the successful
@@ -44,7 +47,7 @@ func (w *Workspace) WriteManifest(results []*Result) error {
 	m := Manifest{Targets: []ManifestEntry{}}
 	for _, r := range results {
 		if r.Err == nil {
-			m.Targets = append(m.Targets, ManifestEntry{Label: r.Target.Label.String(), Output: r.Output, SHA256: r.SHA256, Inputs: r.Inputs})
+			m.Targets = append(m.Targets, ManifestEntry{Label: r.Target.Label.String(), Output: r.Output, SHA256: r.SHA256, Inputs: r.Inputs, Go: r.GoOutput, GoSHA256: r.GoSHA256})
 		}
 	}
 	sort.Slice(m.Targets, func(i, j int) bool { return m.Targets[i].Label < m.Targets[j].Label })

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/gobind"
 	"github.com/bpfstar/bpfstar/internal/atomicfile"
 	"github.com/bpfstar/bpfstar/starlib"
 )
@@ -51,7 +52,10 @@ type Result struct {
 	SHA256 string  // of the object
 	Inputs []Input // the program file first, then the files it loaded, in load order
 	Cached bool    // the cache had it: nothing was evaluated
-	Err    error
+	// GoOutput and GoSHA256 are the Go bindings' file (relative to the
+	// root) and its sha256, for a target with go_package.
+	GoOutput, GoSHA256 string
+	Err                error
 }
 
 // action is a cache entry: what a program file's last build read, and
@@ -121,6 +125,7 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 	if c.getJSON("actions", key, &a) && a.valid() && w.unchanged(a.Inputs, t.Src, src) {
 		if current, err := os.ReadFile(w.Abs(r.Output)); err == nil && digest(current) == a.Output {
 			r.SHA256, r.Inputs, r.Cached = a.Output, a.Inputs, true
+			w.writeBindings(r, current)
 			return r
 		}
 		if blob, ok := c.getBlob(a.Output); ok {
@@ -146,8 +151,52 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 	r.SHA256 = digest(obj)
 	if err := w.writeIfChanged(r.Output, obj); err != nil {
 		r.Err = err
+		return r
 	}
+	w.writeBindings(r, obj)
 	return r
+}
+
+// goModFile makes bpfstar-out/go a Go module of its own, so that the
+// bindings there are not packages of a Go module around the workspace
+// (which go build ./..., go vet ./... and go mod tidy would take in).
+const goModFile = OutDir + "/go/go.mod"
+
+const goMod = `// Written by bpfstar: this module of its own keeps the Go bindings below
+// out of the Go module around the workspace. Copy them where their Go
+// package is (see "Go" in bpfstar's README.md).
+module bpfstar-out/go
+`
+
+// writeBindings writes the Go bindings of the object obj of a target with
+// go_package, and the object beside them, into bpfstar-out/go (each file
+// only when its bytes change), as 'bpfstar gen go' writes them. They are
+// made again from the object on every build, cached or not: they are a
+// function of the object, the package and the target's name alone.
+func (w *Workspace) writeBindings(r *Result, obj []byte) {
+	t := r.Target
+	if t.GoPackage == "" {
+		return
+	}
+	goFile := t.Label.GoOutput()
+	objFile := gobind.ObjectFile(goFile)
+	stem, err := gobind.Stem(t.Label.Name)
+	if err == nil {
+		var src []byte
+		src, err = gobind.Generate(obj, gobind.Options{Package: t.GoPackage, Stem: stem, ObjectFile: path.Base(objFile)})
+		if err == nil {
+			err = w.writeIfChanged(goModFile, []byte(goMod))
+		}
+		if err == nil {
+			if err = w.writeIfChanged(objFile, obj); err == nil {
+				err = w.writeIfChanged(goFile, src)
+			}
+			r.GoOutput, r.GoSHA256 = goFile, digest(src)
+		}
+	}
+	if err != nil {
+		r.Err = fmt.Errorf("%v: Go bindings (go_package %q): %v", t.Pos, t.GoPackage, err)
+	}
 }
 
 // valid reports whether a cache entry (untrusted: anyone may edit the

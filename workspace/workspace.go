@@ -12,8 +12,10 @@
 // depends on where the workspace lives.
 //
 // Builds are incremental and parallel. Outputs go to
-// bpfstar-out/bin/<pkg>/<name>.o, with bpfstar-out/manifest.json listing
-// each output's sha256 and inputs. A content-addressed cache under
+// bpfstar-out/bin/<pkg>/<name>.o (and, for a bpf_object with go_package,
+// its Go bindings to bpfstar-out/go/<pkg>/<name>_bpfel.go, made by package
+// gobind from the object), with bpfstar-out/manifest.json listing each
+// output's sha256 and inputs. A content-addressed cache under
 // bpfstar-out/cache remembers, for each program file, the contents of every
 // file its last build read and the output that build made, so a rebuild
 // whose inputs are unchanged evaluates nothing. Targets build in parallel;

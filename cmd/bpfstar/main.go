@@ -9,6 +9,7 @@
 //	bpfstar test [-j N] [--run REGEXP] [-v] [--junit FILE] [FILE.star|DIR ...]
 //	bpfstar run [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star
 //	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
+//	bpfstar gen go [--package P] [--stem S] [-o FILE.go] OBJ|LABEL|FILE.star
 //	bpfstar version
 //	bpfstar help [COMMAND]
 //
@@ -41,6 +42,7 @@ Usage:
   bpfstar test [-v] [--run REGEXP] [FILE.star|DIR]   run the test() cases of test files (default: all *_test.star under .)
   bpfstar run [--data FILE] OBJ|LABEL|FILE.star      run one program once with BPF_PROG_TEST_RUN
   bpfstar fmt [--check] [FILE|DIR|LABEL ...]         format .star files (default: all under .)
+  bpfstar gen go [-o FILE.go] OBJ|LABEL|FILE.star    write Go bindings (bpf2go's) for an object
   bpfstar version                                    print the version (also: bpfstar --version)
   bpfstar help [COMMAND]                             print this, or the help of a command
 
@@ -71,6 +73,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = testCmd(args[1:], stdout, stderr)
 	case "run":
 		err = runCmd(args[1:], stdout, stderr)
+	case "gen":
+		err = genCmd(args[1:], stdout, stderr)
 	case "fmt":
 		return fmtMain(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -125,6 +129,7 @@ current directory). With --check it writes nothing, lists the files that
 are not formatted and exits 1 if there are any.`},
 	"test":    {testArgs, testDoc},
 	"run":     {runArgs, runDoc},
+	"gen":     {genArgs, genDoc},
 	"version": {"", `Version prints the version of bpfstar (so does 'bpfstar --version').`},
 }
 

@@ -93,12 +93,12 @@ func sourceTree(t *testing.T, dst string) {
 	}
 }
 
-// outputs reads what a build leaves behind: the objects, the manifest and
-// the lock file.
+// outputs reads what a build leaves behind: the objects, the Go bindings
+// (examples/BUILD.star asks for some), the manifest and the lock file.
 func outputs(t *testing.T, root string) map[string][]byte {
 	t.Helper()
 	m := map[string][]byte{}
-	for _, p := range []string{"bpfstar-out/bin", "bpfstar-out/manifest.json", "bpfstar.lock"} {
+	for _, p := range []string{"bpfstar-out/bin", "bpfstar-out/go", "bpfstar-out/manifest.json", "bpfstar.lock"} {
 		filepath.WalkDir(filepath.Join(root, p), func(f string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				rel, _ := filepath.Rel(root, f)
