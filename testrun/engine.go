@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -72,13 +73,26 @@ func RunWith(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, erro
 		}
 		return rs, err
 	case VM:
-		return runVM(obj, cases, opts)
+		return runVM(obj, cases, opts, func(int) vm.Env { return opts.Env })
 	}
 	kr, err := run(obj, cases, true)
 	if err != nil {
 		return nil, err
 	}
-	vr, err := runVM(obj, cases, opts)
+	// The interpreter sees the world of each kernel run: its process,
+	// thread, user and CPU (not its clock or random numbers).
+	vr, err := runVM(obj, cases, opts, func(i int) vm.Env {
+		env := opts.Env
+		if s := kr[i].seen; s != nil {
+			env.TGID, env.PID = uint32(os.Getpid()), uint32(s.tid)
+			env.UID, env.GID = uint32(os.Getuid()), uint32(os.Getgid())
+			env.Comm = comm()
+			if s.cpu >= 0 {
+				env.CPU, env.NumCPU = s.cpu, max(env.NumCPU, s.cpu+1)
+			}
+		}
+		return env
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +191,7 @@ const maxTrace = 100000
 
 // runVM runs every case in the interpreter, each on a machine with the
 // object's maps as loaded.
-func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error) {
+func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) vm.Env) ([]Result, error) {
 	o, err := vm.LoadObject(obj)
 	if err != nil {
 		return nil, fmt.Errorf("reading object: %w", err)
@@ -195,7 +209,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options) ([]Result, error)
 			}
 			continue
 		}
-		m, err := o.NewMachine(opts.Env)
+		m, err := o.NewMachine(env(i))
 		if err != nil {
 			r.Status, r.Msg = Skip, "not run: "+err.Error()
 			continue

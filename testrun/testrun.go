@@ -421,19 +421,21 @@ func runCase(r *Result, lp loaded, withData bool) {
 	}
 	var ret uint32
 	var err error
-	cpu := -1
+	cpu, tid := -1, 0
 	run := func() {
+		tid = threadID()
 		start := time.Now()
 		for i := 0; i < runs && err == nil; i++ {
 			ret, err = lp.prog.Run(opts)
 		}
 		r.Duration = time.Since(start) / time.Duration(runs)
 	}
-	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
+	if withData || slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
 		m := lp.coll.c.Maps[e.Map]
 		return m != nil && isPerCPU(m.Type())
 	}) {
-		// The per-CPU values to check are those of the CPU the run was on.
+		// The per-CPU values to check are those of the CPU the run was on;
+		// under Both, the interpreter runs as on that CPU and thread.
 		var pinErr error
 		if cpu, pinErr = onOneCPU(run); pinErr != nil {
 			r.Status, r.Msg = Fail, fmt.Sprintf("running on one CPU (for the per-CPU values of want_maps): %v", pinErr)
@@ -450,7 +452,7 @@ func runCase(r *Result, lp loaded, withData bool) {
 		r.Status, r.Msg = Fail, fmt.Sprintf("BPF_PROG_TEST_RUN failed: %v", err)
 		return
 	}
-	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData}
+	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData, cpu: cpu, tid: tid}
 	if withData {
 		seen.maps = kernelMaps(lp.coll.c)
 	}
@@ -490,6 +492,9 @@ type outcome struct {
 	// way (array, hash, LRU hash, LPM trie; not per-CPU), by map name and
 	// hex key, under --engine both.
 	maps map[string]map[string][]byte
+	// cpu and tid are the CPU and thread a kernel run was on (-1 and 0
+	// when not known).
+	cpu, tid int
 }
 
 // comparable reports whether maps of type t are compared under Both: one
