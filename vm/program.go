@@ -194,18 +194,6 @@ func compileSlots(slots []isa.Instruction) ([]insn, error) {
 		c := &code[pc]
 		c.op, c.dst, c.src, c.off, c.imm = uint8(ins.Op), uint8(ins.Dst), uint8(ins.Src), int32(ins.Off), ins.Imm
 		cls := ins.Op.Class()
-		if (cls == isa.ClassJMP) && ins.Op.JumpOp() == isa.JumpMayGoto && ins.Op.Source() == isa.SrcK {
-			// may_goto: isa prints it but does not validate it.
-			if ins.Dst != 0 || ins.Src != 0 || ins.Imm != 0 {
-				return nil, invalidAt(pc, "may_goto needs zero registers and immediate")
-			}
-			t, err := target(pc, int64(pc)+1+int64(ins.Off))
-			if err != nil {
-				return nil, err
-			}
-			c.off = t
-			continue
-		}
 		if err := ins.Validate(); err != nil {
 			return nil, invalidAt(pc, "%s", err)
 		}
