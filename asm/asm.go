@@ -67,11 +67,14 @@ type RefKind uint8
 
 // Reference kinds.
 const (
-	RefNone     RefKind = iota
-	RefMap              // a 64-bit load of a map's file descriptor
-	RefGlobal           // a 64-bit load of the address of a global variable, plus Addend bytes
-	RefFunc             // a call of a BPF function
-	RefFuncAddr         // a 64-bit load of a BPF function's address (a callback for helpers such as bpf_loop)
+	RefNone      RefKind = iota
+	RefMap               // a 64-bit load of a map's file descriptor
+	RefGlobal            // a 64-bit load of the address of a global variable, plus Addend bytes
+	RefFunc              // a call of a BPF function
+	RefFuncAddr          // a 64-bit load of a BPF function's address (a callback for helpers such as bpf_loop)
+	RefKfunc             // a call of a kernel function (a kfunc), resolved by the loaders
+	RefKfuncAddr         // a 64-bit load of a kfunc's address: 0 when a weak kfunc is missing (bpf_ksym_exists)
+	RefKsym              // a 64-bit load of a kernel variable's address (a ksym)
 )
 
 // Ref is a symbolic reference from an instruction to a map, a global

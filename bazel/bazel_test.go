@@ -54,10 +54,23 @@ func TestBpfObjectSandboxed(t *testing.T) {
 		stem := strings.TrimSuffix(base, ".star")
 		ws.write("examples/"+base, string(src))
 		// Any example may load() the others' files, as libraries.
-		build += fmt.Sprintf("\nbpf_object(\n    name = %q,\n    src = %q,\n    srcs = glob([\"*.star\"]),\n)\n", stem, base)
+		build += fmt.Sprintf("\nbpf_object(\n    name = %q,\n    src = %q,\n    srcs = glob([\"*.star\"]),\n    data = glob([\"*.btf\"]),\n)\n", stem, base)
 		targets = append(targets, "//examples:"+stem)
 		stems = append(stems, "examples/"+stem)
 	}
+	// The BTF files the examples read (btf_types), declared as data.
+	btfs, err := filepath.Glob("../examples/*.btf")
+	if err != nil || len(btfs) == 0 {
+		t.Fatalf("no BTF files in examples: %v", err)
+	}
+	for _, f := range btfs {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.write("examples/"+filepath.Base(f), string(data))
+	}
+	build += "\nbpf_object(\n    name = \"task_info_no_data\",\n    src = \"task_info.star\",\n)\n"
 	ws.write("examples/BUILD", build)
 
 	// Programs that load() libraries: from another package through
@@ -139,6 +152,14 @@ section("xdp", "d", drop())
 		t.Errorf("bazel build //prog:undeclared succeeded; the sandbox let bpfstar read an undeclared library:\n%s", out)
 	} else if want := "prog/with_deps.star:1:1: cannot load //lib:regs.star: lib/regs.star does not exist"; !bytes.Contains(out, []byte(want)) {
 		t.Errorf("bazel build //prog:undeclared failed without %q:\n%s", want, out)
+	}
+
+	// Nor is a BTF file the rule does not declare as data.
+	out, err = ws.bazelCmd("build", "--spawn_strategy=linux-sandbox", "--color=no", "--curses=no", "//examples:task_info_no_data")
+	if err == nil {
+		t.Errorf("bazel build //examples:task_info_no_data succeeded; the sandbox let bpfstar read an undeclared BTF file:\n%s", out)
+	} else if want := "btf_types: examples/task_info.btf does not exist"; !bytes.Contains(out, []byte(want)) {
+		t.Errorf("bazel build //examples:task_info_no_data failed without %q:\n%s", want, out)
 	}
 
 	for _, stem := range stems {

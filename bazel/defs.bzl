@@ -11,13 +11,15 @@
         name = "prog",  # builds prog.o
         src = "prog.star",
         deps = [":regs"],
+        data = ["vmlinux.btf"],  # what btf_types(":vmlinux.btf") reads
     )
 
 Each bpf_object runs `bpfstar build -o <name>.o SRC` as one action whose
 only inputs are the bpfstar binary, SRC, the library files it may load()
-(srcs, and deps with their own deps) and the workspace marker, so in a
-sandbox (--spawn_strategy=linux-sandbox) an undeclared library is an error,
-not a silent dependency. bpfstar's output depends on nothing else: the
+(srcs, and deps with their own deps), the data files it reads (data: the
+BTF files of btf_types()) and the workspace marker, so in a sandbox
+(--spawn_strategy=linux-sandbox) an undeclared library or BTF file is an
+error, not a silent dependency. bpfstar's output depends on nothing else: the
 object built here is byte-identical to `bpfstar build SRC` in the source tree.
 
 The bpfstar binary is the target //:bpfstar of the workspace, unless the
@@ -89,12 +91,17 @@ def _bpf_object_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable.bpfstar,
         arguments = [args],
-        inputs = depset(direct, transitive = [libs]),
+        inputs = depset(direct + ctx.files.data, transitive = [libs]),
         outputs = [out],
         mnemonic = "BpfstarBuild",
         progress_message = "Building eBPF object %s" % out.short_path,
     )
     return [DefaultInfo(files = depset([out]))]
+
+_data_attr = attr.label_list(
+    allow_files = True,
+    doc = "Data files the program reads: the BTF files btf_types() names (a copy of /sys/kernel/btf/vmlinux, or a smaller one).",
+)
 
 bpf_object = rule(
     implementation = _bpf_object_impl,
@@ -113,6 +120,7 @@ bpf_object = rule(
             allow_files = [".star"],
             doc = "Libraries the program load()s: bpf_library targets, .star files or filegroups of them.",
         ),
+        "data": _data_attr,
         "max_steps": attr.int(
             doc = "bpfstar build --max-steps; 0 keeps bpfstar's default.",
         ),
@@ -218,7 +226,7 @@ def _bpf_test_impl(ctx):
         ),
         is_executable = True,
     )
-    files = [ctx.executable.bpfstar, ctx.file.src]
+    files = [ctx.executable.bpfstar, ctx.file.src] + ctx.files.data
     if ctx.file.workspace_marker:
         files.append(ctx.file.workspace_marker)
     runfiles = ctx.runfiles(files = files, transitive_files = libs)
@@ -253,6 +261,7 @@ unless allow_skips = True. The JUnit report goes where Bazel asks.""",
             allow_files = [".star"],
             doc = "Libraries the test file load()s: bpf_library targets, .star files or filegroups of them.",
         ),
+        "data": _data_attr,
         "max_steps": attr.int(
             doc = "bpfstar test --max-steps; 0 keeps bpfstar's default.",
         ),

@@ -62,7 +62,7 @@ func (e *Encoder) add(t Type) TypeID {
 	if id, ok := e.byType[t]; ok {
 		return id
 	}
-	var refs []TypeID
+	refs := []TypeID{} // not nil: key tells Known's calls by a nil refs
 	for _, c := range children(t) {
 		refs = append(refs, e.add(c))
 	}
@@ -219,12 +219,14 @@ func (e *Encoder) key(t Type, refs []TypeID) (string, bool) {
 		for _, f := range t.Members {
 			fmt.Fprintf(&k, " %s:%d", f.Name, f.Bits)
 		}
+		layoutKey(&k, t.Layout)
 		k.WriteString(" |")
 	case *Union:
 		fmt.Fprintf(&k, "union %q", t.Name)
 		for _, f := range t.Members {
 			fmt.Fprintf(&k, " %s:%d", f.Name, f.Bits)
 		}
+		layoutKey(&k, t.Layout)
 		k.WriteString(" |")
 	case *Typedef:
 		fmt.Fprintf(&k, "typedef %q", t.Name)
@@ -239,4 +241,16 @@ func (e *Encoder) key(t Type, refs []TypeID) (string, bool) {
 	}
 	ids()
 	return k.String(), true
+}
+
+// layoutKey adds an explicit layout to a type's key: types of equal
+// members laid out differently are different types.
+func layoutKey(k *strings.Builder, l *Layout) {
+	if l == nil {
+		return
+	}
+	fmt.Fprintf(k, " @%d", l.Bytes)
+	for _, off := range l.BitOffsets {
+		fmt.Fprintf(k, ",%d", off)
+	}
 }

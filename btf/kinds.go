@@ -318,18 +318,25 @@ func (b *Builder) Var(name string, t TypeID, linkage VarLinkage) TypeID {
 	if !validIdent(name) {
 		b.failf(kindVar, name, "invalid name")
 	}
-	if t == 0 {
+	if t == 0 && linkage != VarGlobalExtern {
+		// An extern may be void: an untyped kernel symbol (extern void
+		// sym __ksym, the form cilium/ebpf takes).
 		b.failf(kindVar, name, "type is void")
 	}
 	if linkage > VarGlobalExtern {
 		b.failf(kindVar, name, "linkage %d, want static, global allocated or global extern", linkage)
 	}
-	b.ref(t)
+	if t != 0 {
+		b.ref(t)
+	}
 	return b.add(name, kindVar, 0, false, uint32(t), uint32(linkage))
 }
 
 // Datasec adds a DATASEC, the ELF section name of size bytes, holding the
-// VARs vars (in offset order).
+// VARs vars (in offset order). The .ksyms DATASEC, of the kernel's
+// functions and variables a program uses, holds extern FUNCs too, as
+// clang emits it (libbpf turns them into VARs before the kernel sees
+// them).
 func (b *Builder) Datasec(name string, size uint32, vars []VarSecinfo) TypeID {
 	if !validSection(name) {
 		b.failf(kindDatasec, name, "invalid section name")
@@ -337,7 +344,12 @@ func (b *Builder) Datasec(name string, size uint32, vars []VarSecinfo) TypeID {
 	extra := make([]uint32, 0, 3*len(vars))
 	for i, v := range vars {
 		b.ref(v.Type)
-		b.check(v.Type, fmt.Sprintf("entry %d", i), -1, kindVar)
+		if name == ".ksyms" {
+			// libbpf's and cilium/ebpf's kernel functions: FUNCs.
+			b.check(v.Type, fmt.Sprintf("entry %d", i), -1, kindVar, kindFunc)
+		} else {
+			b.check(v.Type, fmt.Sprintf("entry %d", i), -1, kindVar)
+		}
 		extra = append(extra, uint32(v.Type), v.Offset, v.Size)
 	}
 	return b.add(name, kindDatasec, len(vars), false, size, extra...)

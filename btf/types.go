@@ -56,16 +56,29 @@ type Field struct {
 }
 
 // Struct is a struct ("" Name for an anonymous one), its members laid out
-// in order as C lays them out.
+// in order as C lays them out, or, with a Layout, where the Layout says.
 type Struct struct {
 	Name    string
 	Members []Field
+	Layout  *Layout
 }
 
-// Union is a union: every member at offset 0.
+// Union is a union: every member at offset 0 (or where its Layout says).
 type Union struct {
 	Name    string
 	Members []Field
+	Layout  *Layout
+}
+
+// Layout places the members of a struct or union explicitly instead of as
+// C would: a type read from a BTF file (a kernel's task_struct, laid out
+// with attributes and padding no rule here reproduces), or a copy of one
+// that keeps some members only, each where it was. Bytes is the type's
+// size and BitOffsets holds one offset in bits per member, in increasing
+// order. The type's alignment is still its members' largest.
+type Layout struct {
+	Bytes      uint32
+	BitOffsets []uint64
 }
 
 // Enum is an enum of Bytes bytes (1, 2, 4 or 8; C's are 4) with its
@@ -174,8 +187,14 @@ func (l layouter) layout(t Type, depth int) (uint64, uint32) {
 			sa = sizeAlign{mulSat(size, uint64(t.N)), align}
 		case *Struct:
 			_, sa.size, sa.align = l.place(t.Members, false, depth)
+			if t.Layout != nil {
+				sa.size = uint64(t.Layout.Bytes)
+			}
 		case *Union:
 			_, sa.size, sa.align = l.place(t.Members, true, depth)
+			if t.Layout != nil {
+				sa.size = uint64(t.Layout.Bytes)
+			}
 		}
 		l[t] = sa
 		return sa.size, sa.align
@@ -273,12 +292,20 @@ func (t *FuncProto) Align() uint32 { return 1 }
 // Offsets returns the members' offsets in bits from the start of the
 // struct.
 func (t *Struct) Offsets() []uint64 {
+	if t.Layout != nil && len(t.Layout.BitOffsets) == len(t.Members) {
+		return t.Layout.BitOffsets
+	}
 	offs, _, _ := layouter{}.place(t.Members, false, 0)
 	return offs
 }
 
-// Offsets returns the members' offsets in bits: all 0.
-func (t *Union) Offsets() []uint64 { return make([]uint64, len(t.Members)) }
+// Offsets returns the members' offsets in bits: all 0 (or the Layout's).
+func (t *Union) Offsets() []uint64 {
+	if t.Layout != nil && len(t.Layout.BitOffsets) == len(t.Members) {
+		return t.Layout.BitOffsets
+	}
+	return make([]uint64, len(t.Members))
+}
 
 // Members returns the members of a struct or union, looking through
 // typedefs and qualifiers, with their offsets in bits; ok is false for
@@ -488,8 +515,14 @@ func (c *checker) check1(t Type, depth int) error {
 		if err := c.checkMembers("struct", t.Name, t.Members, depth); err != nil {
 			return err
 		}
+		if err := c.checkLayout("struct", t.Name, t.Members, t.Layout); err != nil {
+			return err
+		}
 	case *Union:
 		if err := c.checkMembers("union", t.Name, t.Members, depth); err != nil {
+			return err
+		}
+		if err := c.checkLayout("union", t.Name, t.Members, t.Layout); err != nil {
 			return err
 		}
 	case *Typedef:
@@ -588,6 +621,38 @@ func (c *checker) checkMembers(kind, name string, members []Field, depth int) er
 			if m.Bits > 8*bytes {
 				return fmt.Errorf("%s: bitfield %q of %d bits is wider than its type %s (%d bits)", what, m.Name, m.Bits, typeName(m.Type), 8*bytes)
 			}
+		}
+	}
+	return nil
+}
+
+// checkLayout checks an explicit layout: an offset per member, in
+// increasing order, each member inside the type's size.
+func (c *checker) checkLayout(kind, name string, members []Field, l *Layout) error {
+	if l == nil {
+		return nil
+	}
+	what := kind
+	if name != "" {
+		what += " " + name
+	}
+	if len(l.BitOffsets) != len(members) {
+		return fmt.Errorf("%s: layout of %d offsets for %d members", what, len(l.BitOffsets), len(members))
+	}
+	var last uint64
+	for i, m := range members {
+		off := l.BitOffsets[i]
+		if off < last {
+			return fmt.Errorf("%s: member %q at bit %d, before the previous member's bit %d", what, m.Name, off, last)
+		}
+		last = off
+		end := off + uint64(m.Bits)
+		if m.Bits == 0 {
+			size, _ := c.l.layout(m.Type, 0)
+			end = off + 8*size
+		}
+		if end > 8*uint64(l.Bytes) {
+			return fmt.Errorf("%s: member %q (bits %d-%d) ends past the type's %d bytes", what, m.Name, off, end, l.Bytes)
 		}
 	}
 	return nil

@@ -328,3 +328,74 @@ func TestSharedGraph(t *testing.T) {
 		t.Errorf("String: %d bytes", len(s))
 	}
 }
+
+// TestExplicitLayout: a struct with a Layout has the size and offsets the
+// Layout gives (a kernel type's, or some of its members where they were),
+// encodes them, and Check refuses a Layout that does not fit its members.
+func TestExplicitLayout(t *testing.T) {
+	s := &Struct{Name: "task", Members: []Field{{"pid", tU32, 0}, {"flags", tU32, 5}, {"parent", &Ptr{}, 0}}, Layout: &Layout{Bytes: 4096, BitOffsets: []uint64{8 * 1200, 8*1204 + 3, 8 * 2040}}}
+	if err := Check(s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Size() != 4096 || s.Align() != 8 {
+		t.Errorf("size %d align %d, want 4096 and 8", s.Size(), s.Align())
+	}
+	loc, err := Offsetof(s, "parent")
+	if err != nil || loc.BitOffset != 8*2040 {
+		t.Errorf("offsetof parent: %v %v, want bit %d", loc, err, 8*2040)
+	}
+	b := NewBuilder()
+	id, err := NewEncoder(b).Add(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := b.Finish(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cbtf.LoadSpecFromReader(strings.NewReader(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := spec.TypeByID(cbtf.TypeID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := got.(*cbtf.Struct)
+	if cs.Size != 4096 || len(cs.Members) != 3 || cs.Members[0].Offset != 8*1200 || cs.Members[1].Offset != 8*1204+3 || cs.Members[1].BitfieldSize != 5 || cs.Members[2].Offset != 8*2040 {
+		t.Errorf("decoded %+v", cs.Members)
+	}
+	// Equal members laid out differently are two types.
+	s2 := &Struct{Name: "task", Members: s.Members, Layout: &Layout{Bytes: 4096, BitOffsets: []uint64{0, 32, 64}}}
+	enc := NewEncoder(NewBuilder())
+	id1, _ := enc.Add(s)
+	id2, _ := enc.Add(s2)
+	if id1 == id2 {
+		t.Errorf("two layouts encoded as one type [%d]", id1)
+	}
+	for _, bad := range []*Layout{
+		{Bytes: 4096, BitOffsets: []uint64{0}},
+		{Bytes: 4096, BitOffsets: []uint64{64, 0, 128}},
+		{Bytes: 16, BitOffsets: []uint64{0, 32, 128}},
+	} {
+		if err := Check(&Struct{Name: "task", Members: s.Members, Layout: bad}); err == nil {
+			t.Errorf("layout %+v: no error", bad)
+		}
+	}
+}
+
+// TestEncodeEmptyStructs: structs without members are told apart by name
+// (and size): two empty structs of different names were once one type.
+func TestEncodeEmptyStructs(t *testing.T) {
+	enc := NewEncoder(NewBuilder())
+	a, err := enc.Add(&Struct{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := enc.Add(&Struct{Name: "b"})
+	c, _ := enc.Add(&Struct{Name: "b", Layout: &Layout{Bytes: 8}})
+	a2, _ := enc.Add(&Struct{Name: "a"})
+	if a == b || b == c || a != a2 {
+		t.Errorf("ids a %d, b %d, b of 8 bytes %d, a again %d", a, b, c, a2)
+	}
+}

@@ -53,7 +53,17 @@ func buildExample(t *testing.T, file string) []byte {
 	if rest, ok := strings.CutPrefix(file, "../"); ok {
 		name = rest
 	}
-	obj, err := compile.Source(name, src, compile.Options{})
+	// The BTF files examples read (btf_types(":task_info.btf")) are
+	// beside them.
+	readFile := func(from, label string) (string, []byte, error) {
+		rel, ok := strings.CutPrefix(label, ":")
+		if !ok {
+			return "", nil, fmt.Errorf("want :FILE, not %q", label)
+		}
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(file), rel))
+		return rel, data, err
+	}
+	obj, err := compile.Source(name, src, compile.Options{ReadFile: readFile})
 	if err != nil {
 		t.Fatalf("build %s: %v", file, err)
 	}
@@ -85,6 +95,7 @@ var runs = map[string][]run{
 	"xdp_drop_dns":   {{"xdp_drop_dns", "udp4()", 1}, {"xdp_drop_dns", "eth(0x86dd, nil)", 2}},
 	"tc_syn_ringbuf": {{"tc_syn_ringbuf", "udp4()", 0}},
 	"pid_counter":    {{"pid_counter", "nil", 0}},
+	"task_info":      {{"task_info", "nil", 0}}, // CO-RE against the running kernel; examples/task_info_test.go checks what it stores
 }
 
 // after are statements the generated test runs after the runs of an

@@ -181,6 +181,9 @@ func (l *linker) btf() error {
 	if err := l.structOpsBTF(b, addType); err != nil {
 		return err
 	}
+	if err := l.externsBTF(b, addType); err != nil {
+		return err
+	}
 
 	// .BTF.ext: code sections in object order (the programs' sections in
 	// the order they first appear, then .text), functions in offset order,
@@ -223,6 +226,13 @@ func (l *linker) btf() error {
 				}
 			}
 		}
+	}
+	core, err := l.coreRelos(sections, addType)
+	if err != nil {
+		return err
+	}
+	for i := range core {
+		ext[i].CoreRelos = core[i]
 	}
 	btfData, extData, err := b.Finish(ext)
 	if err != nil {

@@ -4,8 +4,12 @@
 // lays out .maps and the global data sections, turns every reference to a
 // map, global or function into a relocation, and describes all of it in
 // BTF (.BTF, and .BTF.ext with a func_info record per function and a
-// line_info record per instruction). The result is an objwriter.Object,
-// whose layout into bytes is objwriter's business.
+// line_info record per instruction). Instructions may carry, as typed
+// metadata, a CO-RE relocation (CoreRelo: a record in .BTF.ext against a
+// local type pruned to the members used, core.go) or the kernel function
+// or variable they refer to (Extern: an undefined symbol and a .ksyms
+// DATASEC, extern.go). The result is an objwriter.Object, whose layout
+// into bytes is objwriter's business.
 //
 // A front end (package starlib) fills the Unit; link knows nothing about
 // it. Its errors are *Error values (and asm's *asm.Error): a position, a
@@ -102,6 +106,8 @@ const (
 	ErrMapValues                            // a map's values entry that is not what the map holds
 	ErrUnknownFuncAddr                      // the address of a function the unit does not declare
 	ErrStructOps                            // a struct_ops member that is no struct_ops program
+	ErrCoreRelo                             // a CO-RE relocation the loaders cannot apply
+	ErrExtern                               // a kernel function or variable declared two ways
 )
 
 // Error is a link error at a source position.
@@ -148,6 +154,9 @@ func Link(u *Unit) (*objwriter.Object, error) {
 	if err := l.structOpsSections(); err != nil {
 		return nil, err
 	}
+	if err := l.externs(); err != nil {
+		return nil, err
+	}
 	if err := l.relocate(); err != nil {
 		return nil, err
 	}
@@ -173,6 +182,8 @@ type linker struct {
 	globals map[string]*placed
 
 	structOpsOff map[*StructOps]uint32 // offset of each struct_ops map in its section
+
+	externList []externDecl // kfuncs and ksyms, in order of first use
 }
 
 type placedCode struct {
@@ -396,6 +407,12 @@ func (l *linker) relocate() error {
 				}
 				binary.LittleEndian.PutUint32(imm, uint32(foff))
 				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: ".text", ToSection: true, Type: objwriter.R_BPF_64_64})
+			case asm.RefKfunc:
+				// As clang emits a call of an extern __ksym function:
+				// call -1 with src 1, against the undefined symbol.
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: r.Ref.Name, Type: objwriter.R_BPF_64_32})
+			case asm.RefKfuncAddr, asm.RefKsym:
+				sec.Relocs = append(sec.Relocs, objwriter.Reloc{Offset: off, Symbol: r.Ref.Name, Type: objwriter.R_BPF_64_64})
 			}
 		}
 	}

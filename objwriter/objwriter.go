@@ -84,6 +84,33 @@ const (
 type Object struct {
 	sections []*Section
 	byName   map[string]*Section // made by the first add
+	externs  []Extern
+}
+
+// Extern is an undefined symbol (SHN_UNDEF, STT_NOTYPE) that relocations
+// refer to: a kernel function or variable (__ksym in C), which the loaders
+// resolve against the kernel. Weak ones may be missing from it.
+type Extern struct {
+	Name string
+	Weak bool
+}
+
+// AddExtern adds an undefined symbol; the symbol table lists externs
+// after the defined globals, in the order they were added.
+func (o *Object) AddExtern(e Extern) error {
+	switch {
+	case o == nil:
+		return errors.New(nilObject)
+	case e.Name == "":
+		return errors.New("objwriter: an extern without a name")
+	}
+	for _, x := range o.externs {
+		if x.Name == e.Name {
+			return fmt.Errorf("duplicate extern %q", e.Name)
+		}
+	}
+	o.externs = append(o.externs, e)
+	return nil
 }
 
 // New returns an empty object: the same as new(Object).
@@ -327,6 +354,21 @@ func (o *Object) Layout() (*Image, error) {
 				syms = append(syms, sym{name: str.add(y.Name), info: byte(bind)<<4 | byte(y.Type), shndx: uint16(secIndex[s.Name]), value: y.Value, size: y.Size})
 			}
 		}
+	}
+	var externs []Extern
+	if o != nil {
+		externs = o.externs
+	}
+	for _, e := range externs {
+		if _, dup := symIndex[e.Name]; dup {
+			return nil, fmt.Errorf("extern %q is also defined", e.Name)
+		}
+		bind := elf.STB_GLOBAL
+		if e.Weak {
+			bind = elf.STB_WEAK
+		}
+		symIndex[e.Name] = len(syms)
+		syms = append(syms, sym{name: str.add(e.Name), info: byte(bind)<<4 | byte(elf.STT_NOTYPE)})
 	}
 	le := binary.LittleEndian
 	symtab := make([]byte, 0, len(syms)*symSize)

@@ -358,3 +358,57 @@ func TestZeroValue(t *testing.T) {
 		}
 	}
 }
+
+// TestExterns: undefined symbols come after the defined ones, NOTYPE,
+// GLOBAL or WEAK, in the order they were added, and relocations name them.
+func TestExterns(t *testing.T) {
+	o := New()
+	if _, err := o.AddProgram("syscall", "p", cat(callfn, ldimm, exit)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Extern{{Name: "bpf_task_from_pid"}, {Name: "bpf_maybe", Weak: true}} {
+		if err := o.AddExtern(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.AddExtern(Extern{Name: "bpf_maybe"}); err == nil {
+		t.Error("a second extern bpf_maybe: no error")
+	}
+	if err := o.AddExtern(Extern{}); err == nil {
+		t.Error("an extern without a name: no error")
+	}
+	o.Section("syscall").Relocs = []Reloc{{Offset: 0, Symbol: "bpf_task_from_pid", Type: R_BPF_64_32}, {Offset: 8, Symbol: "bpf_maybe", Type: R_BPF_64_64}}
+	b, err := o.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range syms {
+		got = append(got, fmt.Sprintf("%s %v %v %d", s.Name, elf.ST_BIND(s.Info), elf.ST_TYPE(s.Info), s.Section))
+	}
+	want := []string{"p STB_GLOBAL STT_FUNC 2", "bpf_task_from_pid STB_GLOBAL STT_NOTYPE 0", "bpf_maybe STB_WEAK STT_NOTYPE 0"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("symbols %q, want %q", got, want)
+	}
+	rel := f.Section(".relsyscall")
+	data, _ := rel.Data()
+	// Symbol 2 (bpf_task_from_pid) R_BPF_64_32 at 0; 3 (bpf_maybe) R_BPF_64_64 at 8.
+	wantRel := cat([]byte{0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 2, 0, 0, 0}, []byte{8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0})
+	if !bytes.Equal(data, wantRel) {
+		t.Errorf(".relsyscall % x, want % x", data, wantRel)
+	}
+	o2 := New()
+	o2.AddProgram("syscall", "p", exit)
+	o2.AddExtern(Extern{Name: "p"})
+	if _, err := o2.Bytes(); err == nil || !strings.Contains(err.Error(), `extern "p" is also defined`) {
+		t.Errorf("an extern of a defined name: %v", err)
+	}
+}

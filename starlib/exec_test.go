@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bpfstar/bpfstar/compile"
+	"github.com/bpfstar/bpfstar/internal/btftest"
 )
 
 // libraries are the files of testdata that chunks may load(), by the name
@@ -113,7 +114,7 @@ func splitChunks(r reporter, filename string, data []byte) []chunk {
 		if i < len(lines) && strings.TrimSuffix(lines[i], "\r") != "---" {
 			continue
 		}
-		c := chunk{start: start, end: i, opts: compile.Options{Load: loadLibrary}}
+		c := chunk{start: start, end: i, opts: compile.Options{Load: loadLibrary, ReadFile: readData}}
 		body := lines[start-1 : i]
 		c.src = strings.Repeat("\n", start-1) + strings.Join(body, "\n") + "\n"
 		for j, line := range body {
@@ -192,6 +193,24 @@ func loadLibrary(from, module string) (string, []byte, error) {
 	name := "testdata/" + module
 	src, err := os.ReadFile(filepath.FromSlash(name))
 	return name, src, err
+}
+
+// dataFiles are the files btf_types() reads in a chunk: small kernel BTF
+// files made by internal/btftest (not committed), and a file that is not
+// BTF.
+var dataFiles = map[string]func() []byte{
+	":kernel.btf":       func() []byte { return btftest.Kernel(btftest.Options{}) },
+	":kernel_moved.btf": func() []byte { return btftest.Kernel(btftest.Options{Layout: 1}) },
+	":not_btf.txt":      func() []byte { return []byte("plain text\n") },
+}
+
+// readData resolves btf_types(LABEL) in a chunk to one of dataFiles.
+func readData(from, label string) (string, []byte, error) {
+	f, ok := dataFiles[label]
+	if !ok {
+		return "", nil, fmt.Errorf("testdata/%s does not exist", strings.TrimPrefix(label, ":"))
+	}
+	return "testdata/" + strings.TrimPrefix(label, ":"), f(), nil
 }
 
 // runChunkedFile builds every chunk of a chunked file and checks the

@@ -12,6 +12,9 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
+	"github.com/bpfstar/bpfstar/btffile"
+	"github.com/bpfstar/bpfstar/internal/btftest"
 	"github.com/bpfstar/bpfstar/link"
 )
 
@@ -73,7 +76,7 @@ func FuzzBuiltins(f *testing.F) {
 	})
 }
 
-var fuzzKeywords = []string{"dst", "src", "imm", "off", "op", "size", "target", "bits", "fetch", "helper", "code", "name", "symbol", "insns", "text", "msg", "type", "key_size", "value_size", "max_entries", "flags", "value", "global", "map", "function", "program", "data", "ctx", "maps", "want_retval", "want_data", "want_maps", "want_ctx", "repeat", "payload", "dst_port", "proto", "nope"}
+var fuzzKeywords = []string{"dst", "src", "imm", "off", "op", "size", "target", "bits", "fetch", "helper", "code", "name", "symbol", "insns", "text", "msg", "type", "key_size", "value_size", "max_entries", "flags", "value", "global", "map", "function", "program", "data", "ctx", "maps", "want_retval", "want_data", "want_maps", "want_ctx", "repeat", "payload", "dst_port", "proto", "t", "path", "stack", "weak", "nope"}
 
 // fuzzBuiltins returns every builtin bound to u, by name, and their names
 // sorted.
@@ -85,10 +88,12 @@ func fuzzBuiltins(u *unit) ([]string, map[string]starlark.Value) {
 			m[name] = v
 		}
 	}
-	insn := pre["insn"].(*module)
-	for _, name := range insn.AttrNames() {
-		v, _ := insn.Attr(name)
-		m["insn."+name] = v
+	for _, mod := range []string{"insn", "core"} {
+		mm := pre[mod].(*module)
+		for _, name := range mm.AttrNames() {
+			v, _ := mm.Attr(name)
+			m[mod+"."+name] = v
+		}
 	}
 	names := make([]string, 0, len(m))
 	for n := range m {
@@ -131,7 +136,22 @@ func fuzzValues(u *unit) []starlark.Value {
 	}
 	self := starlark.NewList([]starlark.Value{ex})
 	self.Append(self)
-	return append(vals, self)
+	vals = append(vals, self)
+	// Kernel types of a small BTF file, registered with the unit as
+	// btf_types registers them, a local ___flavor type and paths.
+	bf, err := btffile.Parse(btftest.Kernel(btftest.Options{}))
+	if err != nil {
+		panic(err)
+	}
+	kt := &BTFTypes{name: "kernel.btf", f: bf}
+	u.btfFiles = map[string]*BTFTypes{kt.name: kt}
+	task, _ := bf.Type("task_struct")
+	pidType, _ := bf.Type("enum pid_type")
+	mine := &CType{&btf.Struct{Name: "task_struct___mine", Members: []btf.Field{{Name: "tgid", Type: &btf.Int{Name: "int", Bytes: 4, Encoding: btf.IntSigned}}}}}
+	return append(vals, kt, &CType{task}, &CType{pidType}, mine, &CType{&btf.FuncProto{}},
+		starlark.String("tgid"), starlark.String("real_parent->tgid"), starlark.String("comm[3]"), starlark.String("comm[99]"),
+		starlark.String("flags"), starlark.String("se.vruntime"), starlark.String("real_parent->real_parent->pid"),
+		starlark.String("PIDTYPE_SID"), starlark.String("bpf_task_from_pid"), starlark.String("task_struct"), starlark.String("->"))
 }
 
 type fuzzReader struct{ fuzzbytes.Reader }

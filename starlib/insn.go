@@ -1,8 +1,10 @@
 package starlib
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -18,6 +20,7 @@ import (
 func newInsnModule(a *insnAlloc) *module {
 	builtin := func(name string, f insnFunc) *starlark.Builtin { return builtin(a, name, f) }
 	refBuiltin := func(name string, f refFunc) *starlark.Builtin { return refBuiltin(a, name, f) }
+	metaBuiltin := func(name string, f metaFunc) *starlark.Builtin { return metaBuiltin(a, name, f) }
 	return newModule(&starlarkstruct.Module{
 		Name: "insn",
 		Members: starlark.StringDict{
@@ -57,6 +60,9 @@ func newInsnModule(a *insnAlloc) *module {
 			"ld_map_value": refBuiltin("ld_map_value", ldMapValue),
 			"call_func":    refBuiltin("call_func", callFunc),
 			"ld_func":      refBuiltin("ld_func", ldFunc),
+			"call_kfunc":   metaBuiltin("call_kfunc", callKfunc),
+			"ld_kfunc":     metaBuiltin("ld_kfunc", ldKfunc),
+			"ld_ksym":      metaBuiltin("ld_ksym", ldKsym),
 		},
 	})
 }
@@ -390,7 +396,16 @@ func call(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (is
 	switch fn := fn.(type) {
 	case starlark.String:
 		if h, ok = helper.Lookup(string(fn)); !ok {
-			if s := helper.Suggest(string(fn)); s != "" {
+			s := helper.Suggest(string(fn))
+			if strings.HasPrefix(string(fn), "bpf_") {
+				// Kernel functions' names start with bpf_ too.
+				msg := fmt.Sprintf("unknown helper %q: a kernel function (kfunc) is called with insn.call_kfunc(%q, proto)", string(fn), string(fn))
+				if s != "" {
+					msg += fmt.Sprintf(" (or did you mean the helper %q?)", s)
+				}
+				return fail(b, errors.New(msg))
+			}
+			if s != "" {
 				return fail(b, fmt.Errorf("unknown helper %q (did you mean %q?)", string(fn), s))
 			}
 			return fail(b, fmt.Errorf("unknown helper %q", string(fn)))

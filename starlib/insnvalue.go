@@ -63,7 +63,19 @@ type LinkInsn struct {
 	sym    *asm.Ref // the symbol the instruction refers to
 }
 
-// insnValue is what Insn and LinkInsn have in common.
+// MetaInsn is the Starlark value of an instruction that carries data for
+// the linker besides a label or symbol: a CO-RE relocation (core.ldx,
+// core.field_offset, ...), a kfunc or ksym reference (insn.call_kfunc,
+// insn.ld_ksym). They are few, and each is its own small object; its
+// metadata is made when a program is flattened, from meta.
+type MetaInsn struct {
+	ins  isa.Instruction
+	pos  uint32
+	sym  *asm.Ref
+	meta func(asm.Metadata) asm.Metadata
+}
+
+// insnValue is what Insn, LinkInsn and MetaInsn have in common.
 type insnValue interface {
 	starlark.Value
 	inst() isa.Instruction
@@ -74,6 +86,7 @@ type insnValue interface {
 var (
 	_ insnValue = (*Insn)(nil)
 	_ insnValue = (*LinkInsn)(nil)
+	_ insnValue = (*MetaInsn)(nil)
 )
 
 const (
@@ -175,6 +188,25 @@ func (a *insnAlloc) linkInstruction(in *LinkInsn) asm.Instruction {
 	return asm.Instruction{Instruction: in.ins, Metadata: m}
 }
 
+// newMetaInsn returns the value of ins, which has passed isa's Validate,
+// made at pos, referring to ref (if not nil), with the metadata meta adds.
+func (a *insnAlloc) newMetaInsn(ins isa.Instruction, ref *asm.Ref, meta func(asm.Metadata) asm.Metadata, pos syntax.Position) *MetaInsn {
+	return &MetaInsn{ins: ins, pos: a.position(pos), sym: ref, meta: meta}
+}
+
+// metaInstruction returns the instruction of a MetaInsn made by a, with
+// its position, symbol and metadata.
+func (a *insnAlloc) metaInstruction(in *MetaInsn) asm.Instruction {
+	m := a.meta(in.pos)
+	if in.sym != nil {
+		m = m.WithRef(*in.sym)
+	}
+	if in.meta != nil {
+		m = in.meta(m)
+	}
+	return asm.Instruction{Instruction: in.ins, Metadata: m}
+}
+
 // meta returns the metadata of position idx (none for an index that is
 // not in the table: a value made by another evaluation).
 func (a *insnAlloc) meta(idx uint32) asm.Metadata {
@@ -197,6 +229,26 @@ func (i *LinkInsn) ref() asm.Ref {
 		return asm.Ref{}
 	}
 	return *i.sym
+}
+
+func (i *MetaInsn) inst() isa.Instruction { return i.ins }
+func (i *MetaInsn) label() string         { return "" }
+func (i *MetaInsn) ref() asm.Ref {
+	if i.sym == nil {
+		return asm.Ref{}
+	}
+	return *i.sym
+}
+
+func (i *MetaInsn) String() string                           { return insnString(i) }
+func (i *MetaInsn) Type() string                             { return "insn" }
+func (i *MetaInsn) Freeze()                                  {}
+func (i *MetaInsn) Truth() starlark.Bool                     { return true }
+func (i *MetaInsn) Hash() (uint32, error)                    { return insnHash(i), nil }
+func (i *MetaInsn) AttrNames() []string                      { return insnAttrs }
+func (i *MetaInsn) Attr(name string) (starlark.Value, error) { return insnAttr(i, name) }
+func (i *MetaInsn) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	return insnCompare(i, op, y)
 }
 
 func (i *Insn) String() string                           { return insnString(i) }
@@ -227,6 +279,9 @@ func (i *LinkInsn) CompareSameType(op syntax.Token, y starlark.Value, depth int)
 // label ("goto out"), a call of a function its name ("call f"), a load of
 // a map, global or function address the symbol ("r1 = counts ll", "r1 =
 // cfg + 8 ll"). So the text is what asm() reads back to the same value.
+// Kernel functions and variables print as objdump prints them ("call
+// -0x1", "r1 = 0x0 ll"): asm() has no form for them, as their
+// prototypes come from insn.call_kfunc's arguments.
 func insnString(i insnValue) string {
 	ins := i.inst()
 	s := ins.String()
@@ -236,10 +291,9 @@ func insnString(i insnValue) string {
 		}
 	}
 	switch r := i.ref(); r.Kind {
-	case asm.RefNone:
 	case asm.RefFunc:
 		s = "call " + r.Name
-	default:
+	case asm.RefMap, asm.RefGlobal, asm.RefFuncAddr:
 		name := r.Name
 		if r.Addend != 0 {
 			name = fmt.Sprintf("%s + %d", name, r.Addend)

@@ -561,7 +561,7 @@ func (w *sizeWalk) walk(v starlark.Value, depth int) bool {
 		return false
 	}
 	switch v := v.(type) {
-	case *Insn, *LinkInsn:
+	case *Insn, *LinkInsn, *MetaInsn:
 		w.insns++
 	case *Label:
 		w.labels++

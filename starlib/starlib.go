@@ -17,6 +17,10 @@
 //	fail(msg)          stop the build with an error at the call
 //	types              C types for typed maps and globals (types.go):
 //	                   types.u32, types.struct(name, fields), ...
+//	btf_types(label)   the types of a BTF file (a kernel's), read through
+//	                   Options.ReadFile (btftypes.go)
+//	core               CO-RE relocations: core.ldx, core.read,
+//	                   core.field_offset, ... (core.go)
 //	test(name, program, ...)
 //	                   a test case for `bpfstar test` (testcase.go, Unit.Tests)
 //	eth, ipv4, ipv6, udp4, tcp4, udp6, tcp6
@@ -98,6 +102,14 @@ type Options struct {
 	// same name gets the same, frozen, module. starlib itself never touches
 	// the file system.
 	Load func(from, module string) (name string, src []byte, err error)
+	// ReadFile supplies the data files that btf_types() names, as Load
+	// supplies the files load() names: from is the name of the calling
+	// file, label the string given to btf_types(); it returns the file's
+	// name (workspace-relative, or relative to the program in a
+	// single-file build) and contents. When it is nil, btf_types() fails.
+	// Each name is read once per Exec, and every file read is in
+	// Unit.DataFiles: it is an input of the build.
+	ReadFile func(from, label string) (name string, data []byte, err error)
 	// TraceLabel, when set, makes the evaluation note the calls that led
 	// to each label() and jump of that name, in Unit.LabelCalls: what a
 	// label error is explained with (see locallabels.go).
@@ -120,6 +132,16 @@ type Unit struct {
 	Loads []string
 	// Tests are the test() calls, in order; they do not change the object.
 	Tests []TestCase
+	// DataFiles are the data files the evaluation read (btf_types()), in
+	// the order it first read them.
+	DataFiles []DataFile
+}
+
+// DataFile is a file a program file read as data: its name, as
+// Options.ReadFile gave it, and its contents.
+type DataFile struct {
+	Name string
+	Data []byte
 }
 
 // FileOptions returns the Starlark dialect of program files: no while
@@ -148,6 +170,9 @@ type unit struct {
 	globalSize int             // bytes of all globals
 	alloc      insnAlloc
 	lineStarts map[string][]int // the offsets of the lines of files that call asm()
+
+	readFile func(from, label string) (string, []byte, error)
+	btfFiles map[string]*BTFTypes // btf_types() values, by file name
 
 	// kernelNames holds the names of maps and programs cut to the
 	// kernel's KernelNameLen characters (see claimKernelName).
@@ -183,6 +208,8 @@ func (u *unit) predeclared() starlark.StringDict {
 		"struct_ops": starlark.NewBuiltin("struct_ops", u.structOps),
 		"asm":        starlark.NewBuiltin("asm", u.asmText),
 		"types":      newTypesModule(),
+		"btf_types":  starlark.NewBuiltin("btf_types", u.btfTypes),
+		"core":       u.newCoreModule(),
 		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"test":       starlark.NewBuiltin("test", u.test),
 		"fp":         Register(isa.R10),
@@ -203,6 +230,7 @@ func Exec(filename string, src []byte, opts Options) (*Unit, error) {
 		name = path.Base(filepath.ToSlash(filename))
 	}
 	u := newUnit(filename, name, src)
+	u.readFile = opts.ReadFile
 	if opts.TraceLabel != "" {
 		u.traceName = opts.TraceLabel
 		u.alloc.trace = func(thread *starlark.Thread, name string, pos asm.Pos) { u.traceLabel(thread, name, pos, false) }
@@ -502,6 +530,9 @@ func (f *flattener) add(v starlark.Value, depth int) (string, string) {
 		return "", ""
 	case *LinkInsn:
 		f.add1(f.alloc.linkInstruction(v))
+		return "", ""
+	case *MetaInsn:
+		f.add1(f.alloc.metaInstruction(v))
 		return "", ""
 	case *Label:
 		f.pending = append(f.pending, v.l)

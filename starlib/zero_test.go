@@ -15,6 +15,7 @@ func TestZeroValues(t *testing.T) {
 	}{
 		{&Insn{}, "<unknown>"},
 		{&LinkInsn{}, "<unknown>"},
+		{&MetaInsn{}, "<unknown>"},
 		{&Label{}, `label("")`},
 		{&MapHandle{}, `bpf_map("", "")`},
 		{&GlobalHandle{}, `("")`},

@@ -2,7 +2,9 @@ package testrun
 
 import (
 	"errors"
+	"os"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,4 +41,17 @@ func onOneCPU(run func()) (int, error) {
 	}
 	runtime.UnlockOSThread()
 	return cpu, nil
+}
+
+// threadID is the calling thread's id (gettid).
+func threadID() int { return unix.Gettid() }
+
+// comm is the process's name as bpf_get_current_comm gives it (the
+// thread's, which Go's threads share with the process).
+func comm() string {
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

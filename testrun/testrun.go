@@ -51,6 +51,17 @@ type Result struct {
 	Duration time.Duration
 	// Cached reports a Pass remembered from an earlier run, not run now.
 	Cached bool
+	// Engine is what ran the case: Kernel, VM or Both (VM when Both was
+	// asked for but the kernel could not run the case).
+	Engine Engine
+	// KernelSkipped, under Both, says why the kernel did not run a case
+	// that the interpreter ran alone.
+	KernelSkipped string
+	// Trace is the interpreter's trace of the case (Options.Trace),
+	// followed by what bpf_trace_printk printed.
+	Trace string
+	// seen is what the run left, for Both to compare.
+	seen *outcome
 }
 
 // outputPad is the room given to a program's output data beyond its
@@ -67,6 +78,12 @@ const ctxOutRoom = 4096
 // (see restore). An error is returned only when the object cannot be
 // read; every other problem is a case's Fail or Skip.
 func Run(obj []byte, cases []starlib.TestCase) ([]Result, error) {
+	return run(obj, cases, false)
+}
+
+// run is Run; withData copies every case's output data out (for Both to
+// compare), not only that of the cases that check it.
+func run(obj []byte, cases []starlib.TestCase, withData bool) ([]Result, error) {
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
 	if err != nil {
 		return nil, fmt.Errorf("reading object: %w", err)
@@ -99,7 +116,7 @@ func Run(obj []byte, cases []starlib.TestCase) ([]Result, error) {
 			r.Status, r.Msg = lp.status, lp.err.Error()
 			continue
 		}
-		runCase(r, lp)
+		runCase(r, lp, withData)
 	}
 	return results, nil
 }
@@ -358,7 +375,7 @@ func (sm *savedMap) restore() error {
 	return nil
 }
 
-func runCase(r *Result, lp loaded) {
+func runCase(r *Result, lp loaded, withData bool) {
 	c := r.Case
 	if err := lp.coll.restore(); err != nil {
 		r.Status, r.Msg = Fail, "resetting the maps: "+err.Error()
@@ -381,7 +398,7 @@ func runCase(r *Result, lp loaded) {
 		}
 	}
 	opts := &ebpf.RunOptions{Data: c.Data, Repeat: uint32(c.Repeat)}
-	if c.HasWantData {
+	if c.HasWantData || withData && c.HasData {
 		// The output is copied out only when a case looks at it.
 		opts.DataOut = make([]byte, len(c.Data)+outputPad)
 	}
@@ -404,19 +421,21 @@ func runCase(r *Result, lp loaded) {
 	}
 	var ret uint32
 	var err error
-	cpu := -1
+	cpu, tid := -1, 0
 	run := func() {
+		tid = threadID()
 		start := time.Now()
 		for i := 0; i < runs && err == nil; i++ {
 			ret, err = lp.prog.Run(opts)
 		}
 		r.Duration = time.Since(start) / time.Duration(runs)
 	}
-	if slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
+	if withData || slices.ContainsFunc(c.WantMaps, func(e starlib.MapEntry) bool {
 		m := lp.coll.c.Maps[e.Map]
 		return m != nil && isPerCPU(m.Type())
 	}) {
-		// The per-CPU values to check are those of the CPU the run was on.
+		// The per-CPU values to check are those of the CPU the run was on;
+		// under Both, the interpreter runs as on that CPU and thread.
 		var pinErr error
 		if cpu, pinErr = onOneCPU(run); pinErr != nil {
 			r.Status, r.Msg = Fail, fmt.Sprintf("running on one CPU (for the per-CPU values of want_maps): %v", pinErr)
@@ -433,41 +452,107 @@ func runCase(r *Result, lp loaded) {
 		r.Status, r.Msg = Fail, fmt.Sprintf("BPF_PROG_TEST_RUN failed: %v", err)
 		return
 	}
-	var diffs []string
-	if c.HasWantRetval && ret != c.WantRetval {
-		diffs = append(diffs, fmt.Sprintf("retval %s, want %s", starlib.RetvalName(c.Section, ret), starlib.RetvalName(c.Section, c.WantRetval)))
+	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData, cpu: cpu, tid: tid}
+	if withData {
+		seen.maps = kernelMaps(lp.coll.c)
 	}
-	if c.HasWantData && !bytes.Equal(opts.DataOut, c.WantData) {
-		diffs = append(diffs, "data "+DescribeDiff(opts.DataOut, c.WantData))
+	r.seen = &seen
+	r.Status, r.Msg = judge(c, seen, func(e starlib.MapEntry) ([]byte, string, error) {
+		m := lp.coll.c.Maps[e.Map]
+		if m == nil {
+			return nil, "", errNoMap
+		}
+		got := lp.coll.got[:m.ValueSize()]
+		if isPerCPU(m.Type()) {
+			var vs [][]byte
+			if err := m.Lookup(e.Key, &vs); err != nil {
+				return nil, "", err
+			}
+			at := fmt.Sprintf(" on CPU %d", cpu)
+			if cpu >= len(vs) {
+				return nil, at, fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
+			}
+			return vs[cpu], at, nil
+		}
+		return got, "", m.Lookup(e.Key, got)
+	})
+}
+
+// errNoMap is what a lookup returns for a map the program does not use.
+var errNoMap = errors.New("not one the program uses")
+
+// outcome is what a run of a case left: return value, data_out and
+// ctx_out.
+type outcome struct {
+	ret     uint32
+	data    []byte
+	ctx     []byte
+	hasData bool // the case gave data (so data_out is compared)
+	// maps are the contents of the maps both engines model the same
+	// way (array, hash, LRU hash, LPM trie; not per-CPU), by map name and
+	// hex key, under --engine both.
+	maps map[string]map[string][]byte
+	// cpu and tid are the CPU and thread a kernel run was on (-1 and 0
+	// when not known).
+	cpu, tid int
+}
+
+// comparable reports whether maps of type t are compared under Both: one
+// value per key, the same on both engines.
+func comparable(t ebpf.MapType) bool {
+	switch t {
+	case ebpf.Array, ebpf.Hash, ebpf.LRUHash, ebpf.LPMTrie:
+		return true
+	}
+	return false
+}
+
+// kernelMaps reads the comparable maps of c.
+func kernelMaps(c *ebpf.Collection) map[string]map[string][]byte {
+	out := map[string]map[string][]byte{}
+	for name, m := range c.Maps {
+		if !comparable(m.Type()) {
+			continue
+		}
+		entries := map[string][]byte{}
+		k := make([]byte, m.KeySize())
+		v := make([]byte, m.ValueSize())
+		it := m.Iterate()
+		for it.Next(&k, &v) {
+			entries[string(k)] = slices.Clone(v)
+		}
+		if it.Err() == nil {
+			out[name] = entries
+		}
+	}
+	return out
+}
+
+// judge compares a run's outcome with what case c wants, looking map
+// values up through lookup (which returns ebpf.ErrKeyNotExist, wrapped,
+// for a missing key, errNoMap for a map the run does not have, and a
+// note such as " on CPU 0" for messages). It returns Pass, or Fail with
+// what differed.
+func judge(c starlib.TestCase, o outcome, lookup func(starlib.MapEntry) ([]byte, string, error)) (Status, string) {
+	var diffs []string
+	if c.HasWantRetval && o.ret != c.WantRetval {
+		diffs = append(diffs, fmt.Sprintf("retval %s, want %s", starlib.RetvalName(c.Section, o.ret), starlib.RetvalName(c.Section, c.WantRetval)))
+	}
+	if c.HasWantData && !bytes.Equal(o.data, c.WantData) {
+		diffs = append(diffs, "data "+DescribeDiff(o.data, c.WantData))
 	}
 	if c.HasWantCtx {
-		if d := ctxDiff(ctxOut[:len(c.WantCtx)], c); d != "" {
+		got := make([]byte, len(c.WantCtx))
+		copy(got, o.ctx)
+		if d := ctxDiff(got, c); d != "" {
 			diffs = append(diffs, d)
 		}
 	}
 	for _, e := range c.WantMaps {
-		m := lp.coll.c.Maps[e.Map]
-		if m == nil {
-			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
-			continue
-		}
-		got := lp.coll.got[:m.ValueSize()]
-		var err error
-		at := ""
-		if isPerCPU(m.Type()) {
-			var vs [][]byte
-			if err = m.Lookup(e.Key, &vs); err == nil {
-				if cpu >= len(vs) {
-					err = fmt.Errorf("the run was on CPU %d, past the %d possible CPUs", cpu, len(vs))
-				} else {
-					got = vs[cpu]
-				}
-			}
-			at = fmt.Sprintf(" on CPU %d", cpu)
-		} else {
-			err = m.Lookup(e.Key, got)
-		}
+		got, at, err := lookup(e)
 		switch {
+		case errors.Is(err, errNoMap):
+			diffs = append(diffs, fmt.Sprintf("map %s is not one the program uses", e.Map))
 		case errors.Is(err, ebpf.ErrKeyNotExist):
 			if e.Value != nil {
 				diffs = append(diffs, fmt.Sprintf("%s[%x] is missing, want %x", e.Map, e.Key, e.Value))
@@ -481,8 +566,9 @@ func runCase(r *Result, lp loaded) {
 		}
 	}
 	if len(diffs) > 0 {
-		r.Status, r.Msg = Fail, strings.Join(diffs, "; ")
+		return Fail, strings.Join(diffs, "; ")
 	}
+	return Pass, ""
 }
 
 // everyCPU returns v once per possible CPU: a per-CPU map's value set

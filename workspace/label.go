@@ -139,6 +139,26 @@ func ParsePattern(s, cwd string) (Pattern, error) {
 // relative to the root. "//pkg:file.star" is pkg/file.star; ":file.star"
 // is file.star in the directory of from.
 func resolveLoad(from, module string) (string, error) {
+	rel, err := resolveLabel(from, module, "loaded", "file.star")
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(rel, ".star") {
+		return "", fmt.Errorf("only .star files can be loaded")
+	}
+	return rel, nil
+}
+
+// resolveData turns the label given to btf_types() in the file from into
+// the data file's path relative to the root, as resolveLoad does for
+// load(): "//pkg:vmlinux.btf" or ":vmlinux.btf".
+func resolveData(from, label string) (string, error) {
+	return resolveLabel(from, label, "read", "vmlinux.btf")
+}
+
+// resolveLabel resolves a file label; done ("loaded") and example
+// ("file.star") word its errors.
+func resolveLabel(from, module, done, example string) (string, error) {
 	var dir, file string
 	switch {
 	case strings.HasPrefix(module, "@"):
@@ -147,7 +167,7 @@ func resolveLoad(from, module string) (string, error) {
 		var ok bool
 		dir, file, ok = strings.Cut(module[2:], ":")
 		if !ok {
-			return "", fmt.Errorf("want //pkg:file.star (a colon separates the package from the file)")
+			return "", fmt.Errorf("want //pkg:%s (a colon separates the package from the file)", example)
 		}
 	case strings.HasPrefix(module, ":"):
 		dir, file = path.Dir(from), module[1:]
@@ -155,7 +175,7 @@ func resolveLoad(from, module string) (string, error) {
 			dir = ""
 		}
 	default:
-		return "", fmt.Errorf("want a label: //pkg:file.star (from the workspace root) or :file.star (same package); paths outside the workspace cannot be loaded")
+		return "", fmt.Errorf("want a label: //pkg:%s (from the workspace root) or :%s (same package); paths outside the workspace cannot be %s", example, example, done)
 	}
 	if err := checkRelPath(dir); err != nil {
 		return "", err
@@ -166,11 +186,8 @@ func resolveLoad(from, module string) (string, error) {
 	if err := checkRelPath(file); err != nil {
 		return "", err
 	}
-	if !strings.HasSuffix(file, ".star") {
-		return "", fmt.Errorf("only .star files can be loaded")
-	}
 	if path.Base(file) == BuildFileName {
-		return "", fmt.Errorf("%s files declare targets and cannot be loaded", BuildFileName)
+		return "", fmt.Errorf("%s files declare targets and cannot be %s", BuildFileName, done)
 	}
 	return path.Join(dir, file), nil
 }

@@ -28,7 +28,7 @@ type ManifestEntry struct {
 	Label  string  `json:"label"`
 	Output string  `json:"output"` // relative to the root
 	SHA256 string  `json:"sha256"`
-	Inputs []Input `json:"inputs"` // the program file first, then the files it loaded
+	Inputs []Input `json:"inputs"` // the program file first, then the files it loaded, then the data files it read
 	// Go and GoSHA256 are the Go bindings (bpf_object's go_package), if any.
 	Go       string `json:"go,omitempty"`
 	GoSHA256 string `json:"go_sha256,omitempty"`

@@ -50,7 +50,7 @@ type Result struct {
 	Target *Target
 	Output string  // the object, relative to the root
 	SHA256 string  // of the object
-	Inputs []Input // the program file first, then the files it loaded, in load order
+	Inputs []Input // the program file first, then the files it loaded, in load order, then the data files it read (btf_types)
 	Cached bool    // the cache had it: nothing was evaluated
 	// GoOutput and GoSHA256 are the Go bindings' file (relative to the
 	// root) and its sha256, for a target with go_package.
@@ -144,6 +144,9 @@ func (w *Workspace) buildTarget(t *Target, c *cache, opts Options, print io.Writ
 		r.Inputs = []Input{{Path: t.Src, SHA256: digest(src)}}
 		for _, l := range u.Loads {
 			r.Inputs = append(r.Inputs, Input{Path: l, SHA256: digest(u.Sources[l].Text)})
+		}
+		for _, d := range u.DataFiles {
+			r.Inputs = append(r.Inputs, Input{Path: d.Name, SHA256: digest(d.Data)})
 		}
 		c.putBlob(obj)
 		c.putJSON("actions", key, action{Inputs: r.Inputs, Output: digest(obj)})

@@ -175,12 +175,50 @@ func (w *Workspace) loadFunc(from, module string) (string, []byte, error) {
 	return rel, src, nil
 }
 
+// readFileFunc is the starlib ReadFile hook of this workspace: the data
+// files btf_types() reads.
+func (w *Workspace) readFileFunc(from, label string) (string, []byte, error) {
+	rel, err := resolveData(from, label)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := w.readSource(rel)
+	if err != nil {
+		return "", nil, err
+	}
+	return rel, data, nil
+}
+
+// singleFileRead is the ReadFile hook of a build outside of any
+// workspace: a label ":name" names a file relative to the directory of
+// the program file (dir), and the file is named by that relative path.
+func singleFileRead(dir string) func(from, label string) (string, []byte, error) {
+	return func(from, label string) (string, []byte, error) {
+		rel, ok := strings.CutPrefix(label, ":")
+		if !ok {
+			return "", nil, fmt.Errorf("want :FILE, a file relative to the program (outside a workspace, there is no //pkg to name)")
+		}
+		if err := checkRelPath(rel); err != nil || rel == "" {
+			if err == nil {
+				err = fmt.Errorf("no file name after the colon")
+			}
+			return "", nil, err
+		}
+		data, err := inputfile.ReadAs(filepath.Join(dir, filepath.FromSlash(rel)), rel)
+		if err != nil {
+			return "", nil, err
+		}
+		return rel, data, nil
+	}
+}
+
 // compile builds the program file rel of the workspace, with contents src:
 // its load()s resolve in the workspace, and positions and debug info name
 // it by rel.
 func (w *Workspace) compile(rel string, src []byte, opts starlib.Options) (*objwriter.Image, *starlib.Unit, error) {
 	opts.DebugName = rel
 	opts.Load = w.loadFunc
+	opts.ReadFile = w.readFileFunc
 	return compile.Image(rel, src, opts)
 }
 
@@ -219,6 +257,13 @@ func BuildFileImage(file string, opts starlib.Options) (im *objwriter.Image, dep
 		for _, l := range u.Loads {
 			deps = append(deps, w.displayPath(l))
 		}
+		for _, d := range u.DataFiles {
+			deps = append(deps, w.displayPath(d.Name))
+		}
+	} else {
+		for _, d := range u.DataFiles {
+			deps = append(deps, filepath.Join(filepath.Dir(file), filepath.FromSlash(d.Name)))
+		}
 	}
 	return im, deps, nil
 }
@@ -234,6 +279,7 @@ func buildFile(file string, opts starlib.Options) (im *objwriter.Image, u *starl
 		return nil, nil, nil, err
 	}
 	if w == nil {
+		opts.ReadFile = singleFileRead(filepath.Dir(file))
 		im, u, err = compile.Image(file, src, opts)
 	} else {
 		var rel string

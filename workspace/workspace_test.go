@@ -12,6 +12,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/internal/btftest"
 )
 
 func TestParsePattern(t *testing.T) {
@@ -389,5 +391,37 @@ func TestTamperedCache(t *testing.T) {
 func TestLoadControlCharacter(t *testing.T) {
 	if _, err := resolveLoad("a/p.star", "//lib:x\ny.star"); err == nil || !strings.Contains(err.Error(), "control character") {
 		t.Errorf("resolveLoad with a newline: %v", err)
+	}
+}
+
+// A BTF file a program reads with btf_types() is an input as a loaded file
+// is: in the target's inputs (the manifest), and an edit to it rebuilds
+// the target, whose object then has the new offset.
+func TestBTFInput(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		MarkerFile:     "",
+		"k/BUILD.star": "bpf_object(name = \"p\", src = \"p.star\")\n",
+		"k/p.star": `k = btf_types("//btf:kernel.btf")
+section("socket", "p", [core.field_offset(r0, k.type("task_struct"), "tgid"), exit()])
+`,
+		"btf/kernel.btf": string(btftest.Kernel(btftest.Options{})),
+	})
+	rs := buildAll(t, root, Options{}, "//k:p")
+	var inputs []string
+	for _, in := range rs[0].Inputs {
+		inputs = append(inputs, in.Path)
+	}
+	if want := []string{"k/p.star", "btf/kernel.btf"}; !slices.Equal(inputs, want) {
+		t.Errorf("inputs %v, want %v", inputs, want)
+	}
+	first := rs[0].SHA256
+	if rs = buildAll(t, root, Options{}, "//k:p"); !rs[0].Cached {
+		t.Errorf("rebuild with nothing changed was not cached")
+	}
+	writeTree(t, root, map[string]string{"btf/kernel.btf": string(btftest.Kernel(btftest.Options{Layout: 1}))})
+	rs = buildAll(t, root, Options{}, "//k:p")
+	if rs[0].Cached || rs[0].SHA256 == first {
+		t.Errorf("after editing the BTF file: cached %v, same object %v", rs[0].Cached, rs[0].SHA256 == first)
 	}
 }

@@ -36,11 +36,68 @@ func main() {
 	examples := flag.String("examples", "examples", "directory of the example programs")
 	cdir := flag.String("c", "bench/c", "directory of the C equivalents of the examples")
 	work := flag.String("work", "", "directory for the generated inputs and outputs (default: a temporary one)")
+	core := flag.String("core", "bench/core", "directory of the CO-RE benchmark (task_info.star and task_info.c); \"\" skips it")
+	vmlinux := flag.String("vmlinux", "/sys/kernel/btf/vmlinux", "the kernel BTF the CO-RE benchmark copies")
+	bpftool := flag.String("bpftool", "bpftool", "bpftool, which makes vmlinux.h")
 	flag.Parse()
 	if err := run(*bpfstar, *mc, *clang, *runs, *sizes, *examples, *cdir, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
 		os.Exit(1)
 	}
+	if *core != "" {
+		if err := runCore(*bpfstar, *clang, *bpftool, *runs, *core, *vmlinux); err != nil {
+			fmt.Fprintln(os.Stderr, "runner:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// runCore measures a CO-RE tracing program built by bpfstar against a copy
+// of the kernel's whole BTF, and by clang-19 against the vmlinux.h made of
+// it.
+func runCore(bpfstar, clang, bpftool string, runs int, core, vmlinux string) error {
+	work, err := os.MkdirTemp("", "bpfstar-bench-core-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	for _, f := range [][2]string{{vmlinux, "vmlinux.btf"}, {filepath.Join(core, "task_info.star"), "task_info.star"}, {filepath.Join(core, "task_info.c"), "task_info.c"}} {
+		data, err := os.ReadFile(f[0])
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(work, f[1]), data, 0o644); err != nil {
+			return err
+		}
+	}
+	h, err := exec.Command(bpftool, "btf", "dump", "file", filepath.Join(work, "vmlinux.btf"), "format", "c").Output()
+	if err != nil {
+		return fmt.Errorf("bpftool btf dump: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "vmlinux.h"), h, 0o644); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(bpfstar)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(filepath.Join(work, "vmlinux.btf"))
+	if err != nil {
+		return err
+	}
+	b, err := measure(runs, abs, "build", filepath.Join(work, "task_info.star"), "-o", filepath.Join(work, "task_info.bpfstar.o"))
+	if err != nil {
+		return err
+	}
+	c, err := measure(runs, clang, "-target", "bpf", "-mcpu=v4", "-O2", "-g", "-c", filepath.Join(work, "task_info.c"), "-o", filepath.Join(work, "task_info.clang.o"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nCO-RE: %s/task_info.star against a copy of %s (%.1f MB) and clang-19 -O2 -g of %s/task_info.c against vmlinux.h (%.1f MB); goal: at most 0.05 of clang's wall time.\n\n", core, vmlinux, float64(fi.Size())/(1<<20), core, float64(len(h))/(1<<20))
+	fmt.Println("| program | bpfstar wall | bpfstar CPU | bpfstar peak RSS | clang-19 wall | clang-19 CPU | clang-19 peak RSS | wall ratio |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("| task_info | %s | %s | %s | %s | %s | %s | %.3f |\n", ms(b.wall), ms(b.cpu), mb(b.rss), ms(c.wall), ms(c.cpu), mb(c.rss), float64(b.wall)/float64(c.wall))
+	return nil
 }
 
 // stats are the measurements of one command over several runs.

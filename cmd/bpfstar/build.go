@@ -25,7 +25,7 @@ const buildArgs = `[-j N] [--lock | --check] [--max-steps N] [LABEL...]
 func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("build", stdout, stderr)
 	out := fs.String("o", "", "FILE.star only: output object `file` (default: the input's stem + .o, in the current directory)")
-	depfile := fs.String("depfile", "", "FILE.star only: also write a Make-style dependency `file` listing the program file and every file it loaded")
+	depfile := fs.String("depfile", "", "FILE.star only: also write a Make-style dependency `file` listing the program file, every file it loaded and every BTF file it read")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (per target)")
 	jobs := fs.Int("j", 0, "build up to `N` targets at once (default: the number of CPUs)")
 	lock := fs.Bool("lock", false, "record the sha256 of each target's output in bpfstar.lock")

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/bpfstar/bpfstar/internal/btftest"
 	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
 )
@@ -35,7 +37,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: golden.Updating(),
-		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"status": status},
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"status": status, "kernelbtf": kernelBTF},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
 				return os.Geteuid() == 0, nil
@@ -59,6 +61,26 @@ func have(tool string) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// kernelBTF writes a small kernel BTF file (internal/btftest): "kernelbtf
+// FILE" the first layout of its task_struct, "kernelbtf FILE moved" the
+// second.
+func kernelBTF(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: kernelbtf FILE [moved]")
+	}
+	o := btftest.Options{}
+	if len(args) == 2 {
+		o.Layout = 1
+	}
+	path := ts.MkAbs(args[0])
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	if err := os.WriteFile(path, btftest.Kernel(o), 0o644); err != nil {
+		ts.Fatalf("%v", err)
+	}
 }
 
 // status runs a command, like exec, and checks its exit status:

@@ -64,8 +64,9 @@ func copyTree(t *testing.T, src, dst string, keep func(rel string) bool) {
 }
 
 // sourceTree makes the workspace the reproducibility runs build: a copy of
-// the repository's workspace (bpfstar.workspace and every .star file, so
-// //... builds every example, as in a fresh clone), plus a package whose
+// the repository's workspace (bpfstar.workspace, every .star file and the
+// BTF files examples read, so //... builds every example, as in a fresh
+// clone), plus a package whose
 // programs load shared libraries.
 func sourceTree(t *testing.T, dst string) {
 	t.Helper()
@@ -75,7 +76,7 @@ func sourceTree(t *testing.T, dst string) {
 				return false
 			}
 		}
-		return rel == "bpfstar.workspace" || strings.HasSuffix(rel, ".star")
+		return rel == "bpfstar.workspace" || strings.HasSuffix(rel, ".star") || strings.HasSuffix(rel, ".btf")
 	})
 	files := map[string]string{
 		"repro/lib/regs.star":  "RET = r0\nCTX = r1\n",

@@ -9,14 +9,17 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfstar/bpfstar/starlib"
+	"github.com/bpfstar/bpfstar/testrun"
 	"github.com/bpfstar/bpfstar/verify"
+	"github.com/bpfstar/bpfstar/vm"
 )
 
-const runArgs = "[--engine kernel] [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
+const runArgs = "[--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
 
 const runDoc = `Run loads one program of an object (--program NAME; it may be left out
 when the object has one program) and runs it with BPF_PROG_TEST_RUN on the
@@ -24,12 +27,15 @@ bytes of --data FILE ('-' for stdin). It prints 'retval=N' first, then,
 when the program took data, 'data=HEX', the data it left; with --repeat N
 the program runs N times and 'mean=DURATION' is the mean time of a run. A
 label or FILE.star is built first, as for disasm. --engine names what runs
-the program: 'kernel' (the default and, for now, the only engine). Needs
-root (or CAP_BPF).`
+the program: 'kernel' (BPF_PROG_TEST_RUN, which needs root or CAP_BPF) or
+'vm' (bpfstar's interpreter, which runs anywhere and also prints
+'insns=N', the instructions it executed); the default is the kernel where
+this process may load programs, else vm. The last line, 'engine=NAME',
+says which ran.`
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", stdout, stderr)
-	engine := fs.String("engine", "kernel", "run the program in `ENGINE` (kernel)")
+	engine := fs.String("engine", "", "run the program in `ENGINE`: kernel or vm (default: kernel where it can load programs, else vm)")
 	program := fs.String("program", "", "the `NAME` of the program to run (default: the object's only program)")
 	dataFile := fs.String("data", "", "run on the bytes of `FILE` ('-': stdin)")
 	repeat := fs.Int("repeat", 1, "run `N` times and print the mean duration of a run")
@@ -38,10 +44,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *engine != "kernel" {
-		fmt.Fprintf(stderr, "bpfstar run: unknown --engine %q (this bpfstar has one engine: kernel)\n", *engine)
+	eng, err := testrun.ParseEngine(*engine)
+	if err != nil || eng == testrun.Both {
+		fmt.Fprintf(stderr, "bpfstar run: unknown --engine %q (kernel or vm)\n", *engine)
 		return errUsage
 	}
+	eng = eng.Resolve()
 	if *repeat < 1 {
 		fmt.Fprintf(stderr, "bpfstar run: --repeat must be at least 1\n")
 		return errUsage
@@ -81,6 +89,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the object has no program %q (it has %s)", name, strings.Join(names, ", "))
 	}
 	ps := spec.Programs[name]
+	if eng == testrun.VM {
+		return runVM(stdout, obj, name, ps.SectionName, data, *repeat)
+	}
 	if !verify.Privileged() {
 		return verify.ErrPermission
 	}
@@ -122,5 +133,48 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "mean=%v\n", per)
 	}
+	fmt.Fprintln(stdout, "engine=kernel")
+	return nil
+}
+
+// runVM runs the program in the interpreter and prints what runCmd does,
+// with the number of instructions the run executed.
+func runVM(stdout io.Writer, obj []byte, name, section string, data []byte, repeat int) error {
+	o, err := vm.LoadObject(obj)
+	if err != nil {
+		return fmt.Errorf("reading object: %w", err)
+	}
+	p, err := o.Program(name)
+	if err != nil {
+		return err
+	}
+	m, err := o.NewMachine(vm.Env{})
+	if err != nil {
+		return err
+	}
+	in := vm.Input{Data: data}
+	out, err := m.RunProgram(p, in)
+	if err != nil {
+		return fmt.Errorf("running program %s (section %s): %w", name, section, err)
+	}
+	steps := m.Steps()
+	fmt.Fprintf(stdout, "retval=%d\n", out.Retval)
+	if n := starlib.RetvalName(section, out.Retval); strings.Contains(n, " ") {
+		fmt.Fprintf(stdout, "retval_name=%s\n", strings.Fields(n)[0])
+	}
+	if len(data) > 0 {
+		fmt.Fprintf(stdout, "data=%s\n", hex.EncodeToString(out.Data))
+	}
+	fmt.Fprintf(stdout, "insns=%d\n", steps)
+	if repeat > 1 {
+		start := time.Now()
+		for range repeat {
+			if _, err := m.RunProgram(p, in); err != nil {
+				return fmt.Errorf("running program %s (section %s): %w", name, section, err)
+			}
+		}
+		fmt.Fprintf(stdout, "mean=%v\n", time.Since(start)/time.Duration(repeat))
+	}
+	fmt.Fprintln(stdout, "engine=vm")
 	return nil
 }

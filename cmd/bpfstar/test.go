@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,21 +21,33 @@ import (
 	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/testrun"
+	"github.com/bpfstar/bpfstar/vm"
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [LABEL|FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [--trace] [--coverage FILE] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
-name into the kernel once and runs every case with BPF_PROG_TEST_RUN. It
-prints a line for each failing or skipped case, with the FILE:LINE:COL of
-its test() call and what differed, then 'N passed, N failed' (and ', N
-skipped' when cases could not run: without root, or for a program type
-this kernel cannot test-run). In a workspace, a file whose cases all
+name into the kernel once and runs every case with BPF_PROG_TEST_RUN, or
+runs them in bpfstar's interpreter (--engine vm), or both, failing a case
+where the two disagree (--engine both: return value, output packet, the
+contents of array, hash and LPM maps). The default is the kernel where
+this process may load programs (root or CAP_BPF), else the interpreter;
+the line 'engine: NAME' says which ran. It prints a line for each failing
+or skipped case, with the FILE:LINE:COL of its test() call and what
+differed, then 'N passed, N failed' (and ', N skipped' when cases could
+not run: for a program type this kernel cannot test-run, or that the
+interpreter does not model). In a workspace, a file whose kernel cases all
 passed is remembered in bpfstar-out/cache, by the contents of its object
 and its cases and the kernel's release: the next run passes them without
 loading anything (-v shows '(cached)'); --nocache runs them all the same.
+--trace prints, after each case, every instruction the interpreter ran:
+its .star line, slot, text and the registers that are not zero, then what
+bpf_trace_printk printed. --coverage FILE writes how often each .star line
+ran, over all cases, as an LCOV tracefile to FILE and as a listing people
+read (each line with its count, ##### for none) to FILE.txt. Both need the
+interpreter: they choose it unless --engine says kernel.
 A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
 bpfstar-out are not searched). A label or pattern (//pkg:name, :name,
@@ -59,9 +73,33 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` of each file")
 	nocache := fs.Bool("nocache", false, "run every case, even those whose passing run is cached")
 	noskip := fs.Bool("noskip", false, "exit 1 when a case could not run (was skipped)")
+	fs.Bool("trace", false, "print every instruction the interpreter runs, with registers and .star line")
+	fs.String("coverage", "", "write per-line hit counts of the .star files to `FILE` (LCOV) and FILE.txt")
+	engineFlag := fs.String("engine", "", "run the cases in `ENGINE`: kernel, vm (the interpreter) or both (default: kernel where it can load programs, else vm)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	engine, err := testrun.ParseEngine(*engineFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "bpfstar test: --engine: %v\n", err)
+		return errUsage
+	}
+	trace := fs.Lookup("trace").Value.(flag.Getter).Get().(bool)
+	coverFile := fs.Lookup("coverage").Value.String()
+	if trace || coverFile != "" {
+		if engine == testrun.Kernel {
+			fmt.Fprintf(stderr, "bpfstar test: --trace and --coverage need the interpreter (--engine vm or both)\n")
+			return errUsage
+		}
+		if engine == testrun.Auto {
+			engine = testrun.VM
+		}
+	}
+	engine = engine.Resolve()
+	var cover *vm.Coverage
+	if coverFile != "" {
+		cover = &vm.Coverage{}
 	}
 	var rx *regexp.Regexp
 	if *run != "" {
@@ -91,7 +129,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr})
+			out[i] = testFile(f, rx, workspace.NewTestCache(f, toolID, *nocache), compile.Options{MaxSteps: *steps, Print: stderr}, testrun.Options{Engine: engine, Trace: trace, Coverage: cover})
 		}()
 	}
 	wg.Wait()
@@ -103,12 +141,17 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		for _, r := range fr.results {
+			if trace {
+				fmt.Fprintf(stdout, "=== TRACE %v: %s (%s)\n%s", r.Case.Pos, r.Case.Name, r.Case.Program, r.Trace)
+			}
 			switch r.Status {
 			case testrun.Pass:
 				passed++
 				switch {
 				case *verbose && r.Cached:
 					fmt.Fprintf(stdout, "%v: PASS %s (cached)\n", r.Case.Pos, r.Case.Name)
+				case *verbose && r.KernelSkipped != "":
+					fmt.Fprintf(stdout, "%v: PASS %s (vm only; kernel: %s)\n", r.Case.Pos, r.Case.Name, r.KernelSkipped)
 				case *verbose:
 					fmt.Fprintf(stdout, "%v: PASS %s (%v)\n", r.Case.Pos, r.Case.Name, meanDuration(r))
 				}
@@ -121,6 +164,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	fmt.Fprintf(stdout, "engine: %s\n", engineName(engine))
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	if skipped > 0 {
 		summary += fmt.Sprintf(", %d skipped", skipped)
@@ -129,6 +173,32 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 		summary += fmt.Sprintf(", %d %s did not build", broken, plural(broken, "file"))
 	}
 	fmt.Fprintln(stdout, summary)
+	if cover != nil {
+		files := cover.Files()
+		var lcov, text bytes.Buffer
+		if err := vm.WriteLCOV(&lcov, files); err != nil {
+			return err
+		}
+		if err := vm.WriteText(&text, files); err != nil {
+			return err
+		}
+		if err := compile.WriteFile(coverFile, lcov.Bytes()); err != nil {
+			return fmt.Errorf("bpfstar test: --coverage: %w", err)
+		}
+		if err := compile.WriteFile(coverFile+".txt", text.Bytes()); err != nil {
+			return fmt.Errorf("bpfstar test: --coverage: %w", err)
+		}
+		lines, ran := 0, 0
+		for _, f := range files {
+			for _, l := range f.Lines {
+				lines++
+				if l.Hits > 0 {
+					ran++
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "coverage: %d of %d lines ran, in %s (LCOV) and %s.txt\n", ran, lines, coverFile, coverFile)
+	}
 	if *junit != "" {
 		data, err := junitReport(out)
 		if err == nil {
@@ -144,6 +214,17 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// engineName says what ran the cases.
+func engineName(e testrun.Engine) string {
+	switch e {
+	case testrun.VM:
+		return "vm (bpfstar's interpreter)"
+	case testrun.Both:
+		return "both (the kernel and bpfstar's interpreter, compared)"
+	}
+	return "kernel (BPF_PROG_TEST_RUN)"
+}
+
 // errTestsFailed reports that cases failed or files did not build; the
 // lines that say so are printed (exit status 1, nothing more printed).
 var errTestsFailed = errors.New("tests failed")
@@ -156,7 +237,7 @@ func meanDuration(r testrun.Result) time.Duration {
 // testFile builds a test file and runs its cases that match rx; when the
 // same cases of the same object passed before on this kernel (tc), they
 // pass again without running, and a run that passes is remembered.
-func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts compile.Options) fileResult {
+func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts compile.Options, ropts testrun.Options) fileResult {
 	start := time.Now()
 	fr := fileResult{file: file}
 	obj, u, err := workspace.BuildFileUnit(file, opts)
@@ -171,18 +252,19 @@ func testFile(file string, rx *regexp.Regexp, tc *workspace.TestCache, opts comp
 		}
 	}
 	key := tc.Key(obj, cases)
-	if len(cases) > 0 && tc.Passed(key) {
+	kernel := ropts.Engine == testrun.Kernel
+	if kernel && len(cases) > 0 && tc.Passed(key) {
 		for _, c := range cases {
 			fr.results = append(fr.results, testrun.Result{Case: c, Status: testrun.Pass, Cached: true})
 		}
 		fr.elapsed = time.Since(start)
 		return fr
 	}
-	fr.results, fr.err = testrun.Run(obj, cases)
+	fr.results, fr.err = testrun.RunWith(obj, cases, ropts)
 	if fr.err != nil {
 		fr.err = fmt.Errorf("%s: %w", file, fr.err)
 	}
-	if fr.err == nil && len(cases) > 0 && !slices.ContainsFunc(fr.results, func(r testrun.Result) bool { return r.Status != testrun.Pass }) {
+	if kernel && fr.err == nil && len(cases) > 0 && !slices.ContainsFunc(fr.results, func(r testrun.Result) bool { return r.Status != testrun.Pass }) {
 		tc.RecordPass(key)
 	}
 	fr.elapsed = time.Since(start)

@@ -49,7 +49,8 @@ func TestVerifyUnprivileged(t *testing.T) {
 	}
 }
 
-// Without the privileges to load programs, bpfstar test runs no case and
+// Without the privileges to load programs, bpfstar test runs the cases in
+// the interpreter, and says so; with --engine kernel it runs none and
 // passes none: each is skipped with the reason, and the summary counts
 // them as skipped.
 func TestTestUnprivileged(t *testing.T) {
@@ -59,8 +60,29 @@ func TestTestUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exit: %v, want status 0\n%s", err, out)
 	}
-	want := "p_test.star:2:5: SKIP passes: not run: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON, CAP_NET_ADMIN or CAP_SYS_ADMIN as the program type requires)\n" +
-		"0 passed, 0 failed, 1 skipped\n"
+	want := "engine: vm (bpfstar's interpreter)\n1 passed, 0 failed\n"
+	if string(out) != want {
+		t.Errorf("output = %q, want %q", out, want)
+	}
+	out, err = asNobody(t, "p_test.star", src, "test", "--engine", "kernel", "p_test.star")
+	if err != nil {
+		t.Fatalf("exit: %v, want status 0\n%s", err, out)
+	}
+	want = "p_test.star:2:5: SKIP passes: not run: loading BPF programs needs root (or CAP_BPF with CAP_PERFMON, CAP_NET_ADMIN or CAP_SYS_ADMIN as the program type requires)\n" +
+		"engine: kernel (BPF_PROG_TEST_RUN)\n0 passed, 0 failed, 1 skipped\n"
+	if string(out) != want {
+		t.Errorf("output = %q, want %q", out, want)
+	}
+}
+
+// Without the privileges to load programs, bpfstar run runs the program
+// in the interpreter.
+func TestRunUnprivileged(t *testing.T) {
+	out, err := asNobody(t, "p.star", "section(\"xdp\", \"p\", [insn.mov64_imm(r0, 1), exit()])\n", "run", "p.star")
+	if err != nil {
+		t.Fatalf("exit: %v, want status 0\n%s", err, out)
+	}
+	want := "retval=1\nretval_name=XDP_DROP\ninsns=2\nengine=vm\n"
 	if string(out) != want {
 		t.Errorf("output = %q, want %q", out, want)
 	}

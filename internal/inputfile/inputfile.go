@@ -43,8 +43,11 @@ func ReadAs(path, name string) ([]byte, error) {
 		return nil, describe(name, err)
 	}
 	defer f.Close()
-	// The file may have grown since Stat, or been replaced.
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	// The file may have grown since Stat, or been replaced: read what
+	// there is, up to one byte past the limit, into a buffer of the size
+	// Stat gave (io.ReadAll's growing buffer would copy a 5 MB BTF file
+	// a dozen times and fault in twice the pages).
+	data, err := readAll(io.LimitReader(f, MaxSize+1), fi.Size())
 	if err != nil {
 		return nil, describe(name, err)
 	}
@@ -52,6 +55,25 @@ func ReadAs(path, name string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read %s: larger than %d MiB", name, MaxSize>>20)
 	}
 	return data, nil
+}
+
+// readAll reads r to its end into a buffer of size bytes, grown if r has
+// more.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	data := make([]byte, 0, size+1) // one more: the read that sees EOF
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // describe turns an error of the file system into "cannot read PATH:

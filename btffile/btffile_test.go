@@ -1,0 +1,418 @@
+package btffile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	cbtf "github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/btf"
+	"github.com/bpfstar/bpfstar/internal/btftest"
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+func TestType(t *testing.T) {
+	for layout, off := range btftest.Offsets {
+		f, err := Parse(btftest.Kernel(btftest.Options{Layout: layout}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := f.Type("task_struct")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := btf.Check(task); err != nil {
+			t.Fatal(err)
+		}
+		if task.Size() != off["size"] {
+			t.Errorf("layout %d: size %d, want %d", layout, task.Size(), off["size"])
+		}
+		for _, m := range []string{"pid", "tgid", "comm", "real_parent", "se"} {
+			loc, err := btf.Offsetof(task, m)
+			if err != nil || loc.BitOffset != 8*uint64(off[m]) {
+				t.Errorf("layout %d: %s at bit %d (%v), want %d", layout, m, loc.BitOffset, err, 8*off[m])
+			}
+		}
+		loc, _ := btf.Offsetof(task, "flags")
+		if loc.BitOffset != 8*uint64(off["flags"])+3 || loc.Bits != 5 {
+			t.Errorf("flags: %+v", loc)
+		}
+		// real_parent points at a forward declaration, which Deref
+		// turns into task_struct again.
+		loc, _ = btf.Offsetof(task, "real_parent")
+		fwd, ok := loc.Type.(*btf.Ptr).Target.(*btf.Fwd)
+		if !ok || fwd.Name != "task_struct" {
+			t.Fatalf("real_parent: %v", loc.Type)
+		}
+		def, ok, err := f.Deref(fwd)
+		if !ok || err != nil || def != task {
+			t.Errorf("Deref: %v %v %v", def, ok, err)
+		}
+		if e, err := f.Type("enum pid_type"); err != nil || len(e.(*btf.Enum).Values) != 5 {
+			t.Errorf("enum pid_type: %v %v", e, err)
+		}
+		if fp, err := f.Func("bpf_task_from_pid"); err != nil || len(fp.Params) != 1 || fp.Return.String() != "struct task_struct *" {
+			t.Errorf("bpf_task_from_pid: %v %v", fp, err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := Parse([]byte("#!/bin/sh\n")); !errors.Is(err, ErrNotBTF) {
+		t.Errorf("Parse(script): %v", err)
+	}
+	data := btftest.Kernel(btftest.Options{})
+	if _, err := Parse(data[:40]); !errors.Is(err, ErrNotBTF) {
+		t.Errorf("Parse(truncated): %v", err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"no_such":           `no type "no_such"`,
+		"union task_struct": `no type "union task_struct"`,
+		"class task_struct": "want NAME, struct NAME",
+	} {
+		if _, err := f.Type(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Type(%q): %v, want %q", name, err, want)
+		}
+	}
+	if _, err := f.Func("bpf_nope"); err == nil || !strings.Contains(err.Error(), `no function "bpf_nope"`) {
+		t.Errorf("Func: %v", err)
+	}
+}
+
+// TestVmlinux converts task_struct of the running kernel's BTF: every
+// member, with the kernel's offsets and size, is a graph btf.Check
+// accepts.
+func TestVmlinux(t *testing.T) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"task_struct", "struct sk_buff", "struct bpf_attr", "enum bpf_map_type", "union bpf_attr", "struct file"} {
+		typ, err := f.Type(name)
+		if name == "struct bpf_attr" {
+			if err == nil {
+				t.Errorf("%s: no error", name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := btf.Check(typ); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestAgainstCilium converts every named struct, union and enum of the
+// running kernel's BTF and checks each against cilium/ebpf's decoding of
+// the same file: names, sizes, members with their offsets, bitfield
+// widths and types, enumerators, through typedefs, qualifiers, arrays and
+// prototypes, pointers to structs as forward declarations of their names.
+func TestAgainstCilium(t *testing.T) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cbtf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	cmp := &comparer{done: map[cbtf.Type]btf.Type{}}
+	seen := map[string]bool{}
+	for ct := range spec.All() {
+		var name string
+		switch ct := ct.(type) {
+		case *cbtf.Struct:
+			name = "struct " + ct.Name
+		case *cbtf.Union:
+			name = "union " + ct.Name
+		case *cbtf.Enum:
+			name = "enum " + ct.Name
+		default:
+			continue
+		}
+		if strings.HasSuffix(name, " ") || seen[name] {
+			continue // anonymous, or a second type of the name: Type takes the first
+		}
+		seen[name] = true
+		got, err := f.Type(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := cmp.sameType(ct, got, 0); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checked++
+	}
+	if checked < 1000 {
+		t.Errorf("only %d types checked", checked)
+	}
+	t.Logf("%d structs, unions and enums agree with cilium/ebpf", checked)
+}
+
+// comparer compares cilium/ebpf's decoding of types with this package's,
+// each pair once.
+type comparer struct{ done map[cbtf.Type]btf.Type }
+
+// sameType compares cilium/ebpf's decoding of a type with this package's.
+func (cmp *comparer) sameType(ct cbtf.Type, t btf.Type, depth int) error {
+	if depth > 64 || t != nil && cmp.done[ct] == t {
+		return nil
+	}
+	defer func() { cmp.done[ct] = t }()
+	mismatch := func() error { return fmt.Errorf("cilium has %v, we have %v", ct, t) }
+	switch c := ct.(type) {
+	case *cbtf.Void:
+		if t != nil {
+			return mismatch()
+		}
+	case *cbtf.Int:
+		o, ok := t.(*btf.Int)
+		if !ok || o.Name != c.Name || o.Bytes != c.Size {
+			return mismatch()
+		}
+	case *cbtf.Float:
+		if o, ok := t.(*btf.Array); !ok || o.N != c.Size {
+			return mismatch()
+		}
+	case *cbtf.Pointer:
+		o, ok := t.(*btf.Ptr)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.samePtrTarget(c.Target, o.Target, depth+1)
+	case *cbtf.Array:
+		o, ok := t.(*btf.Array)
+		if !ok || o.N != c.Nelems {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Elem, depth+1)
+	case *cbtf.Struct, *cbtf.Union:
+		var ms []cbtf.Member
+		var size uint32
+		var fields []btf.Field
+		var offs []uint64
+		switch c := c.(type) {
+		case *cbtf.Struct:
+			o, ok := t.(*btf.Struct)
+			if !ok || o.Name != c.Name {
+				return mismatch()
+			}
+			ms, size, fields, offs = c.Members, c.Size, o.Members, o.Offsets()
+		case *cbtf.Union:
+			o, ok := t.(*btf.Union)
+			if !ok || o.Name != c.Name {
+				return mismatch()
+			}
+			ms, size, fields, offs = c.Members, c.Size, o.Members, o.Offsets()
+		}
+		if t.Size() != size || len(fields) != len(ms) {
+			return fmt.Errorf("%v: size %d, %d members; we have %d, %d", ct, size, len(ms), t.Size(), len(fields))
+		}
+		for i, m := range ms {
+			if fields[i].Name != m.Name || offs[i] != uint64(m.Offset) || fields[i].Bits != uint32(m.BitfieldSize) {
+				return fmt.Errorf("%v: member %d %s at %d:%d; we have %s at %d:%d", ct, i, m.Name, m.Offset, m.BitfieldSize, fields[i].Name, offs[i], fields[i].Bits)
+			}
+			if err := cmp.sameType(m.Type, fields[i].Type, depth+1); err != nil {
+				return fmt.Errorf("%v.%s: %v", ct, m.Name, err)
+			}
+		}
+	case *cbtf.Enum:
+		o, ok := t.(*btf.Enum)
+		if !ok || o.Name != c.Name || o.Bytes != c.Size || o.Signed != c.Signed || len(o.Values) != len(c.Values) {
+			return mismatch()
+		}
+		for i, v := range c.Values {
+			if o.Values[i].Name != v.Name || o.Values[i].Value != v.Value {
+				return fmt.Errorf("%v: %s = %d; we have %s = %d", ct, v.Name, v.Value, o.Values[i].Name, o.Values[i].Value)
+			}
+		}
+	case *cbtf.Typedef:
+		o, ok := t.(*btf.Typedef)
+		if !ok || o.Name != c.Name {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Const:
+		o, ok := t.(*btf.Const)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Volatile:
+		o, ok := t.(*btf.Volatile)
+		if !ok {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.Restrict:
+		return cmp.sameType(c.Type, t, depth+1)
+	case *cbtf.TypeTag:
+		o, ok := t.(*btf.TypeTag)
+		if !ok || o.Value != c.Value {
+			return mismatch()
+		}
+		return cmp.sameType(c.Type, o.Target, depth+1)
+	case *cbtf.FuncProto:
+		return cmp.samePtrTarget(c, t, depth)
+	case *cbtf.Fwd:
+		o, ok := t.(*btf.Fwd)
+		if !ok || o.Name != c.Name || o.Union != (c.Kind == cbtf.FwdUnion) {
+			return mismatch()
+		}
+	default:
+		return fmt.Errorf("unexpected %T", ct)
+	}
+	return nil
+}
+
+// samePtrTarget compares what a pointer points at: a named struct or
+// union is a Fwd of its name.
+func (cmp *comparer) samePtrTarget(ct cbtf.Type, t btf.Type, depth int) error {
+	switch c := ct.(type) {
+	case *cbtf.Struct, *cbtf.Union:
+		if ct.TypeName() == "" {
+			if t != nil {
+				return fmt.Errorf("anonymous %v: want void, have %v", ct, t)
+			}
+			return nil
+		}
+		fwd, ok := t.(*btf.Fwd)
+		_, isUnion := c.(*cbtf.Union)
+		if !ok || fwd.Name != ct.TypeName() || fwd.Union != isUnion {
+			return fmt.Errorf("pointer to %v: have %v", ct, t)
+		}
+		return nil
+	case *cbtf.Typedef:
+		o, ok := t.(*btf.Typedef)
+		if !ok || o.Name != c.Name {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Const:
+		o, ok := t.(*btf.Const)
+		if !ok {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Volatile:
+		o, ok := t.(*btf.Volatile)
+		if !ok {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.Restrict:
+		return cmp.samePtrTarget(c.Type, t, depth+1)
+	case *cbtf.TypeTag:
+		o, ok := t.(*btf.TypeTag)
+		if !ok || o.Value != c.Value {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		return cmp.samePtrTarget(c.Type, o.Target, depth+1)
+	case *cbtf.FuncProto:
+		o, ok := t.(*btf.FuncProto)
+		params := c.Params
+		if n := len(params); n > 0 {
+			if _, void := params[n-1].Type.(*cbtf.Void); void {
+				params = params[:n-1] // variadic
+			}
+		}
+		if !ok || len(o.Params) != len(params) {
+			return fmt.Errorf("cilium has %v, we have %v", ct, t)
+		}
+		if err := cmp.samePtrTarget(c.Return, o.Return, depth+1); err != nil {
+			return err
+		}
+		for i, p := range params {
+			if err := cmp.samePtrTarget(p.Type, o.Params[i], depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return cmp.sameType(ct, t, depth)
+}
+
+// exercise makes every lookup and conversion of f that a program can.
+func exercise(f *File) {
+	for _, name := range []string{"task_struct", "struct task_struct", "enum pid_type", "pid_t", "union x", "int"} {
+		if t, err := f.Type(name); err == nil {
+			btf.Check(t)
+			if loc, err := btf.Offsetof(t, "real_parent"); err == nil {
+				if p, ok := loc.Type.(*btf.Ptr); ok {
+					if fwd, ok := p.Target.(*btf.Fwd); ok {
+						f.Deref(fwd)
+					}
+				}
+			}
+		}
+	}
+	f.Func("bpf_task_from_pid")
+	f.Func("bpf_task_release")
+	f.Var("bpf_prog_active")
+}
+
+// FuzzParse: no file makes Parse or a conversion panic or loop.
+func FuzzParse(f *testing.F) {
+	f.Add(btftest.Kernel(btftest.Options{}))
+	f.Add(btftest.Kernel(btftest.Options{Layout: 1, Extra: 2}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bf, err := Parse(data); err == nil {
+			exercise(bf)
+		}
+	})
+}
+
+// TestMutations runs FuzzParse's body on systematically damaged files:
+// every byte of the header and of the first types set to 0xff, 0 and
+// flipped, and every truncation.
+func TestMutations(t *testing.T) {
+	good := btftest.Kernel(btftest.Options{})
+	for i := range good {
+		for _, v := range []byte{0, 0xff, good[i] ^ 0x80, good[i] + 1} {
+			data := bytes.Clone(good)
+			data[i] = v
+			if bf, err := Parse(data); err == nil {
+				exercise(bf)
+			}
+		}
+		if bf, err := Parse(good[:i]); err == nil {
+			exercise(bf)
+		}
+	}
+}
+
+// The zero File has no types, and says so.
+func TestZeroFile(t *testing.T) {
+	var f File
+	if _, err := f.Type("task_struct"); err == nil {
+		t.Error("Type: no error")
+	}
+	if _, err := f.Func("bpf_task_from_pid"); err == nil {
+		t.Error("Func: no error")
+	}
+	if _, err := f.Var("x"); err == nil {
+		t.Error("Var: no error")
+	}
+	if _, ok, err := f.Deref(&btf.Fwd{Name: "x"}); ok || err != nil {
+		t.Errorf("Deref: %v %v", ok, err)
+	}
+}
