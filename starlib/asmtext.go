@@ -243,6 +243,9 @@ func (a *asmReader) readLine() (starlark.Value, error) {
 		return nil, nil
 	}
 	first := len(line) - len(trimmed)
+	if strings.HasPrefix(trimmed, "Disassembly of section ") || strings.Contains(trimmed, ":\tfile format ") {
+		return nil, a.errorAt(at(first), "a heading of an llvm-objdump listing: paste each function's lines (from its <name>: heading) into an asm() of its own, in section() or function()")
+	}
 	if relocationLine(trimmed) {
 		return nil, a.errorAt(at(first), "a relocation line of llvm-objdump -r: put the symbol in the instruction instead (r1 = counts ll, call f)")
 	}
