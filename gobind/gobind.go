@@ -71,13 +71,20 @@ type Options struct {
 	// ObjectFile is the name of the object file, beside the Go file, that
 	// //go:embed embeds.
 	ObjectFile string
+	// Types names more types of the object's BTF to declare in Go, as
+	// bpf2go's -type does: a struct that no map or global has, such as
+	// the event a program sends through a ring buffer, which user space
+	// decodes. Each must be in the object's BTF (under that name, once)
+	// and expressible in Go.
+	Types []string
 }
 
 // Generate returns the Go source of the bindings of the object obj.
 //
 // Programs, maps (but the loaders' own .data, .rodata, .bss and .kconfig)
-// and global variables get accessors. Types are those of map keys and
-// values and of globals, as bpf2go collects them: a named struct, union or
+// and global variables get accessors. Types are those named in
+// opts.Types, and those of map keys and values and of globals, as bpf2go
+// collects them: a named struct, union or
 // enum, or the element type of an array of one, or a typedef of an
 // anonymous one; taken in the order of the names of the maps (key, then
 // value) and then of the globals, the first of a name wins. A type that Go
@@ -117,6 +124,9 @@ func Generate(obj []byte, opts Options) ([]byte, error) {
 	slices.Sort(vars)
 	slices.Sort(progs)
 	types := globalTypes(spec, maps, vars)
+	if types, err = namedTypes(spec, types, opts.Types); err != nil {
+		return nil, err
+	}
 
 	if err := checkObjects("program", progs, "Close"); err != nil {
 		return nil, err

@@ -191,6 +191,61 @@ func TestGenerateSkipsPointers(t *testing.T) {
 	}
 }
 
+// Options.Types declares types no map or global has, as bpf2go's -type:
+// a ring buffer's event struct, in the object's BTF through a global
+// pointer to it, as the C idiom puts it there; the types of maps and
+// globals stay, once each.
+func TestGenerateTypes(t *testing.T) {
+	src := `ev = types.struct("syn_event", [("saddr", types.u32), ("sport", types.u16)])` + "\n" +
+		`kind = types.enum("kind", ["KIND_A", "KIND_B"])` + "\n" +
+		`bss("unused_syn_event", type = types.ptr(ev))` + "\n" +
+		`bss("unused_kind", type = types.ptr(kind))` + "\n" +
+		`val = types.struct("val", [("n", types.u64)])` + "\n" +
+		`bpf_map("m", "array", key = types.u32, value = val, max_entries = 1)` + "\n" + prog
+	obj := object(t, src)
+	plain, err := Generate(obj, Options{Package: "p", Stem: "p", ObjectFile: "p.o"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(plain, []byte("pSynEvent")) {
+		t.Errorf("without Types, the bindings declare the event:\n%s", plain)
+	}
+	out, err := Generate(obj, Options{Package: "p", Stem: "p", ObjectFile: "p.o", Types: []string{"syn_event", "val", "kind"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"type pKind uint32\n\nconst (\n\tpKindKIND_A pKind = 0\n\tpKindKIND_B pKind = 1\n)\n\n" +
+			"type pSynEvent struct {\n\t_     structs.HostLayout\n\tSaddr uint32\n\tSport uint16\n\t_     [2]byte\n}\n\n" +
+			"type pVal struct {\n\t_ structs.HostLayout\n\tN uint64\n}\n",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("bindings lack %q:\n%s", want, out)
+		}
+	}
+	opts := Options{Package: "p", Stem: "p", ObjectFile: "p.o"}
+	for _, c := range []struct {
+		types []string
+		want  string
+	}{
+		{[]string{"nosuch"}, `the object's BTF has no type "nosuch": only the types the object uses reach it (maps', globals', programs' contexts); for a struct that only a program's code uses, declare a global pointer to it, as C does: bss("unused_nosuch", type = types.ptr(TYPE))`},
+		{[]string{"struct syn_event"}, `type "struct syn_event": a type's name is letters, digits and _ (struct syn_event is syn_event)`},
+		{[]string{"syn_event", "syn_event"}, `type "syn_event" is named twice`},
+		{[]string{"p"}, `type "p" has no Go declaration: `}, // the program's FUNC
+	} {
+		opts.Types = c.types
+		if _, err := Generate(obj, opts); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("Generate(Types: %q): %v, want %s", c.types, err, c.want)
+		}
+	}
+	// A type's Go name is checked as the others are.
+	clash := object(t, `ev = types.struct("objects", [("a", types.u32)])`+"\n"+`bss("unused", type = types.ptr(ev))`+"\n"+prog)
+	opts.Types = []string{"objects"}
+	if _, err := Generate(clash, opts); err == nil || err.Error() != "struct objects has the Go name pObjects, which is a name the bindings declare: rename it" {
+		t.Errorf("Generate(a type named objects): %v", err)
+	}
+}
+
 // The bindings of flow_stats, byte for byte (testdata/flow_stats_bpfel.go;
 // regenerate with go test ./gobind -update): the header, the build
 // constraint of the little-endian GOARCHes, the types of the map's key

@@ -410,6 +410,15 @@ func TestBindingsInModule(t *testing.T) {
 		}
 		write(filepath.Join(pkg, name+"_test.go"), testFile(t, pkg, stem, name, obj))
 	}
+	// A ring buffer's event, declared through Options.Types (bpf2go's
+	// -type), decodes the records the program sends.
+	if err := os.MkdirAll(filepath.Join(dir, "ringevent"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(dir, "ringevent", "ring_bpfel.go"), object(t, ringEventSrc), Options{Package: "ringevent", Stem: "ring", Types: []string{"syn_event"}}); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join("ringevent", "ring_test.go"), []byte(ringEventTest))
 	goEnv := func(env []string, args ...string) ([]byte, error) {
 		cmd := exec.Command(goTool(t), args...)
 		cmd.Dir = dir
@@ -436,3 +445,67 @@ func TestBindingsInModule(t *testing.T) {
 	testenv.Root(t)
 	goCmd("test", "-count=1", "-v", "./...")
 }
+
+// ringEventSrc sends one event of a struct that only its code uses, put
+// in the object's BTF by a global pointer to it (README.md, "Go").
+const ringEventSrc = `load("@std//bpf.star", "ringbuf_event")
+syn_event = types.struct("syn_event", [("saddr", types.u32), ("daddr", types.u32), ("sport", types.u16), ("dport", types.u16)])
+events = bpf_map("events", "ringbuf", max_entries = 1 << 12)
+bss("unused_syn_event", type = types.ptr(syn_event))
+section("xdp", "send", [
+    ringbuf_event(events, syn_event, "out", saddr = 0x0100000a, daddr = 0x0200000a, sport = 1234, dport = 53),
+    label("out"),
+    insn.mov64_imm(r0, 2),
+    exit(),
+])
+license("GPL")
+`
+
+// ringEventTest decodes the event with the generated ringSynEvent.
+const ringEventTest = `package ringevent
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+func TestLayout(t *testing.T) {
+	if s, o := unsafe.Sizeof(ringSynEvent{}), unsafe.Offsetof(ringSynEvent{}.Dport); s != 12 || o != 10 {
+		t.Errorf("ringSynEvent: size %d, Dport at %d; want 12, 10", s, o)
+	}
+}
+
+func TestEvent(t *testing.T) {
+	var objs ringObjects
+	if err := loadRingObjects(&objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer objs.Close()
+	rd, err := ringbuf.NewReader(objs.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if ret, err := objs.Send.Run(&ebpf.RunOptions{Data: make([]byte, 64)}); err != nil || ret != 2 {
+		t.Fatalf("Send.Run = %d, %v; want 2", ret, err)
+	}
+	rd.SetDeadline(time.Now().Add(10 * time.Second))
+	rec, err := rd.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev ringSynEvent
+	if err := binary.Read(bytes.NewReader(rec.RawSample), binary.LittleEndian, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Saddr != 0x0100000a || ev.Daddr != 0x0200000a || ev.Sport != 1234 || ev.Dport != 53 {
+		t.Errorf("event %+v, want saddr 0x0100000a daddr 0x0200000a sport 1234 dport 53", ev)
+	}
+}
+`

@@ -3,6 +3,7 @@ package gobind
 import (
 	"fmt"
 	"go/token"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -48,6 +49,55 @@ func globalTypes(spec *ebpf.CollectionSpec, maps, vars []string) []btf.Type {
 	}
 	slices.SortFunc(types, func(a, b btf.Type) int { return strings.Compare(a.TypeName(), b.TypeName()) }) // names are distinct
 	return types
+}
+
+// typeNameRE is what a name given to Options.Types may be: bpf2go's
+// -type takes these characters only.
+var typeNameRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// namedTypes returns types (sorted by their distinct names) with the types
+// of the object's BTF that names names added, as bpf2go's -type adds them,
+// in name order; a type already in types is not added twice.
+func namedTypes(spec *ebpf.CollectionSpec, types []btf.Type, names []string) ([]btf.Type, error) {
+	if len(names) == 0 {
+		return types, nil
+	}
+	have := map[string]bool{}
+	for _, t := range types {
+		have[t.TypeName()] = true
+	}
+	asked := map[string]bool{}
+	for _, name := range names {
+		if !typeNameRE.MatchString(name) {
+			return nil, fmt.Errorf("type %q: a type's name is letters, digits and _ (struct syn_event is syn_event)", name)
+		}
+		if asked[name] {
+			return nil, fmt.Errorf("type %q is named twice", name)
+		}
+		asked[name] = true
+		var found []btf.Type
+		if spec.Types != nil {
+			found, _ = spec.Types.AnyTypesByName(name)
+		}
+		switch {
+		case len(found) == 0:
+			return nil, fmt.Errorf("the object's BTF has no type %q: only the types the object uses reach it (maps', globals', programs' contexts); for a struct that only a program's code uses, declare a global pointer to it, as C does: bss(\"unused_%s\", type = types.ptr(TYPE))", name, name)
+		case len(found) > 1:
+			return nil, fmt.Errorf("the object's BTF has %d types named %q (%v): a type to declare must be the only one of its name", len(found), name, found)
+		}
+		t := found[0]
+		if have[name] {
+			continue // a map's or a global's, declared already
+		}
+		var gf btf.GoFormatter
+		if _, err := gf.TypeDeclaration("T", t); err != nil {
+			return nil, fmt.Errorf("type %q has no Go declaration: %v", name, err)
+		}
+		have[name] = true
+		types = append(types, t)
+	}
+	slices.SortFunc(types, func(a, b btf.Type) int { return strings.Compare(a.TypeName(), b.TypeName()) })
+	return types, nil
 }
 
 // declared returns the type of t that gets a Go declaration, or nil: a

@@ -11,14 +11,18 @@ import (
 	"github.com/bpfstar/bpfstar/starlib"
 )
 
-const genArgs = "go [--package P] [--stem S] [-o FILE.go] [--max-steps N] OBJ|LABEL|FILE.star"
+const genArgs = "go [--package P] [--stem S] [--type NAME]... [-o FILE.go] [--max-steps N] OBJ|LABEL|FILE.star"
 
 const genDoc = `Gen go writes Go bindings for an object, as cilium/ebpf's bpf2go does for
 C (with bpf2go's own generator): FILE.go, gofmt'ed, declares
 loadSTEMObjects, the structs STEMObjects, STEMPrograms, STEMMaps and
 STEMVariables with a field per program, map and global, and a Go type for
-each named struct, union and enum of a map's key or value or of a global;
-it embeds the object, which is written beside it as FILE.o. A label or
+each named struct, union and enum of a map's key or value or of a global,
+and for each type --type names (repeated; bpf2go's -type). A struct that
+only a program's code uses, such as a ring buffer's event, is in the
+object's BTF when a global points at it, as in C ("struct syn_event
+*unused"): bss("unused_syn_event", type = types.ptr(syn_event)). The file
+embeds the object, which is written beside it as FILE.o. A label or
 FILE.star is built first, as for disasm.
 
 --package defaults to $GOPACKAGE, which go generate sets; --stem to the
@@ -39,6 +43,8 @@ func genCmd(args []string, stdout, stderr io.Writer) error {
 	pkg := fs.String("package", os.Getenv("GOPACKAGE"), "the Go `package` name of the bindings (default: $GOPACKAGE)")
 	stem := fs.String("stem", "", "the `prefix` of every top-level name (default: from the object's name)")
 	out := fs.String("o", "", "write the bindings to `FILE.go`, and the object to FILE.o (default: NAME_bpfel.go)")
+	var types typeNames
+	fs.Var(&types, "type", "also declare the Go type of the BTF type `NAME` (struct syn_event: syn_event); may be repeated")
 	steps := fs.Uint64("max-steps", starlib.DefaultMaxSteps, "limit on Starlark execution `steps` (for a LABEL or FILE.star)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -69,8 +75,18 @@ func genCmd(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = base + "_bpfel.go"
 	}
-	if err := gobind.Write(*out, obj, gobind.Options{Package: *pkg, Stem: *stem}); err != nil {
+	if err := gobind.Write(*out, obj, gobind.Options{Package: *pkg, Stem: *stem, Types: types}); err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
+	return nil
+}
+
+// typeNames is the value of a repeated --type.
+type typeNames []string
+
+func (t *typeNames) String() string { return strings.Join(*t, ",") }
+
+func (t *typeNames) Set(s string) error {
+	*t = append(*t, s)
 	return nil
 }
