@@ -27,6 +27,9 @@ type Target struct {
 	// GoPackage, when set (bpf_object's go_package), asks for Go bindings
 	// of the object in that Go package: see Label.GoOutput.
 	GoPackage string
+	// GoTypes (bpf_object's go_types) names more BTF types for the Go
+	// bindings to declare: gobind.Options.Types, 'bpfstar gen go --type'.
+	GoTypes []string
 }
 
 // A Package is a directory with a BUILD.star file.
@@ -56,6 +59,8 @@ type declared struct {
 	Test bool   `json:"test,omitempty"` // a bpf_test
 	// GoPackage is bpf_object's go_package.
 	GoPackage string `json:"go_package,omitempty"`
+	// GoTypes is bpf_object's go_types.
+	GoTypes []string `json:"go_types,omitempty"`
 }
 
 // loadPackage reads and evaluates pkg/BUILD.star.
@@ -89,7 +94,7 @@ func (w *Workspace) loadPackage(pkg string, c *cache, print io.Writer) (*Package
 		if err := w.checkSrc(pkg, d.Src); err != nil {
 			return nil, &asm.Error{Pos: pos, Msg: fmt.Sprintf("%s %q: %v", rule, d.Name, err)}
 		}
-		t := &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos, GoPackage: d.GoPackage}
+		t := &Target{Label: Label{pkg, d.Name}, Src: path.Join(pkg, strings.TrimPrefix(d.Src, ":")), Pos: pos, GoPackage: d.GoPackage, GoTypes: d.GoTypes}
 		if d.Test {
 			p.Tests = append(p.Tests, t)
 		} else {
@@ -135,7 +140,8 @@ func validDecls(decls []declared) bool {
 		if !targetNameRE.MatchString(d.Name) || len(d.Name) > maxTargetName ||
 			d.Src == "" || checkRelPath(d.Src) != nil || !strings.HasSuffix(d.Src, ".star") ||
 			path.Base(d.Src) == BuildFileName || d.Line < 1 || d.Col < 1 ||
-			d.GoPackage != "" && (d.Test || checkGoPackage(d.Name, d.GoPackage) != nil) {
+			d.GoPackage != "" && (d.Test || checkGoPackage(d.Name, d.GoPackage) != nil) ||
+			d.GoTypes != nil && (d.GoPackage == "" || checkGoTypes(d.GoTypes) != nil) {
 			return false
 		}
 	}
@@ -166,9 +172,10 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 				return nil, fmt.Errorf("%s: takes keyword arguments only: %s(name = ..., src = ...)", b.Name(), b.Name())
 			}
 			var name, src, goPkg string
+			var goTypesArg starlark.Value = starlark.None
 			params := []any{"name", &name, "src", &src}
 			if !test {
-				params = append(params, "go_package?", &goPkg)
+				params = append(params, "go_package?", &goPkg, "go_types?", &goTypesArg)
 			}
 			if err := starlark.UnpackArgs(b.Name(), args, kwargs, params...); err != nil {
 				return nil, err
@@ -200,7 +207,14 @@ func evalBuildFile(file string, src []byte, print io.Writer) ([]declared, error)
 					return nil, fmt.Errorf("%s %q: %v", b.Name(), name, err)
 				}
 			}
-			decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col, Test: test, GoPackage: goPkg})
+			goTypes, err := unpackGoTypes(goTypesArg)
+			if err == nil && goTypes != nil && goPkg == "" {
+				err = errors.New("go_types without go_package: the types are for the Go bindings, which go_package asks for")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: %v", b.Name(), name, err)
+			}
+			decls = append(decls, declared{Name: name, Src: file, Line: pos.Line, Col: pos.Col, Test: test, GoPackage: goPkg, GoTypes: goTypes})
 			return starlark.None, nil
 		}
 	}
@@ -243,6 +257,49 @@ func checkGoPackage(name, goPkg string) error {
 	}
 	if !goStemRE.MatchString(name) {
 		return fmt.Errorf("with go_package, the name must be letters, digits and _, starting with a letter (it gives the Go file's name and the stem of its names)")
+	}
+	return nil
+}
+
+// unpackGoTypes returns bpf_object's go_types, a list of the names of BTF
+// types (nil for None).
+func unpackGoTypes(v starlark.Value) ([]string, error) {
+	if v == starlark.None {
+		return nil, nil
+	}
+	l, ok := v.(*starlark.List)
+	if !ok {
+		return nil, fmt.Errorf("go_types: want a list of type names (struct syn_event: \"syn_event\"), not %s", v.Type())
+	}
+	names := []string{}
+	for i := range l.Len() {
+		s, ok := starlark.AsString(l.Index(i))
+		if !ok {
+			return nil, fmt.Errorf("go_types[%d]: want a type's name, a string, not %s", i, l.Index(i).Type())
+		}
+		names = append(names, s)
+	}
+	if err := checkGoTypes(names); err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// goTypeRE is what a name in go_types may be, as for 'bpfstar gen go
+// --type'.
+var goTypeRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// checkGoTypes checks the names of go_types: each a BTF type's name, once.
+func checkGoTypes(names []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !goTypeRE.MatchString(n) {
+			return fmt.Errorf("go_types: %q: a type's name is letters, digits and _ (struct syn_event is \"syn_event\")", n)
+		}
+		if seen[n] {
+			return fmt.Errorf("go_types: %q is named twice", n)
+		}
+		seen[n] = true
 	}
 	return nil
 }

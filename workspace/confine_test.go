@@ -201,6 +201,17 @@ func TestTamperedBuildCache(t *testing.T) {
 	if validDecls([]declared{{Name: "q", Src: "q.star", Line: 1, Col: 11}}) != true {
 		t.Error("a valid entry is refused")
 	}
+	if validDecls([]declared{{Name: "q", Src: "q.star", Line: 1, Col: 11, GoPackage: "p", GoTypes: []string{"ev"}}}) != true {
+		t.Error("a valid entry with go_types is refused")
+	}
+	for _, d := range []declared{
+		{Name: "q", Src: "q.star", Line: 1, Col: 11, GoTypes: []string{"ev"}},                  // no go_package
+		{Name: "q", Src: "q.star", Line: 1, Col: 11, GoPackage: "p", GoTypes: []string{"e v"}}, // not a name
+	} {
+		if validDecls([]declared{d}) {
+			t.Errorf("a tampered entry is taken: %+v", d)
+		}
+	}
 }
 
 // Targets whose outputs would collide (//a:x's object is the directory of

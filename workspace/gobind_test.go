@@ -88,6 +88,36 @@ func TestGoBindings(t *testing.T) {
 	check("cached build after removing bpfstar-out/go")
 }
 
+// go_types = [...] names types for the bindings to declare, as 'bpfstar
+// gen go --type' does: a ring buffer's event, which only a global pointer
+// to it puts in the object's BTF.
+func TestGoTypes(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		MarkerFile:       "",
+		"net/BUILD.star": "bpf_object(name = \"ring\", src = \"p.star\", go_package = \"net\", go_types = [\"syn_event\"])\n",
+		"net/p.star": "ev = types.struct(\"syn_event\", [(\"saddr\", types.u32), (\"sport\", types.u16)])\n" +
+			"bss(\"unused_syn_event\", type = types.ptr(ev))\n" +
+			"section(\"xdp\", \"ring\", [insn.mov64_imm(r0, 2), exit()])\nlicense(\"GPL\")\n",
+	})
+	buildAll(t, root, Options{}, "//...")
+	obj, err := os.ReadFile(filepath.Join(root, "bpfstar-out/bin/net/ring.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := gobind.Generate(obj, gobind.Options{Package: "net", Stem: "ring", ObjectFile: "ring_bpfel.o", Types: []string{"syn_event"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, "bpfstar-out/go/net/ring_bpfel.go"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("bindings %v:\n%s\nwant\n%s", err, got, want)
+	}
+	if !bytes.Contains(got, []byte("\ntype ringSynEvent struct {\n")) {
+		t.Errorf("bindings without ringSynEvent:\n%s", got)
+	}
+}
+
 // go_package is checked where it is declared; bindings that cannot be
 // made fail the target, at its bpf_object.
 func TestGoBindingsErrors(t *testing.T) {
@@ -100,6 +130,20 @@ func TestGoBindingsErrors(t *testing.T) {
 			`net/BUILD.star:1:9: bpf_test: unexpected keyword argument "go_package"`},
 		{`bpf_object(name = "p", src = "p.star", go_package = "net")`, "bpf_map(\"_\", \"array\", 4, 4, 1)\n",
 			`net/BUILD.star:1:11: Go bindings (go_package "net"): map "_" has no Go name`},
+		{`bpf_object(name = "p", src = "p.star", go_types = ["ev"])`, "",
+			`net/BUILD.star:1:11: bpf_object "p": go_types without go_package: the types are for the Go bindings, which go_package asks for`},
+		{`bpf_object(name = "p", src = "p.star", go_package = "net", go_types = "ev")`, "",
+			`net/BUILD.star:1:11: bpf_object "p": go_types: want a list of type names (struct syn_event: "syn_event"), not string`},
+		{`bpf_object(name = "p", src = "p.star", go_package = "net", go_types = ["ev", 1])`, "",
+			`net/BUILD.star:1:11: bpf_object "p": go_types[1]: want a type's name, a string, not int`},
+		{`bpf_object(name = "p", src = "p.star", go_package = "net", go_types = ["struct ev"])`, "",
+			`net/BUILD.star:1:11: bpf_object "p": go_types: "struct ev": a type's name is letters, digits and _ (struct syn_event is "syn_event")`},
+		{`bpf_object(name = "p", src = "p.star", go_package = "net", go_types = ["ev", "ev"])`, "",
+			`net/BUILD.star:1:11: bpf_object "p": go_types: "ev" is named twice`},
+		{`bpf_test(name = "p", src = "p.star", go_types = ["ev"])`, "",
+			`net/BUILD.star:1:9: bpf_test: unexpected keyword argument "go_types"`},
+		{`bpf_object(name = "p", src = "p.star", go_package = "net", go_types = ["ev"])`, "",
+			`net/BUILD.star:1:11: Go bindings (go_package "net"): the object's BTF has no type "ev"`},
 	} {
 		root := t.TempDir()
 		writeTree(t, root, map[string]string{

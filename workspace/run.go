@@ -175,7 +175,8 @@ module bpfstar-out/go
 // go_package, and the object beside them, into bpfstar-out/go (each file
 // only when its bytes change), as 'bpfstar gen go' writes them. They are
 // made again from the object on every build, cached or not: they are a
-// function of the object, the package and the target's name alone.
+// function of the object, the package, the types named and the target's
+// name alone.
 func (w *Workspace) writeBindings(r *Result, obj []byte) {
 	t := r.Target
 	if t.GoPackage == "" {
@@ -186,7 +187,7 @@ func (w *Workspace) writeBindings(r *Result, obj []byte) {
 	stem, err := gobind.Stem(t.Label.Name)
 	if err == nil {
 		var src []byte
-		src, err = gobind.Generate(obj, gobind.Options{Package: t.GoPackage, Stem: stem, ObjectFile: path.Base(objFile)})
+		src, err = gobind.Generate(obj, gobind.Options{Package: t.GoPackage, Stem: stem, ObjectFile: path.Base(objFile), Types: t.GoTypes})
 		if err == nil {
 			err = w.writeIfChanged(goModFile, []byte(goMod))
 		}
