@@ -297,7 +297,20 @@ func TestGoBindingsBazel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws.write("examples/flow_stats.star", string(src))
+	ws.write("examples/ring.star", ringStar)
 	ws.write("examples/BUILD", `load("//bazel:defs.bzl", "bpf_go_bindings", "bpf_object")
+
+bpf_object(
+    name = "ring",
+    src = "ring.star",
+)
+
+bpf_go_bindings(
+    name = "ring_go",
+    object = ":ring",
+    package = "ring",
+    types = ["syn_event"],
+)
 
 bpf_object(
     name = "flow_stats",
@@ -322,7 +335,7 @@ filegroup(
     output_group = "object",
 )
 `)
-	out, err := ws.bazelCmd("build", "--spawn_strategy=linux-sandbox", "--color=no", "--curses=no", "//examples:flow_stats_go", "//examples:flow_stats_go_src", "//examples:flow_stats_go_obj")
+	out, err := ws.bazelCmd("build", "--spawn_strategy=linux-sandbox", "--color=no", "--curses=no", "//examples:flow_stats_go", "//examples:flow_stats_go_src", "//examples:flow_stats_go_obj", "//examples:ring_go")
 	if err != nil {
 		if bytes.Contains(out, []byte("linux-sandbox")) && !bytes.Contains(out, []byte("Bpfstar")) {
 			testenv.Missing(t, "Bazel's linux-sandbox does not work here (it needs root or unprivileged user namespaces):\n"+string(out))
@@ -369,4 +382,34 @@ filegroup(
 	if got, _ := os.ReadFile(filepath.Join(ws.dir, "bazel-bin", "examples", "flow_stats_go_bpfel.go")); !bytes.Contains(got, []byte("func loadFlowStatsObjects(")) || !bytes.Contains(got, []byte("//go:embed flow_stats_go_bpfel.o\n")) {
 		t.Errorf("the bindings lack loadFlowStatsObjects or the embed of flow_stats_go_bpfel.o:\n%s", got)
 	}
+
+	// types = [...] is gen go's --type.
+	if err := os.WriteFile(filepath.Join(dir, "ring.o"), directBuild(t, bpfstar, ws.dir, "examples/ring.star"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bpfstar, "gen", "go", "--package", "ring", "--type", "syn_event", "-o", "ring_go_bpfel.go", "ring.o")
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bpfstar gen go: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(filepath.Join(ws.dir, "bazel-bin", "examples", "ring_go_bpfel.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "ring_go_bpfel.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) || !bytes.Contains(got, []byte("\ntype ringSynEvent struct {\n")) {
+		t.Errorf("ring_go_bpfel.go written by Bazel:\n%s\nwant (bpfstar gen go --type syn_event), with ringSynEvent:\n%s", got, want)
+	}
 }
+
+// ringStar sends a ring buffer event whose struct a global pointer puts
+// in the object's BTF.
+const ringStar = `syn_event = types.struct("syn_event", [("saddr", types.u32), ("sport", types.u16)])
+events = bpf_map("events", "ringbuf", max_entries = 1 << 12)
+bss("unused_syn_event", type = types.ptr(syn_event))
+section("xdp", "ring", [insn.mov64_imm(r0, 2), exit()])
+license("GPL")
+`

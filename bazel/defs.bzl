@@ -149,6 +149,8 @@ def _bpf_go_bindings_impl(ctx):
     args.add("--package", ctx.attr.package)
     if ctx.attr.stem:
         args.add("--stem", ctx.attr.stem)
+    for t in ctx.attr.types:
+        args.add("--type", t)
     args.add("-o", go)
     args.add("--")
     args.add(ctx.file.object)
@@ -191,6 +193,9 @@ srcs and embedsrcs, through filegroup(output_group = ...).""",
         ),
         "stem": attr.string(
             doc = "The prefix of the top-level Go names; default: from the object's file name (prog.o: prog).",
+        ),
+        "types": attr.string_list(
+            doc = "More BTF types to declare in Go, as `bpfstar gen go --type`: a ring buffer's event struct (\"syn_event\"), say.",
         ),
         "bpfstar": attr.label(
             executable = True,
