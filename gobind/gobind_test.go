@@ -244,6 +244,16 @@ func TestGenerateTypes(t *testing.T) {
 	if _, err := Generate(clash, opts); err == nil || err.Error() != "struct objects has the Go name pObjects, which is a name the bindings declare: rename it" {
 		t.Errorf("Generate(a type named objects): %v", err)
 	}
+	// C's typedef struct ev {...} ev; has two types of one name, which
+	// bpf2go's -type refuses too.
+	twice := clangObject(t, `typedef struct ev { int a; } ev;
+ev *unused_ev __attribute__((unused));
+__attribute__((section("xdp"), used)) int p(void *ctx) { return 2; }
+`)
+	opts.Types = []string{"ev"}
+	if _, err := Generate(twice, opts); err == nil || !strings.HasPrefix(err.Error(), `the object's BTF has 2 types named "ev" (`) {
+		t.Errorf("Generate(two types named ev): %v", err)
+	}
 }
 
 // The bindings of flow_stats, byte for byte (testdata/flow_stats_bpfel.go;

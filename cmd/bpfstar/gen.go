@@ -27,8 +27,8 @@ FILE.star is built first, as for disasm.
 
 --package defaults to $GOPACKAGE, which go generate sets; --stem to the
 object's name in lower camel case (xdp_pass: xdpPass); -o to
-NAME_bpfel.go in the current directory (NAME: the object's name without
-.o or .star). C names become Go names as bpf2go makes them: the first
+NAME_bpfel.go in the current directory (NAME: the object's or program
+file's name without .o or .star, or the target's name). C names become Go names as bpf2go makes them: the first
 letter upper-cased, an underscore after a lower-case letter or digit
 dropped and the next letter upper-cased, characters other than letters,
 digits and _ dropped (count_flows: CountFlows). A name that gives no
