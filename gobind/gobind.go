@@ -101,6 +101,9 @@ func Generate(obj []byte, opts Options) ([]byte, error) {
 	if err := checkObjectFile(opts.ObjectFile); err != nil {
 		return nil, err
 	}
+	if !bytes.HasPrefix(obj, []byte("\x7fELF")) {
+		return nil, errors.New("not an ELF object (no ELF magic number at its start)")
+	}
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the object: %v", err)

@@ -165,8 +165,11 @@ func TestGenerateErrors(t *testing.T) {
 	if _, err := Generate(mapsOnly(t), opts); err == nil || err.Error() != "the object has no programs: there is nothing to load" {
 		t.Errorf("Generate(an object without programs): %v", err)
 	}
-	if _, err := Generate([]byte("not an object"), opts); err == nil || !strings.HasPrefix(err.Error(), "cannot read the object: ") {
+	if _, err := Generate([]byte("not an object"), opts); err == nil || err.Error() != "not an ELF object (no ELF magic number at its start)" {
 		t.Errorf("Generate(garbage): %v", err)
+	}
+	if _, err := Generate([]byte("\x7fELF\x02\x01"), opts); err == nil || !strings.HasPrefix(err.Error(), "cannot read the object: ") {
+		t.Errorf("Generate(a truncated ELF header): %v", err)
 	}
 }
 
@@ -222,6 +225,10 @@ func TestGenerateTypes(t *testing.T) {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("bindings lack %q:\n%s", want, out)
 		}
+	}
+	// The order of the names does not matter.
+	if again, err := Generate(obj, Options{Package: "p", Stem: "p", ObjectFile: "p.o", Types: []string{"kind", "val", "syn_event"}}); err != nil || !bytes.Equal(again, out) {
+		t.Errorf("Types in another order: %v\n%s\nwant\n%s", err, again, out)
 	}
 	opts := Options{Package: "p", Stem: "p", ObjectFile: "p.o"}
 	for _, c := range []struct {
