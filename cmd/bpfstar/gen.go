@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bpfstar/bpfstar/gobind"
@@ -18,11 +19,12 @@ C (with bpf2go's own generator): FILE.go, gofmt'ed, declares
 loadSTEMObjects, the structs STEMObjects, STEMPrograms, STEMMaps and
 STEMVariables with a field per program, map and global, and a Go type for
 each named struct, union and enum of a map's key or value or of a global,
-and for each type --type names (repeated; bpf2go's -type). A struct that
-only a program's code uses, such as a ring buffer's event, is in the
-object's BTF when a global points at it, as in C ("struct syn_event
-*unused"): bss("unused_syn_event", type = types.ptr(syn_event)). The file
-embeds the object, which is written beside it as FILE.o. A label or
+and for each type --type names (repeated; bpf2go's -type; for a label,
+its bpf_object's go_types too). A struct that only a program's code
+uses, such as a ring buffer's event, is in the object's BTF when a global
+points at it, as in C ("struct syn_event *unused"): bss("unused_syn_event",
+type = types.ptr(syn_event)). The file embeds the object, which is
+written beside it as FILE.o. A label or
 FILE.star is built first, as for disasm.
 
 --package defaults to $GOPACKAGE, which go generate sets; --stem to the
@@ -62,9 +64,16 @@ func genCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "bpfstar gen go: give the Go package name with --package (go generate sets $GOPACKAGE)\n")
 		return errUsage
 	}
-	name, obj, err := readObject("gen go", in, *steps, stderr)
+	name, obj, target, err := readTarget("gen go", in, *steps, stderr)
 	if err != nil {
 		return err
+	}
+	if target != nil { // a label: its bpf_object's go_types too, as build writes them
+		for _, t := range target.GoTypes {
+			if !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
 	}
 	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	if *stem == "" {

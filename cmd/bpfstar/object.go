@@ -23,21 +23,28 @@ import (
 //     built as 'bpfstar build LABEL' builds it, through the cache, into
 //     bpfstar-out/bin; the name is its output's path.
 func readObject(cmd, arg string, steps uint64, stderr io.Writer) (name string, obj []byte, err error) {
+	name, obj, _, err = readTarget(cmd, arg, steps, stderr)
+	return name, obj, err
+}
+
+// readTarget is readObject, which also returns the target a label names
+// (nil for a file).
+func readTarget(cmd, arg string, steps uint64, stderr io.Writer) (name string, obj []byte, target *workspace.Target, err error) {
 	if err := notBuildFile(cmd, arg); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if strings.HasSuffix(arg, ".star") {
 		obj, _, err := workspace.BuildFile(arg, compile.Options{MaxSteps: steps, Print: stderr})
-		return arg, obj, err
+		return arg, obj, nil, err
 	}
 	if _, err := os.Stat(arg); err == nil || !isLabel(arg) {
 		obj, err := os.ReadFile(arg)
-		return arg, obj, err
+		return arg, obj, nil, err
 	}
 	opts := labelOptions(steps, stderr)
 	w, targets, _, err := findTargets([]string{arg}, opts)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if len(targets) != 1 {
 		var labels []string
@@ -45,16 +52,16 @@ func readObject(cmd, arg string, steps uint64, stderr io.Writer) (name string, o
 			labels = append(labels, t.Label.String())
 		}
 		fmt.Fprintf(stderr, "bpfstar %s: %s selects %d targets (%s): give one\n", cmd, arg, len(targets), strings.Join(labels, ", "))
-		return "", nil, errUsage
+		return "", nil, nil, errUsage
 	}
 	results, err := buildTargets(w, targets, opts)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	out := w.Abs(results[0].Output)
 	obj, err = os.ReadFile(out)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	name = out
 	if wd, err := os.Getwd(); err == nil {
@@ -62,7 +69,7 @@ func readObject(cmd, arg string, steps uint64, stderr io.Writer) (name string, o
 			name = rel
 		}
 	}
-	return name, obj, nil
+	return name, obj, targets[0], nil
 }
 
 // isLabel reports whether arg has the form of a label or a pattern rather
