@@ -35,9 +35,10 @@ func checkSection(name string) error {
 }
 
 // checkProgArrays checks that the programs a prog_array's values name are
-// all of the type of the first: the kernel gives a prog_array the type of
-// the first program put in it and refuses programs of other types, so the
-// loaders would fail to fill it. Names of no program are left to the
+// all of the type and expected attach type of the first: the kernel gives
+// a prog_array the type of the first program put in it and refuses
+// programs of other types (and, since Linux 6.17, of other expected attach
+// types: tc and tc/ingress differ), so the loaders would fail to fill it. Names of no program are left to the
 // linker, which says so.
 func (u *unit) checkProgArrays() error {
 	sections := make(map[string]string, len(u.Programs))
@@ -63,6 +64,9 @@ func (u *unit) checkProgArrays() error {
 			if t, t0 := tailCallType(sec), tailCallType(sec0); t != t0 {
 				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) is of type %s, and values[%d], program %q (section %q), of type %s: a prog_array holds programs of one type, and the kernel would refuse %q", m.Name, i, v, sec, t, first, v0, sec0, t0, v)}
 			}
+			if a, a0 := attachType(sec), attachType(sec0); a != a0 {
+				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) has expected attach type %s, and values[%d], program %q (section %q), %s: a prog_array holds programs of one type and expected attach type, and the kernel (Linux 6.17 and later) would refuse %q", m.Name, i, v, sec, a, first, v0, sec0, a0, v)}
+			}
 		}
 	}
 	return nil
@@ -81,4 +85,14 @@ func tailCallType(sec string) string {
 		return "xdp with frags (xdp.frags)"
 	}
 	return d.Type.String()
+}
+
+// attachType is the expected attach type the loaders give a program in
+// section sec.
+func attachType(sec string) progtype.AttachType {
+	d, ok := progtype.Lookup(sec)
+	if !ok {
+		return progtype.AttachNone
+	}
+	return d.Attach
 }
