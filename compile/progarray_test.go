@@ -15,7 +15,8 @@ import (
 // The rule behind the build's check of a prog_array's values, in the
 // kernel: the first program put in a prog_array gives it its type, and a
 // program of another type (or an xdp.frags program after an xdp one) is
-// refused with EINVAL; since Linux 6.17 also a program of the same type
+// refused with EINVAL; since Linux 6.18 (commit 4540aed51b12,
+// CVE-2025-40123, also in stable kernels) also a program of the same type
 // with another expected attach type (tc and tc/ingress, kprobe and
 // kprobe.multi). Sections the check takes for one type (tc and
 // classifier, kprobe and kretprobe) fill one prog_array through

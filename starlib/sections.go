@@ -37,7 +37,7 @@ func checkSection(name string) error {
 // checkProgArrays checks that the programs a prog_array's values name are
 // all of the type and expected attach type of the first: the kernel gives
 // a prog_array the type of the first program put in it and refuses
-// programs of other types (and, since Linux 6.17, of other expected attach
+// programs of other types (and, since Linux 6.18, of other expected attach
 // types: tc and tc/ingress differ), so the loaders would fail to fill it. Names of no program are left to the
 // linker, which says so.
 func (u *unit) checkProgArrays() error {
@@ -65,7 +65,7 @@ func (u *unit) checkProgArrays() error {
 				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) is of type %s, and values[%d], program %q (section %q), of type %s: a prog_array holds programs of one type, and the kernel would refuse %q", m.Name, i, v, sec, t, first, v0, sec0, t0, v)}
 			}
 			if a, a0 := attachType(sec), attachType(sec0); a != a0 {
-				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) has expected attach type %s, and values[%d], program %q (section %q), %s: a prog_array holds programs of one type and expected attach type, and the kernel (Linux 6.17 and later) would refuse %q", m.Name, i, v, sec, a, first, v0, sec0, a0, v)}
+				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) has expected attach type %s, and values[%d], program %q (section %q), %s: a prog_array holds programs of one type and expected attach type, and the kernel (Linux 6.18 and stable kernels with the fix of CVE-2025-40123) would refuse %q", m.Name, i, v, sec, a, first, v0, sec0, a0, v)}
 			}
 		}
 	}
