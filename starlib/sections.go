@@ -5,8 +5,10 @@ import (
 	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/internal/spell"
 	"github.com/bpfstar/bpfstar/progtype"
+	"go.starlark.net/starlark"
 )
 
 // checkSection reports whether the loaders can tell the program type of a
@@ -95,4 +97,40 @@ func attachType(sec string) progtype.AttachType {
 		return progtype.AttachNone
 	}
 	return d.Attach
+}
+
+// sectionContext checks the ctx argument of section(): None, or a struct
+// or union type (a ctype, from btf_types or types) for a program whose
+// section gives it no UAPI context, such as a tracepoint's
+// trace_event_raw_NAME of the kernel's BTF. It returns the type, or nil
+// for None.
+func sectionContext(section string, ctx starlark.Value) (btf.Type, error) {
+	if ctx == starlark.None {
+		return nil, nil
+	}
+	ct, ok := ctx.(*CType)
+	if !ok {
+		return nil, fmt.Errorf("ctx: got %s, want a struct type (a ctype of btf_types or types)", ctx.Type())
+	}
+	d, _ := progtype.Lookup(section)
+	if d.Context != "" {
+		what := "struct " + d.Context + " *"
+		if d.Context == progtype.TracingContext {
+			what = d.Context + " *"
+		}
+		return nil, fmt.Errorf("ctx: a program in section %q takes %s (types.context(%q)); ctx is for programs whose section gives no context type (tracepoint/, tp/, iter/, syscall, ...)", section, what, section)
+	}
+	name := ct.String()
+	switch t := btf.Resolve(ct.t).(type) {
+	case *btf.Struct:
+		name = "struct " + t.Name
+	case *btf.Union:
+		name = "union " + t.Name
+	default:
+		return nil, fmt.Errorf("ctx: %s is no struct or union: a program's context is a pointer to one", name)
+	}
+	if ct.t.Size() == 0 {
+		return nil, fmt.Errorf("ctx: %s has no members: a context type has its members", name)
+	}
+	return ct.t, nil
 }
