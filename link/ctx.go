@@ -8,7 +8,10 @@ import "github.com/bpfstar/bpfstar/progtype"
 // ksyscalls, USDT probes: all kprobe programs) take the registers, struct
 // pt_regs of x86-64's asm/ptrace.h, and perf_event programs struct
 // bpf_perf_event_data of linux/bpf_perf_event.h (x86-64's pt_regs, then
-// sample_period and addr). Program types whose context is no UAPI struct
+// sample_period and addr). These are x86-64's layouts on every host: an
+// object has no architecture, and bpfstar targets x86-64 kernels for
+// these two program types (README: "Kprobe and perf_event contexts are
+// x86-64's"); other architectures read registers with CO-RE. Program types whose context is no UAPI struct
 // keep void * (tracepoints take a struct of their own, in the kernel's
 // BTF only), apart from tracing programs (and struct_ops and LSM
 // programs, which the kernel runs the same way): their context is the

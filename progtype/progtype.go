@@ -215,7 +215,7 @@ type Def struct {
 	Attach AttachType
 	Flags  Flags
 	// Context is the struct of linux/bpf.h (or, for kprobes and
-	// perf_event programs, of the architecture's asm/ptrace.h and
+	// perf_event programs, of x86-64's asm/ptrace.h and
 	// linux/bpf_perf_event.h) that the program's context points at:
 	// "xdp_md", "__sk_buff", "pt_regs"; TracingContext; or "" where it is
 	// no UAPI type (void *): tracepoints (whose struct is in the kernel's
