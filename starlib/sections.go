@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"go.starlark.net/starlark"
+
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/internal/spell"
 	"github.com/bpfstar/bpfstar/progtype"
-	"go.starlark.net/starlark"
 )
 
 // checkSection reports whether the loaders can tell the program type of a
