@@ -245,8 +245,13 @@ const (
 	reg = "pt_regs"
 )
 
-// table is libbpf's section_defs (libbpf 1.6, cilium/ebpf v0.22's
-// elf_sections.go), in its order, with bpfstar's columns.
+// table is libbpf's section_defs as cilium/ebpf v0.22 copies it
+// (elf_sections.go), in its order, with bpfstar's columns. Run is what
+// the kernel answers (TestDefsInKernel) for every row a test machine loads;
+// for the others it is what the kernel's sources say: fentry, fexit,
+// fmod_ret and fsession programs run on the kernel's test functions
+// (bpf_prog_test_run_tracing), LSM, freplace and struct_ops programs do
+// not (bpf_dummy_ops aside).
 var table = [...]row{
 	{"socket", SocketFilter, "", 0, skb, RunData},
 	{"sk_reuseport/migrate", SkReuseport, "sk_reuseport_select_or_migrate", Attachable, "sk_reuseport_md", RunNone},
