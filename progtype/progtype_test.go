@@ -196,13 +196,15 @@ var targets = map[string]string{
 }
 
 // TestDefsInKernel loads a program of every row (r0 = 1, exit) with the
-// row's program type and expected attach type, and test-runs it: the
-// kernel accepts the pair, and runs the program exactly where Run says
-// (on packet data for RunData, on a context alone for RunContext). Rows
-// that need a target (tracing, LSM, iterators, freplace, struct_ops) load
-// only with one, which needs tracing here refused; the kernel's own
-// answers for them are in the doc comment. A row whose program type or
-// attach type this kernel does not build in is logged and skipped.
+// row's program type, expected attach type and flags, and test-runs it:
+// the kernel accepts the pair, and runs the program exactly where Run says
+// (on packet data for RunData, on a context alone for RunContext). A row
+// that needs a target (NeedsTarget) is refused without one, and loaded
+// with one of targets where there is one (tp_btf and iter here; this
+// machine refuses fentry, fexit, fmod_ret and LSM programs with EPERM,
+// and struct_ops and freplace programs need a map or a program). A row
+// whose program type or attach type this kernel lacks (lirc, fsession)
+// is skipped with the kernel's error.
 func TestDefsInKernel(t *testing.T) {
 	testenv.Root(t)
 	packet := make([]byte, 64)
@@ -212,10 +214,7 @@ func TestDefsInKernel(t *testing.T) {
 	kernelAttach := kernelEnum(t, "bpf_attach_type", "BPF_")
 	for _, d := range progtype.Defs() {
 		t.Run(strings.NewReplacer("/", "_", "+", "").Replace(d.Pattern), func(t *testing.T) {
-			target, ok := targets[d.Base()]
-			if d.NeedsTarget() && !ok {
-				t.Skipf("%s programs load only with a target: struct_ops with a struct_ops map, freplace with a program", d.Type)
-			}
+			target := targets[d.Base()]
 			spec := &ebpf.ProgramSpec{
 				Name:       "t",
 				Type:       ebpf.ProgramType(d.Type),
@@ -232,6 +231,20 @@ func TestDefsInKernel(t *testing.T) {
 			}
 			if d.Flags&progtype.XDPFrags != 0 {
 				spec.Flags |= 1 << 5 // BPF_F_XDP_HAS_FRAGS
+			}
+			if d.NeedsTarget() {
+				// Without its target the kernel refuses it.
+				untargeted := spec.Copy()
+				untargeted.AttachTo = ""
+				if p, err := ebpf.NewProgram(untargeted); err == nil {
+					p.Close()
+					t.Errorf("loaded without a target")
+				} else {
+					t.Logf("without a target: %v", err)
+				}
+				if target == "" {
+					t.Skipf("%s programs load only with a target: struct_ops with a struct_ops map, freplace with a program", d.Type)
+				}
 			}
 			prog, err := ebpf.NewProgram(spec)
 			if err != nil {
