@@ -70,6 +70,15 @@ func TakesData(section string) bool {
 	return ok && d.TakesData()
 }
 
+// contextType returns the type of prog's context: the one it gave
+// (section(ctx = t)), else its section's (link.ContextType), or nil.
+func (u *unit) contextType(prog *asm.Program) btf.Type {
+	if t := u.ContextTypes[prog.Symbol]; t != nil {
+		return t
+	}
+	return link.ContextType(prog.Section)
+}
+
 // maxRepeat bounds test()'s repeat (BPF_PROG_TEST_RUN takes a u32).
 const maxRepeat = 1_000_000_000
 
@@ -139,9 +148,9 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	case starlark.Bytes:
 		tc.Ctx, tc.HasCtx = []byte(c), true
 	case *starlark.Dict:
-		t := link.ContextType(prog.Section)
+		t := u.contextType(prog)
 		if t == nil {
-			return nil, errorf(b, "ctx: program %q (section %q) has no typed context: give its bytes", program, prog.Section)
+			return nil, errorf(b, "ctx: program %q (section %q) has no typed context: give its bytes (or its type, section(ctx = t))", program, prog.Section)
 		}
 		buf, err := encodeValue(t, c)
 		if err != nil {
@@ -159,9 +168,9 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 		}
 		tc.WantCtx, tc.HasWantCtx = []byte(c), true
 	case *starlark.Dict:
-		t := link.ContextType(prog.Section)
+		t := u.contextType(prog)
 		if t == nil {
-			return nil, errorf(b, "want_ctx: program %q (section %q) has no typed context: give its bytes", program, prog.Section)
+			return nil, errorf(b, "want_ctx: program %q (section %q) has no typed context: give its bytes (or its type, section(ctx = t))", program, prog.Section)
 		}
 		want, mask, err := encodeMasked(t, c)
 		if err != nil {
