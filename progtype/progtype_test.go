@@ -285,3 +285,12 @@ func TestDefsInKernel(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLookup times Lookup of a name near the table's end.
+func BenchmarkLookup(b *testing.B) {
+	for b.Loop() {
+		if _, ok := progtype.Lookup("cgroup/getsockname_unix"); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
