@@ -31,7 +31,10 @@
 // a program of it.
 package progtype
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Type is a program type: enum bpf_prog_type of linux/bpf.h.
 type Type uint32
@@ -91,7 +94,7 @@ func (t Type) String() string {
 	if int(t) < len(typeNames) {
 		return typeNames[t]
 	}
-	return "type " + itoa(uint32(t))
+	return "type " + strconv.FormatUint(uint64(t), 10)
 }
 
 // AttachType is an expected attach type: enum bpf_attach_type of
@@ -147,7 +150,7 @@ func (a AttachType) String() string {
 	if int(a) < len(attachNames) {
 		return attachNames[a]
 	}
-	return "attach type " + itoa(uint32(a))
+	return "attach type " + strconv.FormatUint(uint64(a), 10)
 }
 
 // Kernel returns the number the loaders give the kernel as the program's
@@ -370,7 +373,8 @@ func Defs() []Def {
 }
 
 // Lookup returns the convention of a program in section name, as both
-// loaders read it, or false if they cannot tell the program's type.
+// loaders read it, or a zero Def and false if they cannot tell the
+// program's type.
 func Lookup(name string) (Def, bool) {
 	name = strings.TrimPrefix(name, "?")
 	head, _, slash := strings.Cut(name, "/")
@@ -416,16 +420,3 @@ func (d Def) TestRun() bool { return d.Run != RunNone }
 // TakesData reports whether BPF_PROG_TEST_RUN runs the program on packet
 // data.
 func (d Def) TakesData() bool { return d.Run == RunData }
-
-func itoa(v uint32) string {
-	var b [10]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(b[i:])
-		}
-	}
-}
