@@ -38,8 +38,8 @@ type Unit struct {
 	Maps      []*Map
 	Globals   []*Global
 	StructOps []*StructOps
-	// ContextTypes are the context types programs give, by symbol
-	// (section(ctx = t)): where the section's convention has none
+	// ContextTypes are the context types programs give themselves, by
+	// symbol: where the section's convention has none
 	// (progtype.Def.Context ""), the program's prototype takes a pointer
 	// to it instead of void *, as a tracepoint's trace_event_raw_NAME.
 	ContextTypes map[string]btf.Type
