@@ -294,3 +294,36 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestREADMENames checks the list of section names in README.md against
+// the table: each name listed is a pattern of a row ("kprobe+" for a
+// pattern ending in "+"), so the list holds no name the loaders do not
+// know.
+func TestREADMENames(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	start := strings.Index(text, "\n`socket`, ")
+	end := strings.Index(text, "(package `progtype` has the")
+	if start < 0 || end < start {
+		t.Fatal("README.md: no list of section names (between \"`socket`, \" and \"(package `progtype` has the\")")
+	}
+	names := regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(text[start:end], -1)
+	n := 0
+	for _, m := range names {
+		name := m[1]
+		if name[0] < 'a' || name[0] > 'z' {
+			continue // ".s", "6", "_unix": forms of the name before
+		}
+		n++
+		d, ok := progtype.Lookup(strings.TrimSuffix(name, "+"))
+		if !ok || d.Pattern != name {
+			t.Errorf("README.md lists section name %q; the table's is %q", name, d.Pattern)
+		}
+	}
+	if n < 60 {
+		t.Errorf("README.md lists %d section names: has the list's form changed?", n)
+	}
+}
