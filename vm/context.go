@@ -3,7 +3,8 @@ package vm
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
+
+	"github.com/bpfstar/bpfstar/progtype"
 )
 
 // ProgType is a program type, as far as the interpreter's contexts go.
@@ -22,31 +23,24 @@ const (
 	TypeSyscall
 )
 
-// progType tells the type of a program from its section name, by the
-// prefixes libbpf knows.
+// progType tells the type of a program from its section name, by
+// libbpf's conventions (progtype).
 func progType(section string) ProgType {
-	has := func(prefixes ...string) bool {
-		for _, p := range prefixes {
-			if section == p || strings.HasPrefix(section, p+"/") || strings.HasPrefix(section, p+".") {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("xdp", "xdp.frags"):
+	d, _ := progtype.Lookup(section)
+	switch d.Type {
+	case progtype.XDP:
 		return TypeXDP
-	case has("socket"):
+	case progtype.SocketFilter:
 		return TypeSocketFilter
-	case has("tc", "classifier", "tcx", "netkit"):
+	case progtype.SchedCLS:
 		return TypeSchedCLS
-	case has("action"):
+	case progtype.SchedACT:
 		return TypeSchedACT
-	case has("cgroup_skb", "cgroup/skb"):
+	case progtype.CgroupSKB:
 		return TypeCgroupSKB
-	case has("raw_tp", "raw_tracepoint", "raw_tp.w", "raw_tracepoint.w"):
+	case progtype.RawTracepoint, progtype.RawTracepointWritable:
 		return TypeRawTracepoint
-	case has("syscall"):
+	case progtype.Syscall:
 		return TypeSyscall
 	}
 	return TypeOther
