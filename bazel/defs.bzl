@@ -176,6 +176,7 @@ bpf_go_bindings = rule(
         name = "prog_go",  # writes prog_go_bpfel.go and prog_go_bpfel.o
         object = ":prog",  # a bpf_object, or any .o
         package = "prog",
+        types = ["syn_event"],  # optional: more BTF types to declare (gen go --type)
     )
 
 The Go file embeds the object beside it (//go:embed prog_go_bpfel.o). The

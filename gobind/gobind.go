@@ -18,8 +18,10 @@
 // (xdpPassProgXdpPass = "xdp_pass", ...) and a Go type for every named
 // struct, union and enum that a map's key or value or a global has
 // (xdpPassConfig for struct config, with the C layout: padding is written
-// out as _ [N]byte fields). The object itself is embedded with
-// //go:embed from a file beside the Go file, which Write writes too.
+// out as _ [N]byte fields), and for every type [Options.Types] names, as
+// bpf2go's -type: a ring buffer's event, say. The object itself is
+// embedded with //go:embed from a file beside the Go file, which Write
+// writes too.
 //
 // What this package adds to the generator is what makes the output safe
 // to commit:
