@@ -238,7 +238,8 @@ func TestGenerateTypes(t *testing.T) {
 		{[]string{"nosuch"}, `the object's BTF has no type "nosuch": only the types the object uses reach it (maps', globals', programs' contexts); for a struct that only a program's code uses, declare a global pointer to it, as C does: bss("unused_nosuch", type = types.ptr(TYPE))`},
 		{[]string{"struct syn_event"}, `type "struct syn_event": a type's name is letters, digits and _ (struct syn_event is syn_event)`},
 		{[]string{"syn_event", "syn_event"}, `type "syn_event" is named twice`},
-		{[]string{"p"}, `type "p" has no Go declaration: `}, // the program's FUNC
+		{[]string{"p"}, `"p" is a function in the object's BTF (a program's), not a type`},
+		{[]string{"unused_kind"}, `"unused_kind" is a global variable in the object's BTF, not a type`},
 	} {
 		opts.Types = c.types
 		if _, err := Generate(obj, opts); err == nil || !strings.HasPrefix(err.Error(), c.want) {

@@ -86,6 +86,12 @@ func namedTypes(spec *ebpf.CollectionSpec, types []btf.Type, names []string) ([]
 			return nil, fmt.Errorf("the object's BTF has %d types named %q (%v): a type to declare must be the only one of its name", len(found), name, found)
 		}
 		t := found[0]
+		switch t.(type) {
+		case *btf.Func:
+			return nil, fmt.Errorf("%q is a function in the object's BTF (a program's), not a type", name)
+		case *btf.Var:
+			return nil, fmt.Errorf("%q is a global variable in the object's BTF, not a type", name)
+		}
 		if have[name] {
 			continue // a map's or a global's, declared already
 		}
