@@ -86,9 +86,8 @@ type Options struct {
 // Programs, maps (but the loaders' own .data, .rodata, .bss and .kconfig)
 // and global variables get accessors. Types are those named in
 // opts.Types, and those of map keys and values and of globals, as bpf2go
-// collects them: a named struct, union or
-// enum, or the element type of an array of one, or a typedef of an
-// anonymous one; taken in the order of the names of the maps (key, then
+// collects them: a named struct, union or enum, or the element type of an
+// array of one, or a typedef of an anonymous one; taken in the order of the names of the maps (key, then
 // value) and then of the globals, the first of a name wins. A type that Go
 // cannot express (one with a pointer or a function pointer, say) is left
 // out: its map or global still has its accessor, and the caller passes

@@ -19,25 +19,25 @@ C (with bpf2go's own generator): FILE.go, gofmt'ed, declares
 loadSTEMObjects, the structs STEMObjects, STEMPrograms, STEMMaps and
 STEMVariables with a field per program, map and global, and a Go type for
 each named struct, union and enum of a map's key or value or of a global,
-and for each type --type names (repeated; bpf2go's -type; for a label,
-its bpf_object's go_types too). A struct that only a program's code
-uses, such as a ring buffer's event, is in the object's BTF when a global
-points at it, as in C ("struct syn_event *unused"): bss("unused_syn_event",
-type = types.ptr(syn_event)). The file embeds the object, which is
-written beside it as FILE.o. A label or
-FILE.star is built first, as for disasm.
+and for each type --type names (repeated; bpf2go's -type; for a label, its
+bpf_object's go_types too). A struct that only a program's code uses, such
+as a ring buffer's event, is in the object's BTF when a global points at
+it, as in C ("struct syn_event *unused"): bss("unused_syn_event", type =
+types.ptr(syn_event)). The file embeds the object, which is written beside
+it as FILE.o. A label or FILE.star is built first, as for disasm.
 
 --package defaults to $GOPACKAGE, which go generate sets; --stem to the
-object's name in lower camel case (xdp_pass: xdpPass); -o to
-NAME_bpfel.go in the current directory (NAME: the object's or program
-file's name without .o or .star, or the target's name). C names become Go names as bpf2go makes them: the first
-letter upper-cased, an underscore after a lower-case letter or digit
-dropped and the next letter upper-cased, characters other than letters,
-digits and _ dropped (count_flows: CountFlows). A name that gives no
-exported Go identifier, or two that give the same one, is an error naming
-them. The file builds on little-endian GOARCHes only (a //go:build line),
-as the object is little-endian. Both files are written in full before
-either replaces a file: on an error, the files that were there stay.`
+object's name in lower camel case (xdp_pass: xdpPass); -o to NAME_bpfel.go
+in the current directory (NAME: the object's or program file's name
+without .o or .star, or the target's name). C names become Go names as
+bpf2go makes them: the first letter upper-cased, an underscore after a
+lower-case letter or digit dropped and the next letter upper-cased,
+characters other than letters, digits and _ dropped (count_flows:
+CountFlows). A name that gives no exported Go identifier, or two that give
+the same one, is an error naming them. The file builds on little-endian
+GOARCHes only (a //go:build line), as the object is little-endian. Both
+files are written in full before either replaces a file: on an error, the
+files that were there stay.`
 
 // genCmd is "bpfstar gen go ...".
 func genCmd(args []string, stdout, stderr io.Writer) error {
