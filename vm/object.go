@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/bpfstar/bpfstar/helper"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objreader"
 )
@@ -189,7 +190,77 @@ func LoadObject(data []byte) (*Object, error) {
 		p.sections = o.sections
 	}
 	sort.Strings(o.names)
+	if lic := f.License(); !helper.GPLCompatible(lic) {
+		for _, name := range o.names {
+			if o.bad[name] == nil {
+				o.bad[name] = o.gplCheck(o.progs[name], lic)
+			}
+		}
+	}
 	return o, nil
+}
+
+// reachable returns the first slots of the functions program p may run:
+// its entry and every function it calls or passes as a callback,
+// transitively, in the order found.
+func (o *Object) reachable(p *Program) []int {
+	seen := map[int]bool{p.entry: true}
+	starts := []int{p.entry}
+	for i := 0; i < len(starts); i++ {
+		from, to := starts[i], o.funcEnd(starts[i])
+		for pc := from; pc < to; pc++ {
+			in := o.code[pc]
+			t := -1
+			switch {
+			case in.op == 0x85 && in.src == uint8(isa.CallPseudo):
+				t = int(in.off)
+			case in.op == 0x18 && uint64(in.imm)&tagMask == funcTag:
+				t = int(uint64(in.imm) &^ tagMask)
+			}
+			if t >= 0 && !seen[t] {
+				seen[t] = true
+				starts = append(starts, t)
+			}
+		}
+	}
+	return starts
+}
+
+// funcEnd returns the slot past the function that starts at slot pc: the
+// next function's or code section's first slot, or the end of the code.
+func (o *Object) funcEnd(pc int) int {
+	end := len(o.slots)
+	for _, f := range o.funcs {
+		if f.pc > pc && f.pc < end {
+			end = f.pc
+		}
+	}
+	for _, s := range o.sections {
+		if s.pc > pc && s.pc < end {
+			end = s.pc
+		}
+	}
+	return end
+}
+
+// gplCheck returns the error the kernel's load gives a program whose
+// license (lic) is not GPL-compatible when it, or a function it calls,
+// calls a GPL-only helper (helper.GPLOnly); nil when it calls none.
+func (o *Object) gplCheck(p *Program, lic string) error {
+	for _, start := range o.reachable(p) {
+		for pc := start; pc < o.funcEnd(start); pc++ {
+			in := o.code[pc]
+			if in.op != 0x85 || in.src != uint8(isa.CallHelper) || !helper.GPLOnly(int32(in.imm)) {
+				continue
+			}
+			where := ""
+			if l := o.lines[pc]; l.File != "" {
+				where = fmt.Sprintf(" (%s:%d)", l.File, l.Line)
+			}
+			return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
+		}
+	}
+	return nil
 }
 
 // relocate applies the relocation of slot pc, which refers to sym.
