@@ -9,7 +9,6 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-
 // checkGPLHelpers reports a call of a GPL-only helper (helper.GPLOnly) in
 // a program, or in a function a program calls, when the file's license()
 // is not GPL-compatible: the kernel would refuse to load the program. It
