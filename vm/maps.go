@@ -552,6 +552,20 @@ func (mp *Map) Keys() [][]byte {
 // Records returns the records submitted to a ring buffer, in order.
 func (mp *Map) Records() [][]byte { return mp.records }
 
+// Queued returns the values of a queue or stack in the order pops take
+// them (a queue's oldest first, a stack's newest first), as user space
+// reads them with lookup-and-delete.
+func (mp *Map) Queued() [][]byte {
+	out := make([][]byte, 0, len(mp.queue))
+	for i := range mp.queue {
+		if mp.Type == MapStack {
+			i = len(mp.queue) - 1 - i
+		}
+		out = append(out, bytes.Clone(mp.queue[i]))
+	}
+	return out
+}
+
 // allocRegion returns a region of n zero bytes, reusing a freed one.
 func (m *Machine) allocRegion(name string, n int) int {
 	r := region{data: make([]byte, n), hi: uint32(n), name: name}
