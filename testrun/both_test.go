@@ -162,3 +162,42 @@ func TestBothComparesEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestUninitStack: a program that reads stack it never wrote (and does not
+// depend on what it read) loads into a kernel as root, so under both the
+// interpreter lets it read too; alone, the interpreter refuses the read,
+// as an unprivileged kernel does.
+func TestUninitStack(t *testing.T) {
+	src := `
+section("xdp", "uninit", [
+    insn.ldx_mem("dw", r1, fp, -8),
+    insn.mov64_imm(r0, 2),
+    exit(),
+])
+license("GPL")
+test("reads uninitialised stack", "uninit", data = udp4(), want_retval = "XDP_PASS")
+`
+	u, err := starlib.Exec("u_test.star", []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("u_test.star", []byte(src), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.VM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[0]; r.Status != testrun.Fail || !regexp.MustCompile(`^u_test.star:3:.*read of uninitialised stack`).MatchString(r.Msg) {
+		t.Errorf("vm: %v %q", r.Status, r.Msg)
+	}
+	testenv.Root(t)
+	rs, err = testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.Both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[0]; r.Status != testrun.Pass || r.Engine != testrun.Both {
+		t.Errorf("both: %v %v %q", r.Engine, r.Status, r.Msg)
+	}
+}

@@ -251,6 +251,12 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) v
 			r.Status, r.Msg = Skip, "not run: "+err.Error()
 			continue
 		}
+		// Under Both, the interpreter lets programs read stack they
+		// never wrote when the kernel they are compared with does
+		// (verify.UninitStackAllowed: root); alone, it refuses such a
+		// read, as an unprivileged kernel does, so that a case's verdict
+		// does not depend on who runs it.
+		m.AllowUninitStack = opts.Engine == Both && verify.UninitStackAllowed()
 		var trace strings.Builder
 		var hooks []vm.Hook
 		if opts.Coverage != nil {
