@@ -23,6 +23,25 @@ import (
 // 64-bit load of a map becomes the map's reference, of a global variable
 // the address of its section's memory plus the offset, of a function a
 // function reference; a call relocation becomes a relative call.
+//
+// The interpreter stands for a kernel whose types are the program's own
+// and whose only kernel symbols are the kfuncs it models:
+//
+//   - A CO-RE relocation keeps the value the instruction holds, which the
+//     compiler computed against the object's local types (a field's
+//     offset, whether it exists, a type's size, an enumerator's value):
+//     the program runs as on a kernel whose types are those the program
+//     declares. It is not relocated against another kernel's BTF: the
+//     memory a run reads is what the test gives, laid out as the test
+//     says, never a kernel's.
+//   - A 64-bit load of an extern gives a modelled kfunc's address (not
+//     zero, not memory), 0 for a weak kfunc or ksym it does not have (as
+//     a loader gives for a weak extern the kernel lacks, so that
+//     bpf_ksym_exists is false); a program that needs any other extern
+//     (a kconfig value, a strong ksym, the address of a strong kfunc it
+//     does not model) does not run, and the error names it.
+//   - A call of a modelled kfunc runs its model; of another kfunc, stops
+//     the run naming it.
 type Object struct {
 	code     []insn
 	slots    []isa.Instruction
@@ -37,6 +56,8 @@ type Object struct {
 	// interpreter does not model.
 	bad    map[string]error
 	kfuncs map[int64]string
+	// externs classifies the object's undefined symbols.
+	externs map[string]externKind
 }
 
 // Programs returns the names of the object's programs (functions in a
@@ -74,7 +95,7 @@ func LoadObject(data []byte) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Object{progs: map[string]*Program{}, bad: map[string]error{}, kfuncs: map[int64]string{}}
+	o := &Object{progs: map[string]*Program{}, bad: map[string]error{}, kfuncs: map[int64]string{}, externs: externKinds(f)}
 	// Maps first, then one array map per global data section, in
 	// section order: their indexes fix their region numbers.
 	mapIndex := map[uint64]int{} // .maps offset -> map
@@ -146,9 +167,6 @@ func LoadObject(data []byte) (*Object, error) {
 			es := ext.Section(f.Sections[sec].Name)
 			if es == nil {
 				continue
-			}
-			if len(es.CORE) > 0 && secBad[sec] == nil {
-				secBad[sec] = fmt.Errorf("%w: section %s has CO-RE relocations, which need the kernel's types", ErrUnsupported, f.Sections[sec].Name)
 			}
 			lines := append([]objreader.LineInfo(nil), es.Lines...)
 			sort.SliceStable(lines, func(i, j int) bool { return lines[i].InsnOffset < lines[j].InsnOffset })
@@ -287,7 +305,12 @@ func (o *Object) relocate(f *objreader.File, slots []isa.Instruction, pc int, sy
 		return fmt.Errorf("relocation of slot %d, which is neither a 64-bit load nor a call", pc)
 	}
 	if !inSection {
-		return fmt.Errorf("%w: %s is an extern (a kernel symbol or kconfig value)", ErrUnsupported, sym.Name)
+		v, err := externValue(sym.Name, o.externs[sym.Name], sym.Bind == elf.STB_WEAK)
+		if err != nil {
+			return err
+		}
+		ins.Imm, ins.Src = int64(v), 0
+		return nil
 	}
 	addend := uint64(uint32(ins.Imm))
 	if s := f.Sections[sec]; s.Name == ".maps" {

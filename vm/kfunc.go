@@ -1,0 +1,100 @@
+package vm
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/objreader"
+)
+
+// kfuncs are the kernel functions the interpreter models, by name: those
+// whose effect a run without a kernel can have exactly. Every other kfunc
+// stops a run that calls it, naming it.
+//
+//   - bpf_rcu_read_lock, bpf_rcu_read_unlock, bpf_preempt_disable,
+//     bpf_preempt_enable: nothing runs concurrently with the program, so
+//     the critical section they mark needs nothing; they return nothing.
+var kfuncs = map[string]Helper{
+	"bpf_rcu_read_lock":   noKfunc,
+	"bpf_rcu_read_unlock": noKfunc,
+	"bpf_preempt_disable": noKfunc,
+	"bpf_preempt_enable":  noKfunc,
+}
+
+func noKfunc(*Machine, [5]uint64) (uint64, error) { return 0, nil }
+
+// kfuncTag tags the address a 64-bit load of a modelled kfunc gives
+// (bpf_ksym_exists): not zero, and not memory.
+const kfuncTag = uint64(0xf3) << 56
+
+// externKind is what an undefined symbol of an object declares.
+type externKind int
+
+const (
+	externKsym    externKind = iota // a kernel variable (the default)
+	externKfunc                     // a kernel function: a FUNC in .ksyms
+	externKconfig                   // a kernel configuration value: in .kconfig
+)
+
+// externKinds classifies the externs of f by the BTF DATASEC that
+// declares them (.ksyms FUNCs are kfuncs, .kconfig VARs kconfig values).
+func externKinds(f *objreader.File) map[string]externKind {
+	kinds := map[string]externKind{}
+	spec, err := f.BTF()
+	if err != nil {
+		return kinds
+	}
+	for t, err := range spec.All() {
+		if err != nil {
+			return kinds
+		}
+		ds, ok := t.(*btf.Datasec)
+		if !ok || ds.Name != ".ksyms" && ds.Name != ".kconfig" {
+			continue
+		}
+		for _, v := range ds.Vars {
+			switch vt := v.Type.(type) {
+			case *btf.Func:
+				kinds[vt.Name] = externKfunc
+			case *btf.Var:
+				if ds.Name == ".kconfig" {
+					kinds[vt.Name] = externKconfig
+				} else {
+					kinds[vt.Name] = externKsym
+				}
+			}
+		}
+	}
+	return kinds
+}
+
+// externValue returns what a 64-bit load of the extern name gives in the
+// interpreter, which stands for a kernel that has the kfuncs it models and
+// no other kernel symbol: a modelled kfunc's (tagged) address, 0 for a
+// weak extern it lacks (as a loader gives for a weak extern the kernel
+// lacks); or an ErrUnsupported error naming what it cannot give.
+func externValue(name string, kind externKind, weak bool) (uint64, error) {
+	switch kind {
+	case externKconfig:
+		return 0, fmt.Errorf("%w: %s is a kconfig extern, a value of the kernel's configuration, which the interpreter does not have", ErrUnsupported, name)
+	case externKfunc:
+		if _, ok := kfuncs[name]; ok {
+			return kfuncTag, nil
+		}
+		if weak {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("%w: the address of kfunc %s, which the interpreter does not model", ErrUnsupported, name)
+	}
+	if weak {
+		return 0, nil
+	}
+	return 0, fmt.Errorf("%w: %s is a kernel symbol (ksym), which only a kernel has", ErrUnsupported, name)
+}
+
+// kfunc returns the model of the kfunc a call with BTF id id calls, or
+// nil.
+func (m *Machine) kfunc(id int64) Helper {
+	return kfuncs[m.kfuncs[id]]
+}

@@ -1,0 +1,122 @@
+package vm_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/bpfstar/bpfstar/vm"
+)
+
+// kfuncSrc uses CO-RE on a local type (the syscall context), modelled
+// kfuncs, a weak kfunc and a weak ksym the interpreter lacks, and, in
+// other programs, what it refuses.
+const kfuncSrc = `
+args = types.struct("args", [("a", types.u32), ("b", types.u32)])
+kind = types.enum("kind", [("ONE", 1), ("TWO", 2)])
+void = types.func(types.void, [])
+missing = types.func(types.s32, [types.s32])
+out = bss("out", type = types.array(types.u64, 8))
+
+def store(i, reg):
+    return insn.stx_mem("dw", r9, reg, 8 * i)
+
+section("syscall", "kfuncs", [
+    insn.ld_map_value(r9, out),
+    core.ldx(r2, r1, args, "b"),
+    store(0, r2),
+    core.field_exists(r2, args, "b"),
+    store(1, r2),
+    core.type_size(r2, args),
+    store(2, r2),
+    core.enum_value(r2, kind, "TWO"),
+    store(3, r2),
+    insn.call_kfunc("bpf_rcu_read_lock", void),
+    insn.call_kfunc("bpf_rcu_read_unlock", void),
+    insn.ld_kfunc(r1, "bpf_rcu_read_lock", void),
+    store(4, r1),
+    insn.ld_kfunc(r1, "bpf_no_such_kfunc", missing, weak = True),
+    store(5, r1),
+    insn.jmp_imm("jeq", r1, 0, "skip"),
+    insn.call_kfunc("bpf_no_such_kfunc", missing, weak = True),
+    label("skip"),
+    insn.ld_ksym(r1, "no_such_var", weak = True),
+    store(6, r1),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+section("syscall", "calls_missing", [
+    insn.mov64_imm(r1, 1),
+    insn.call_kfunc("bpf_task_from_pid", missing),
+    exit(),
+])
+section("raw_tp/x", "strong_ksym", [
+    insn.ld_ksym(r1, "schedule"),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+section("raw_tp/y", "strong_kfunc_addr", [
+    insn.ld_kfunc(r1, "bpf_task_acquire", missing),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+license("GPL")
+`
+
+// TestKfuncsAndCORE: CO-RE relocations keep their local values, modelled
+// kfuncs run, weak externs the interpreter lacks are 0, and what it
+// cannot give stops the program naming it.
+func TestKfuncsAndCORE(t *testing.T) {
+	o, err := vm.LoadObject(build(t, kfuncSrc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := o.NewMachine(vm.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.Program("kfuncs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := []byte{1, 0, 0, 0, 42, 0, 0, 0}
+	if _, err := m.RunProgram(p, vm.Input{Ctx: ctx, HasCtx: true}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m.Map(".bss").Lookup(u32(0), 0)
+	got := make([]uint64, 7)
+	for i := range got {
+		got[i] = binary.LittleEndian.Uint64(v[8*i:])
+	}
+	want := []uint64{42, 1, 8, 2}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("out[%d] = %d, want %d", i, got[i], w)
+		}
+	}
+	if got[4] == 0 {
+		t.Errorf("bpf_ksym_exists(bpf_rcu_read_lock) is false")
+	}
+	if got[5] != 0 || got[6] != 0 {
+		t.Errorf("weak externs the interpreter lacks: %#x %#x, want 0", got[5], got[6])
+	}
+
+	p, err = o.Program("calls_missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.RunProgram(p, vm.Input{})
+	if !errors.Is(err, vm.ErrUnsupported) || !strings.Contains(err.Error(), "bpf_task_from_pid") {
+		t.Errorf("call of a kfunc the interpreter does not model: %v", err)
+	}
+	for name, want := range map[string]string{
+		"strong_ksym":       "schedule is a kernel symbol (ksym)",
+		"strong_kfunc_addr": "the address of kfunc bpf_task_acquire",
+	} {
+		_, err := o.Program(name)
+		if !errors.Is(err, vm.ErrUnsupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+}
