@@ -61,7 +61,7 @@ section("raw_tp/y", "strong_kfunc_addr", [
     insn.mov64_imm(r0, 0),
     exit(),
 ])
-license("GPL")
+license("GPL and additional rights")
 `
 
 // TestKfuncsAndCORE: CO-RE relocations keep their local values, modelled
@@ -118,5 +118,18 @@ func TestKfuncsAndCORE(t *testing.T) {
 		if !errors.Is(err, vm.ErrUnsupported) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", name, err, want)
 		}
+	}
+}
+
+// TestKfuncNeedsGPL: the kernel lets only GPL-compatible programs call
+// kfuncs, so does the interpreter.
+func TestKfuncNeedsGPL(t *testing.T) {
+	o, err := vm.LoadObject(relicense(t, build(t, kfuncSrc), "MIT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = o.Program("kfuncs")
+	if !errors.Is(err, vm.ErrGPL) || !strings.Contains(err.Error(), "kfunc bpf_rcu_read_lock") {
+		t.Errorf("kfuncs: %v", err)
 	}
 }

@@ -263,19 +263,22 @@ func (o *Object) funcEnd(pc int) int {
 
 // gplCheck returns the error the kernel's load gives a program whose
 // license (lic) is not GPL-compatible when it, or a function it calls,
-// calls a GPL-only helper (helper.GPLOnly); nil when it calls none.
+// calls a GPL-only helper (helper.GPLOnly) or any kfunc; nil when it calls
+// none.
 func (o *Object) gplCheck(p *Program, lic string) error {
 	for _, start := range o.reachable(p) {
 		for pc := start; pc < o.funcEnd(start); pc++ {
 			in := o.code[pc]
-			if in.op != 0x85 || in.src != uint8(isa.CallHelper) || !helper.GPLOnly(int32(in.imm)) {
-				continue
-			}
 			where := ""
 			if l := o.lines[pc]; l.File != "" {
 				where = fmt.Sprintf(" (%s:%d)", l.File, l.Line)
 			}
-			return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
+			switch {
+			case in.op == 0x85 && in.src == uint8(isa.CallHelper) && helper.GPLOnly(int32(in.imm)):
+				return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
+			case in.op == 0x85 && in.src == uint8(isa.CallKfunc):
+				return fmt.Errorf("program %s: %w: it calls kfunc %s at slot %d%s, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call kernel function from non-GPL compatible program)", p.name, ErrGPL, o.kfuncs[in.imm], pc, where, lic)
+			}
 		}
 	}
 	return nil
