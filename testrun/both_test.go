@@ -201,3 +201,115 @@ test("reads uninitialised stack", "uninit", data = udp4(), want_retval = "XDP_PA
 		t.Errorf("both: %v %v %q", r.Engine, r.Status, r.Msg)
 	}
 }
+
+// helperSrc calls bpf_perf_event_output (with packet bytes appended, from
+// XDP and tc; with flags a raw tracepoint may not give) and
+// bpf_skb_load_bytes_relative (from the Ethernet and the network header,
+// and from a header that does not exist) in every skb program type.
+const helperSrc = `
+pe = bpf_map("pe", "perf_event_array", 4, 4, 0)
+res = bpf_map("res", "array", 4, 24, 1)
+BPF_F_CURRENT_CPU = 0xffffffff
+
+def perf(name, sec, flags, clock = False):
+    value = [insn.st_mem("dw", fp, -8, 0x22334455)]
+    if clock:
+        value = [insn.mov64_reg(r6, r1), insn.call("ktime_get_ns"), insn.stx_mem("dw", fp, r0, -8), insn.mov64_reg(r1, r6)]
+    section(sec, name, value + [
+        insn.ld_map_fd(r2, pe),
+        insn.ld_imm64(r3, flags),
+        insn.mov64_reg(r4, fp),
+        insn.alu64_imm("add", r4, -8),
+        insn.mov64_imm(r5, 5),
+        insn.call("perf_event_output"),
+        exit(),
+    ])
+
+perf("perf_xdp", "xdp", BPF_F_CURRENT_CPU | 14 << 32)
+perf("perf_tc", "tc", BPF_F_CURRENT_CPU | 20 << 32)
+perf("perf_tc_long", "tc", BPF_F_CURRENT_CPU | 2000 << 32)
+perf("perf_raw_tp", "raw_tp/sys_enter", BPF_F_CURRENT_CPU)
+perf("perf_raw_tp_ctxlen", "raw_tp/sys_enter", BPF_F_CURRENT_CPU | 1 << 32)
+perf("perf_clock", "xdp", BPF_F_CURRENT_CPU, clock = True)
+
+def loadrel(header, off, n, slot):
+    return [
+        insn.mov64_reg(r1, r6),
+        insn.mov64_imm(r2, off),
+        insn.mov64_reg(r3, r9),
+        insn.alu64_imm("add", r3, 8 * slot),
+        insn.mov64_imm(r4, n),
+        insn.mov64_imm(r5, header),
+        insn.call("skb_load_bytes_relative"),
+    ]
+
+def relative(name, sec):
+    section(sec, name, [
+        insn.mov64_reg(r6, r1),
+        insn.st_mem("w", fp, -4, 0),
+        insn.ld_map_fd(r1, res),
+        insn.mov64_reg(r2, fp),
+        insn.alu64_imm("add", r2, -4),
+        insn.call("map_lookup_elem"),
+        insn.jmp_imm("jeq", r0, 0, name + "_out"),
+        insn.mov64_reg(r9, r0),
+    ] +
+        loadrel(0, 12, 2, 0) +   # BPF_HDR_START_MAC: the EtherType
+        loadrel(1, 9, 1, 1) +    # BPF_HDR_START_NET: the IP protocol
+        loadrel(2, 0, 1, 2) + [  # no such header: -EFAULT
+        insn.stx_mem("dw", r9, r0, 16),
+        label(name + "_out"),
+        insn.mov64_imm(r0, 1),
+        exit(),
+    ])
+
+relative("rel_tc", "tc")
+relative("rel_sock", "socket")
+relative("rel_cgroup", "cgroup_skb/ingress")
+license("GPL")
+
+test("perf xdp", "perf_xdp", data = udp4(), want_retval = 0)
+test("perf tc", "perf_tc", data = udp4(), want_retval = 0)
+test("perf tc, past the packet", "perf_tc_long", data = udp4(), want_retval = -14 & 0xffffffff)
+test("perf raw_tp", "perf_raw_tp", ctx = b"\0" * 16, want_retval = 0)
+test("perf raw_tp, ctxlen", "perf_raw_tp_ctxlen", ctx = b"\0" * 16, want_retval = -22 & 0xffffffff)
+test("perf clock", "perf_clock", data = udp4(), want_retval = 0)
+REL = {res: {0: b"\x08\x00" + b"\0" * 6 + b"\x11" + b"\0" * 7 + b"\xf2" + b"\xff" * 7}}
+test("relative tc", "rel_tc", data = udp4(), want_maps = REL)
+test("relative socket", "rel_sock", data = udp4(), want_maps = REL)
+test("relative cgroup_skb", "rel_cgroup", data = udp4(), want_maps = REL)
+`
+
+// TestHelpersAgree: bpf_perf_event_output's samples and
+// bpf_skb_load_bytes_relative's bytes and errors are the kernel's, in each
+// engine, and under both the samples are compared.
+func TestHelpersAgree(t *testing.T) {
+	u, err := starlib.Exec("h_test.star", []byte(helperSrc), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("h_test.star", []byte(helperSrc), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []testrun.Engine{testrun.VM, testrun.Both} {
+		t.Run(string(e), func(t *testing.T) {
+			if e == testrun.Both {
+				testenv.Root(t)
+			}
+			rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				want := "^$"
+				if r.Case.Name == "perf clock" && e == testrun.Both {
+					want = `^the kernel and the interpreter disagree: pe: record 0 is [0-9a-f]{10}0{14} \(kernel\), 0{24} \(vm\)$`
+				}
+				if !regexp.MustCompile(want).MatchString(r.Msg) || (want == "^$") != (r.Status == testrun.Pass) {
+					t.Errorf("%s: %v %q, want %q", r.Case.Name, r.Status, r.Msg, want)
+				}
+			}
+		})
+	}
+}

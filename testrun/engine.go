@@ -203,7 +203,7 @@ func vmMaps(m *vm.Machine) (map[string]map[string][]byte, map[string][][]byte) {
 		switch mp.Type {
 		case vm.MapArray, vm.MapHash, vm.MapLRUHash, vm.MapLPMTrie,
 			vm.MapPerCPUArray, vm.MapPerCPUHash, vm.MapLRUPerCPU:
-		case vm.MapRingbuf:
+		case vm.MapRingbuf, vm.MapPerfEvents:
 			streams[mp.Name] = mp.Records()
 			continue
 		case vm.MapQueue, vm.MapStack:

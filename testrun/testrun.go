@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
@@ -147,12 +148,15 @@ type collection struct {
 	streams []*stream
 }
 
-// stream is a ring buffer, queue or stack of a collection.
+// stream is a ring buffer, perf event array, queue or stack of a
+// collection.
 type stream struct {
 	name string
 	m    *ebpf.Map
-	// ring reads a ring buffer (nil for a queue or stack).
+	// ring reads a ring buffer, perf a perf event array (both nil for a
+	// queue or stack).
 	ring *ringbuf.Reader
+	perf *perf.Reader
 }
 
 // drain takes every record out of the stream, in the order user space
@@ -171,6 +175,23 @@ func (s *stream) drain() ([][]byte, error) {
 			}
 			if err != nil {
 				return out, err
+			}
+			out = append(out, slices.Clone(rec.RawSample))
+		}
+	}
+	if s.perf != nil {
+		s.perf.SetDeadline(time.Unix(1, 0))
+		var rec perf.Record
+		for {
+			err := s.perf.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			if rec.LostSamples > 0 {
+				return out, fmt.Errorf("%d samples lost on CPU %d: the reader's buffer is too small", rec.LostSamples, rec.CPU)
 			}
 			out = append(out, slices.Clone(rec.RawSample))
 		}
@@ -203,6 +224,14 @@ func newStreams(c *ebpf.Collection) ([]*stream, error) {
 				return nil, fmt.Errorf("reading ring buffer %s: %w", name, err)
 			}
 			out = append(out, &stream{name: name, m: m, ring: r})
+		case ebpf.PerfEventArray:
+			// A reader on every CPU, as a program's user space has: the
+			// program's output then lands somewhere. Where perf events
+			// cannot be opened, the array stays empty (the helper
+			// returns -ENOENT) and is not compared.
+			if r, err := perf.NewReader(m, perfBuffer); err == nil {
+				out = append(out, &stream{name: name, m: m, perf: r})
+			}
 		case ebpf.Queue, ebpf.Stack:
 			out = append(out, &stream{name: name, m: m})
 		}
@@ -210,9 +239,16 @@ func newStreams(c *ebpf.Collection) ([]*stream, error) {
 	return out, nil
 }
 
+// perfBuffer is the size of each CPU's buffer of a perf event array's
+// reader.
+const perfBuffer = 1 << 16
+
 func (s *stream) close() {
 	if s.ring != nil {
 		s.ring.Close()
+	}
+	if s.perf != nil {
+		s.perf.Close()
 	}
 }
 

@@ -337,6 +337,36 @@ func helperSkbLoadBytes(m *Machine, a [5]uint64) (uint64, error) {
 	return 0, m.Write(a[2], append([]byte(nil), m.regions[regionPacket].data[start:start+n]...))
 }
 
+// helperSkbLoadBytesRelative is bpf_skb_load_bytes_relative: like
+// bpf_skb_load_bytes, from the Ethernet header (BPF_HDR_START_MAC, 0) or
+// the network header (BPF_HDR_START_NET, 1), which a test run's skb has at
+// the frame's start and 14 bytes on, whatever the program type; the bytes
+// end at the packet's end. A bad header or range zeroes the buffer and
+// returns -EFAULT.
+func helperSkbLoadBytesRelative(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB); err != nil {
+		return 0, err
+	}
+	off, n := uint64(uint32(a[1])), uint64(uint32(a[3]))
+	start := uint64(skbHeadroom)
+	ok := off <= 0xffff && n > 0
+	switch a[4] {
+	case 0: // BPF_HDR_START_MAC
+	case 1: // BPF_HDR_START_NET
+		start += ethHlen
+	default:
+		ok = false
+	}
+	start += off
+	if !ok || start+n > uint64(m.pkt.end) {
+		if err := m.Zero(a[2], int(min(n, 1<<31))); err != nil {
+			return 0, err
+		}
+		return errno(14), nil
+	}
+	return 0, m.Write(a[2], append([]byte(nil), m.regions[regionPacket].data[start:start+n]...))
+}
+
 func helperSkbStoreBytes(m *Machine, a [5]uint64) (uint64, error) {
 	if err := m.ctxIs(a[0], TypeSchedCLS, TypeSchedACT); err != nil {
 		return 0, err

@@ -133,3 +133,33 @@ func TestKfuncNeedsGPL(t *testing.T) {
 		t.Errorf("kfuncs: %v", err)
 	}
 }
+
+// TestUnmodelledHelpers: helpers whose answer only a kernel knows (a
+// flow hash, a route, a socket, the current task, cgroup or socket
+// cookie) stop the run naming them, never answering 0.
+func TestUnmodelledHelpers(t *testing.T) {
+	for id, name := range map[int32]string{
+		34:  "bpf_get_hash_recalc",
+		35:  "bpf_get_current_task",
+		46:  "bpf_get_socket_cookie",
+		69:  "bpf_fib_lookup",
+		80:  "bpf_get_current_cgroup_id",
+		84:  "bpf_sk_lookup_tcp",
+		85:  "bpf_sk_lookup_udp",
+		99:  "bpf_skc_lookup_tcp",
+		158: "bpf_get_current_task_btf",
+	} {
+		code := binary.LittleEndian.AppendUint32([]byte{0x85, 0, 0, 0}, uint32(id))
+		code = append(code, 0x95, 0, 0, 0, 0, 0, 0, 0)
+		p, err := vm.Compile(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := vm.NewMachine()
+		m.UseStandardHelpers()
+		_, err = m.Run(p)
+		if !errors.Is(err, vm.ErrUnsupported) || !strings.Contains(err.Error(), name) {
+			t.Errorf("helper %d: %v, want an error naming %s", id, err, name)
+		}
+	}
+}
