@@ -11,7 +11,7 @@ import (
 )
 
 // build compiles a program file for a test.
-func build(t *testing.T, src string) []byte {
+func build(t testing.TB, src string) []byte {
 	t.Helper()
 	obj, err := compile.Source("prog.star", []byte(src), compile.Options{})
 	if err != nil {
@@ -23,7 +23,7 @@ func build(t *testing.T, src string) []byte {
 // relicense rewrites the license section of obj to lic (no longer than
 // the license it had): bpfstar refuses to build a GPL-only helper call
 // without a GPL-compatible license, other compilers do not.
-func relicense(t *testing.T, obj []byte, lic string) []byte {
+func relicense(t testing.TB, obj []byte, lic string) []byte {
 	t.Helper()
 	f, err := elf.NewFile(bytes.NewReader(obj))
 	if err != nil {

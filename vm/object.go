@@ -209,75 +209,82 @@ func LoadObject(data []byte) (*Object, error) {
 	}
 	sort.Strings(o.names)
 	if lic := f.License(); !helper.GPLCompatible(lic) {
+		cache := map[int]*codeFunc{}
 		for _, name := range o.names {
 			if o.bad[name] == nil {
-				o.bad[name] = o.gplCheck(o.progs[name], lic)
+				o.bad[name] = o.gplCheck(o.progs[name], lic, cache)
 			}
 		}
 	}
 	return o, nil
 }
 
-// reachable returns the first slots of the functions program p may run:
-// its entry and every function it calls or passes as a callback,
-// transitively, in the order found.
-func (o *Object) reachable(p *Program) []int {
-	seen := map[int]bool{p.entry: true}
-	starts := []int{p.entry}
-	for i := 0; i < len(starts); i++ {
-		from, to := starts[i], o.funcEnd(starts[i])
-		for pc := from; pc < to; pc++ {
-			in := o.code[pc]
-			t := -1
-			switch {
-			case in.op == 0x85 && in.src == uint8(isa.CallPseudo):
-				t = int(in.off)
-			case in.op == 0x18 && uint64(in.imm)&tagMask == funcTag:
-				t = int(uint64(in.imm) &^ tagMask)
-			}
-			if t >= 0 && !seen[t] {
-				seen[t] = true
-				starts = append(starts, t)
-			}
+// codeFunc is what the GPL check needs of one function: the functions
+// it calls or passes as callbacks, and its first call of a GPL-only
+// helper or kfunc (-1 for none).
+type codeFunc struct {
+	callees []int
+	gpl     int
+}
+
+// funcAt returns what the function starting at slot start calls,
+// computing it once.
+func (o *Object) funcAt(start int, cache map[int]*codeFunc) *codeFunc {
+	if f, ok := cache[start]; ok {
+		return f
+	}
+	f := &codeFunc{gpl: -1}
+	for pc, end := start, o.funcEnd(start); pc < end; pc++ {
+		in := o.code[pc]
+		switch {
+		case in.op == 0x85 && in.src == uint8(isa.CallPseudo):
+			f.callees = append(f.callees, int(in.off))
+		case in.op == 0x18 && uint64(in.imm)&tagMask == funcTag:
+			f.callees = append(f.callees, int(uint64(in.imm)&^tagMask))
+		case f.gpl < 0 && in.op == 0x85 && (in.src == uint8(isa.CallHelper) && helper.GPLOnly(int32(in.imm)) || in.src == uint8(isa.CallKfunc)):
+			f.gpl = pc
 		}
 	}
-	return starts
+	cache[start] = f
+	return f
 }
 
 // funcEnd returns the slot past the function that starts at slot pc: the
 // next function's or code section's first slot, or the end of the code.
 func (o *Object) funcEnd(pc int) int {
 	end := len(o.slots)
-	for _, f := range o.funcs {
-		if f.pc > pc && f.pc < end {
-			end = f.pc
-		}
+	if i := sort.Search(len(o.funcs), func(i int) bool { return o.funcs[i].pc > pc }); i < len(o.funcs) {
+		end = o.funcs[i].pc
 	}
-	for _, s := range o.sections {
-		if s.pc > pc && s.pc < end {
-			end = s.pc
-		}
+	if i := sort.Search(len(o.sections), func(i int) bool { return o.sections[i].pc > pc }); i < len(o.sections) {
+		end = min(end, o.sections[i].pc)
 	}
 	return end
 }
 
 // gplCheck returns the error the kernel's load gives a program whose
-// license (lic) is not GPL-compatible when it, or a function it calls,
-// calls a GPL-only helper (helper.GPLOnly) or any kfunc; nil when it calls
-// none.
-func (o *Object) gplCheck(p *Program, lic string) error {
-	for _, start := range o.reachable(p) {
-		for pc := start; pc < o.funcEnd(start); pc++ {
+// license (lic) is not GPL-compatible when it, or a function it calls or
+// passes as a callback, calls a GPL-only helper (helper.GPLOnly) or any
+// kfunc; nil when it calls none.
+func (o *Object) gplCheck(p *Program, lic string, cache map[int]*codeFunc) error {
+	seen := map[int]bool{p.entry: true}
+	for queue := []int{p.entry}; len(queue) > 0; queue = queue[1:] {
+		f := o.funcAt(queue[0], cache)
+		if pc := f.gpl; pc >= 0 {
 			in := o.code[pc]
 			where := ""
 			if l := o.lines[pc]; l.File != "" {
 				where = fmt.Sprintf(" (%s:%d)", l.File, l.Line)
 			}
-			switch {
-			case in.op == 0x85 && in.src == uint8(isa.CallHelper) && helper.GPLOnly(int32(in.imm)):
-				return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
-			case in.op == 0x85 && in.src == uint8(isa.CallKfunc):
+			if in.src == uint8(isa.CallKfunc) {
 				return fmt.Errorf("program %s: %w: it calls kfunc %s at slot %d%s, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call kernel function from non-GPL compatible program)", p.name, ErrGPL, o.kfuncs[in.imm], pc, where, lic)
+			}
+			return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
+		}
+		for _, t := range f.callees {
+			if !seen[t] {
+				seen[t] = true
+				queue = append(queue, t)
 			}
 		}
 	}
