@@ -313,3 +313,76 @@ func TestHelpersAgree(t *testing.T) {
 		})
 	}
 }
+
+// iterSrc runs the numeric iterator kfuncs (bpf_for(i, 3, 7), a range
+// that ends before it starts, one too long, one from INT_MIN) and leaves
+// what they returned in .bss.
+const iterSrc = `
+it = types.struct("bpf_iter_num", [("__opaque", types.array(types.u64, 1))])
+itp = types.ptr(it)
+new = types.func(types.s32, [itp, types.s32, types.s32])
+next = types.func(types.ptr(types.s32), [itp])
+destroy = types.func(types.void, [itp])
+out = bss("out", type = types.array(types.s64, 5))
+
+def at(slot):
+    return [insn.mov64_reg(r1, fp), insn.alu64_imm("add", r1, -8 * slot)]
+
+def iter_new(slot, start, end):
+    return at(slot) + [insn.mov64_imm(r2, start), insn.mov64_imm(r3, end), insn.call_kfunc("bpf_iter_num_new", new)]
+
+def iter_next(slot):
+    return at(slot) + [insn.call_kfunc("bpf_iter_num_next", next)]
+
+def iter_destroy(slot):
+    return at(slot) + [insn.call_kfunc("bpf_iter_num_destroy", destroy)]
+
+section("syscall", "iter", [insn.ld_map_value(r9, out), insn.mov64_imm(r6, 0)] +
+    iter_new(1, 3, 7) + [label("loop")] + iter_next(1) + [
+    insn.jmp_imm("jeq", r0, 0, "done"),
+    insn.ldx_mem("w", r1, r0, 0),
+    insn.alu64_reg("add", r6, r1),
+    insn.ja("loop"),
+    label("done"),
+    insn.stx_mem("dw", r9, r6, 0),
+    ] + iter_next(1) + [
+    insn.stx_mem("dw", r9, r0, 8),
+    ] + iter_destroy(1) + iter_new(2, 5, 1) + [
+    insn.stx_mem("dw", r9, r0, 16),
+    ] + iter_destroy(2) + iter_new(3, 0, 8388609) + [
+    insn.stx_mem("dw", r9, r0, 24),
+    ] + iter_destroy(3) + iter_new(4, -2147483648, -2147483647) + iter_next(4) + [
+    insn.jmp_imm("jeq", r0, 0, "none"),
+    insn.ldx_mem("w", r1, r0, 0),
+    insn.movsx64_reg(r1, r1, 32),
+    insn.stx_mem("dw", r9, r1, 32),
+    label("none"),
+    ] + iter_destroy(4) + [
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+license("GPL")
+test("iterators", "iter", ctx = b"\0" * 8, want_retval = 0)
+`
+
+// TestIterNumAgrees: the interpreter's bpf_iter_num_* are the kernel's
+// (under both, .bss is compared: the sum, the errors as zero-extended
+// ints, INT_MIN after the wrap of start-1).
+func TestIterNumAgrees(t *testing.T) {
+	testenv.Root(t)
+	u, err := starlib.Exec("i_test.star", []byte(iterSrc), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("i_test.star", []byte(iterSrc), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.Both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs[0]; r.Status != testrun.Pass || r.Engine != testrun.Both {
+		t.Errorf("%v %v %s", r.Engine, r.Status, r.Msg)
+	}
+}

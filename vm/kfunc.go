@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/cilium/ebpf/btf"
@@ -15,14 +16,61 @@ import (
 //   - bpf_rcu_read_lock, bpf_rcu_read_unlock, bpf_preempt_disable,
 //     bpf_preempt_enable: nothing runs concurrently with the program, so
 //     the critical section they mark needs nothing; they return nothing.
+//   - bpf_iter_num_new, bpf_iter_num_next, bpf_iter_num_destroy: the
+//     open-coded numeric iterator (bpf_for, bpf_repeat), as the kernel
+//     runs it on its 8-byte state (struct bpf_iter_num: the current and
+//     last number, two ints): new refuses start > end (-EINVAL) and
+//     ranges of more than 8388608 numbers (-E2BIG), next returns the
+//     address of the current number in the iterator, or NULL when done.
 var kfuncs = map[string]Helper{
-	"bpf_rcu_read_lock":   noKfunc,
-	"bpf_rcu_read_unlock": noKfunc,
-	"bpf_preempt_disable": noKfunc,
-	"bpf_preempt_enable":  noKfunc,
+	"bpf_rcu_read_lock":    noKfunc,
+	"bpf_rcu_read_unlock":  noKfunc,
+	"bpf_preempt_disable":  noKfunc,
+	"bpf_preempt_enable":   noKfunc,
+	"bpf_iter_num_new":     kfuncIterNumNew,
+	"bpf_iter_num_next":    kfuncIterNumNext,
+	"bpf_iter_num_destroy": kfuncIterNumDestroy,
 }
 
 func noKfunc(*Machine, [5]uint64) (uint64, error) { return 0, nil }
+
+// maxIterNum is BPF_MAX_LOOPS: the most numbers a bpf_iter_num yields.
+const maxIterNum = 8 * 1024 * 1024
+
+// setIterNum writes the state of the bpf_iter_num at a.
+func (m *Machine) setIterNum(a uint64, cur, end int32) error {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(cur))
+	return m.Write(a, binary.LittleEndian.AppendUint32(b, uint32(end)))
+}
+
+// kfuncIterNumNew returns an int, which a kfunc leaves zero-extended in
+// r0 (unlike a helper, whose errors are 64-bit): -EINVAL is 0xffffffea.
+func kfuncIterNumNew(m *Machine, a [5]uint64) (uint64, error) {
+	start, end := int32(a[1]), int32(a[2])
+	switch {
+	case start > end:
+		return uint64(uint32(errno(einval))), m.setIterNum(a[0], 0, 0)
+	case int64(end)-int64(start) > maxIterNum:
+		return uint64(uint32(errno(e2big))), m.setIterNum(a[0], 0, 0)
+	}
+	return 0, m.setIterNum(a[0], start-1, end)
+}
+
+func kfuncIterNumNext(m *Machine, a [5]uint64) (uint64, error) {
+	b, err := m.Read(a[0], 8)
+	if err != nil {
+		return 0, err
+	}
+	cur, end := int32(binary.LittleEndian.Uint32(b)), int32(binary.LittleEndian.Uint32(b[4:]))
+	if int64(cur+1) >= int64(end) { // cur+1 wraps, as the kernel's int does
+		return 0, m.setIterNum(a[0], 0, 0)
+	}
+	return a[0], m.setIterNum(a[0], cur+1, end)
+}
+
+func kfuncIterNumDestroy(m *Machine, a [5]uint64) (uint64, error) {
+	return 0, m.setIterNum(a[0], 0, 0)
+}
 
 // kfuncTag tags the address a 64-bit load of a modelled kfunc gives
 // (bpf_ksym_exists): not zero, and not memory.

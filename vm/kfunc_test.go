@@ -163,3 +163,89 @@ func TestUnmodelledHelpers(t *testing.T) {
 		}
 	}
 }
+
+// iterSrc sums bpf_for(i, 3, 7) with the numeric iterator kfuncs, and
+// stores what bpf_iter_num_new says of a range that ends before it starts,
+// of one too long, and the first number of a range from INT_MIN.
+const iterSrc = `
+it = types.struct("bpf_iter_num", [("__opaque", types.array(types.u64, 1))])
+itp = types.ptr(it)
+new = types.func(types.s32, [itp, types.s32, types.s32])
+next = types.func(types.ptr(types.s32), [itp])
+destroy = types.func(types.void, [itp])
+out = bss("out", type = types.array(types.s64, 5))
+
+def iter_new(start, end):
+    return [
+        insn.mov64_reg(r1, fp),
+        insn.alu64_imm("add", r1, -8),
+        insn.mov64_imm(r2, start),
+        insn.mov64_imm(r3, end),
+        insn.call_kfunc("bpf_iter_num_new", new),
+    ]
+
+def iter_next():
+    return [
+        insn.mov64_reg(r1, fp),
+        insn.alu64_imm("add", r1, -8),
+        insn.call_kfunc("bpf_iter_num_next", next),
+    ]
+
+section("syscall", "iter", [insn.ld_map_value(r9, out), insn.mov64_imm(r6, 0)] +
+    iter_new(3, 7) + [label("loop")] + iter_next() + [
+    insn.jmp_imm("jeq", r0, 0, "done"),
+    insn.ldx_mem("w", r1, r0, 0),
+    insn.alu64_reg("add", r6, r1),
+    insn.ja("loop"),
+    label("done"),
+    insn.stx_mem("dw", r9, r6, 0),
+    ] + iter_next() + [
+    insn.stx_mem("dw", r9, r0, 8),  # NULL again after the end
+    insn.mov64_reg(r1, fp),
+    insn.alu64_imm("add", r1, -8),
+    insn.call_kfunc("bpf_iter_num_destroy", destroy),
+    ] + iter_new(5, 1) + [
+    insn.stx_mem("dw", r9, r0, 16),
+    ] + iter_new(0, 8388609) + [
+    insn.stx_mem("dw", r9, r0, 24),
+    ] + iter_new(-2147483648, -2147483647) + iter_next() + [
+    insn.ldx_mem("w", r1, r0, 0),
+    insn.movsx64_reg(r1, r1, 32),
+    insn.stx_mem("dw", r9, r1, 32),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+license("GPL")
+`
+
+// TestIterNum: the numeric iterator kfuncs count as the kernel's do.
+func TestIterNum(t *testing.T) {
+	o, err := vm.LoadObject(build(t, iterSrc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := o.NewMachine(vm.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := o.Program("iter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.RunProgram(p, vm.Input{}); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m.Map(".bss").Lookup(u32(0), 0)
+	var got []int64
+	for i := 0; i < 5; i++ {
+		got = append(got, int64(binary.LittleEndian.Uint64(v[8*i:])))
+	}
+	// The errors are ints, zero-extended, as the kernel leaves them.
+	want := []int64{3 + 4 + 5 + 6, 0, 0xffffffea, 0xfffffff9, -2147483648}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("out = %d, want %d", got, want)
+			break
+		}
+	}
+}
