@@ -51,12 +51,16 @@ section("syscall", "calls_missing", [
     insn.call_kfunc("bpf_task_from_pid", missing),
     exit(),
 ])
-section("raw_tp/x", "strong_ksym", [
-    insn.ld_ksym(r1, "schedule"),
+function("sched", [
+    insn.ld_ksym(r0, "schedule"),
+    exit(),
+])
+section("syscall", "strong_ksym", [
+    insn.call_func("sched"),
     insn.mov64_imm(r0, 0),
     exit(),
 ])
-section("raw_tp/y", "strong_kfunc_addr", [
+section("syscall", "strong_kfunc_addr", [
     insn.ld_kfunc(r1, "bpf_task_acquire", missing),
     insn.mov64_imm(r0, 0),
     exit(),
@@ -66,7 +70,8 @@ license("GPL and additional rights")
 
 // TestKfuncsAndCORE: CO-RE relocations keep their local values, modelled
 // kfuncs run, weak externs the interpreter lacks are 0, and what it
-// cannot give stops the program naming it.
+// cannot give stops the program that needs it (itself or in a function it
+// calls), naming it; the other programs of the same section run.
 func TestKfuncsAndCORE(t *testing.T) {
 	o, err := vm.LoadObject(build(t, kfuncSrc))
 	if err != nil {

@@ -134,7 +134,10 @@ func LoadObject(data []byte) (*Object, error) {
 		o.sections = append(o.sections, funcSym{pc: len(slots), name: s.Name})
 		slots = append(slots, sl...)
 	}
-	secBad := map[int]error{}
+	// badSlots are the slots whose relocation the interpreter cannot
+	// apply (an extern it does not have): the programs that may reach
+	// them do not run.
+	badSlots := map[int]error{}
 	for sec, b := range base {
 		relocs, err := f.Relocations(sec)
 		if err != nil {
@@ -148,8 +151,7 @@ func LoadObject(data []byte) (*Object, error) {
 			sym := f.Symbols[rel.Symbol]
 			if err := o.relocate(f, slots, pc, sym, base, mapIndex, dataMap); err != nil {
 				if errors.Is(err, ErrUnsupported) {
-					// Only the programs of this section are affected.
-					secBad[sec] = err
+					badSlots[pc] = err
 					continue
 				}
 				return nil, fmt.Errorf("section %s: %w", f.Sections[sec].Name, err)
@@ -198,9 +200,6 @@ func LoadObject(data []byte) (*Object, error) {
 		}
 		o.progs[p.Name] = &Program{code: o.code, slots: o.slots, entry: entry, lines: o.lines, name: p.Name, section: p.Section}
 		o.names = append(o.names, p.Name)
-		if err := secBad[p.SectionIndex]; err != nil {
-			o.bad[p.Name] = fmt.Errorf("program %s: %w", p.Name, err)
-		}
 	}
 	sort.Slice(o.funcs, func(i, j int) bool { return o.funcs[i].pc < o.funcs[j].pc })
 	for _, p := range o.progs {
@@ -208,33 +207,34 @@ func LoadObject(data []byte) (*Object, error) {
 		p.sections = o.sections
 	}
 	sort.Strings(o.names)
-	if lic := f.License(); !helper.GPLCompatible(lic) {
-		cache := map[int]*codeFunc{}
-		for _, name := range o.names {
-			if o.bad[name] == nil {
-				o.bad[name] = o.gplCheck(o.progs[name], lic, cache)
-			}
-		}
+	cache := map[int]*codeFunc{}
+	lic := f.License()
+	for _, name := range o.names {
+		o.bad[name] = o.loadCheck(o.progs[name], lic, badSlots, cache)
 	}
 	return o, nil
 }
 
-// codeFunc is what the GPL check needs of one function: the functions
-// it calls or passes as callbacks, and its first call of a GPL-only
-// helper or kfunc (-1 for none).
+// codeFunc is what the load checks need of one function: the functions
+// it calls or passes as callbacks, its first call of a GPL-only helper or
+// kfunc and its first slot whose relocation failed (-1 for none).
 type codeFunc struct {
 	callees []int
 	gpl     int
+	bad     int
 }
 
 // funcAt returns what the function starting at slot start calls,
 // computing it once.
-func (o *Object) funcAt(start int, cache map[int]*codeFunc) *codeFunc {
+func (o *Object) funcAt(start int, badSlots map[int]error, cache map[int]*codeFunc) *codeFunc {
 	if f, ok := cache[start]; ok {
 		return f
 	}
-	f := &codeFunc{gpl: -1}
+	f := &codeFunc{gpl: -1, bad: -1}
 	for pc, end := start, o.funcEnd(start); pc < end; pc++ {
+		if _, ok := badSlots[pc]; ok && f.bad < 0 {
+			f.bad = pc
+		}
 		in := o.code[pc]
 		switch {
 		case in.op == 0x85 && in.src == uint8(isa.CallPseudo):
@@ -262,15 +262,21 @@ func (o *Object) funcEnd(pc int) int {
 	return end
 }
 
-// gplCheck returns the error the kernel's load gives a program whose
-// license (lic) is not GPL-compatible when it, or a function it calls or
-// passes as a callback, calls a GPL-only helper (helper.GPLOnly) or any
-// kfunc; nil when it calls none.
-func (o *Object) gplCheck(p *Program, lic string, cache map[int]*codeFunc) error {
+// loadCheck returns why program p cannot run, looking at it and every
+// function it calls or passes as a callback: a relocation the interpreter
+// could not apply (badSlots: an extern it does not have), or, when the
+// object's license (lic) is not GPL-compatible, a call of a GPL-only
+// helper (helper.GPLOnly) or of any kfunc, which the kernel refuses to
+// load. nil when it can run.
+func (o *Object) loadCheck(p *Program, lic string, badSlots map[int]error, cache map[int]*codeFunc) error {
+	gpl := helper.GPLCompatible(lic)
 	seen := map[int]bool{p.entry: true}
 	for queue := []int{p.entry}; len(queue) > 0; queue = queue[1:] {
-		f := o.funcAt(queue[0], cache)
-		if pc := f.gpl; pc >= 0 {
+		f := o.funcAt(queue[0], badSlots, cache)
+		if f.bad >= 0 {
+			return fmt.Errorf("program %s: %w", p.name, badSlots[f.bad])
+		}
+		if pc := f.gpl; pc >= 0 && !gpl {
 			in := o.code[pc]
 			where := ""
 			if l := o.lines[pc]; l.File != "" {
