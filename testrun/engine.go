@@ -296,7 +296,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) v
 		}
 		var out vm.Output
 		for range max(c.Repeat, 1) {
-			out, err = m.RunProgram(p, vm.Input{Data: c.Data, Ctx: c.Ctx, HasCtx: c.HasCtx})
+			out, err = m.RunProgram(p, vm.Input{Data: c.Data, Ctx: c.Ctx, HasCtx: c.HasCtx, CtxOut: c.HasWantCtx})
 			if err != nil {
 				break
 			}

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -58,6 +59,12 @@ type Input struct {
 	Data   []byte
 	Ctx    []byte
 	HasCtx bool
+	// CtxOut says that the caller asks for the context back (ctx_out).
+	// For XDP and skb programs the kernel then builds the context from
+	// zeros when none is given, as if a zero ctx_in had been: an XDP
+	// packet's linear part is then empty (data_end 0), an skb's wire_len
+	// is its length.
+	CtxOut bool
 }
 
 // Output is what a run leaves: the return value, the packet (data_out)
@@ -85,6 +92,10 @@ const (
 type packet struct {
 	meta, data, end uint32
 	typ             ProgType
+	// frags are the bytes of an XDP packet past its linear part.
+	frags []byte
+	// ctxIn is the xdp_md an XDP run was given (nil for none).
+	ctxIn []byte
 }
 
 // setupPacket prepares the context and packet regions of a run of a
@@ -92,6 +103,9 @@ type packet struct {
 func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	m.pkt = packet{typ: typ}
 	m.regions[regionPacket] = region{}
+	if in.CtxOut && !in.HasCtx && (typ == TypeXDP || isSkb(typ)) {
+		in.HasCtx, in.Ctx = true, nil
+	}
 	switch typ {
 	case TypeXDP:
 		if len(in.Data) > xdpFrame-xdpHeadroom-xdpTailroom {
@@ -100,18 +114,28 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		buf := make([]byte, xdpFrame)
 		copy(buf[xdpHeadroom:], in.Data)
 		meta := uint32(0)
+		linear := uint32(len(in.Data))
 		ctx := make([]byte, xdpMdSize)
+		m.pkt.ctxIn = nil
 		if in.HasCtx {
+			// Linux 6.18 takes data_end as the length of the linear part
+			// (it was the packet's length before); the rest of the data
+			// goes into fragments, which direct packet access does not
+			// reach. data is the length of the metadata, which leads the
+			// data.
 			copy(ctx, in.Ctx)
 			if len(in.Ctx) > xdpMdSize || le32(ctx, 8) != 0 || le32(ctx, 20) != 0 ||
-				le32(ctx, 4) != 0 && le32(ctx, 4) != uint32(len(in.Data)) || le32(ctx, 0) > uint32(len(in.Data)) || le32(ctx, 0) > xdpMaxMeta {
+				le32(ctx, 4) > uint32(len(in.Data)) || le32(ctx, 0) > le32(ctx, 4) || le32(ctx, 0) > xdpMaxMeta || le32(ctx, 0)%4 != 0 {
 				return 0, fmt.Errorf("%w: the kernel refuses this xdp_md (EINVAL)", ErrInput)
 			}
-			meta = le32(ctx, 0)
-		} else {
+			meta, linear = le32(ctx, 0), le32(ctx, 4)
+			m.pkt.ctxIn = bytes.Clone(ctx)
+		}
+		if le32(ctx, 12) == 0 {
 			binary.LittleEndian.PutUint32(ctx[12:], 1) // ingress_ifindex: the loopback device
 		}
-		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+uint32(len(in.Data))
+		m.pkt.frags = bytes.Clone(in.Data[linear:])
+		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+linear
 		m.regions[regionPacket] = region{data: buf, name: "packet"}
 		m.syncPacket()
 		m.regions[regionCtx] = region{data: ctx, hi: xdpMdSize, name: "xdp_md", ptrs: []ptrField{
@@ -233,10 +257,15 @@ func (m *Machine) packetOutput() (data, ctx []byte) {
 	switch m.pkt.typ {
 	case TypeXDP:
 		out := append([]byte(nil), m.regions[regionPacket].data[m.pkt.meta:m.pkt.end]...)
+		out = append(out, m.pkt.frags...)
+		// The kernel writes data and data_end back and leaves the other
+		// members as given (ingress_ifindex 0 stays 0, although the
+		// program saw the loopback device's 1).
 		ctx = make([]byte, xdpMdSize)
+		copy(ctx, m.pkt.ctxIn)
 		binary.LittleEndian.PutUint32(ctx[0:], m.pkt.data-m.pkt.meta)
 		binary.LittleEndian.PutUint32(ctx[4:], m.pkt.end-m.pkt.meta)
-		copy(ctx[12:], c[12:xdpMdSize])
+		binary.LittleEndian.PutUint32(ctx[8:], 0)
 		return out, ctx
 	case TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB:
 		buf := m.regions[regionPacket].data
@@ -295,6 +324,9 @@ func helperXdpAdjustHead(m *Machine, a [5]uint64) (uint64, error) {
 func helperXdpAdjustTail(m *Machine, a [5]uint64) (uint64, error) {
 	if err := m.ctxIs(a[0], TypeXDP); err != nil {
 		return 0, err
+	}
+	if len(m.pkt.frags) > 0 {
+		return 0, faultf(ErrUnsupported, "bpf_xdp_adjust_tail of a packet with fragments (its xdp_md's data_end is shorter than the data)")
 	}
 	end := int64(m.pkt.end) + int64(int32(a[1]))
 	if end > xdpFrame-xdpTailroom || end < int64(m.pkt.data)+ethHlen {

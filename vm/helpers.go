@@ -741,10 +741,13 @@ func helperPerfEventOutput(m *Machine, a [5]uint64) (uint64, error) {
 	}
 	var extra []byte
 	if n := (flags & ctxLenMask) >> 32; pkt && n > 0 {
-		if n > uint64(m.pkt.end-m.pkt.data) {
+		// The packet from data: its linear part, then an XDP packet's
+		// fragments.
+		whole := append(bytes.Clone(m.regions[regionPacket].data[m.pkt.data:m.pkt.end]), m.pkt.frags...)
+		if n > uint64(len(whole)) {
 			return errno(14), nil // -EFAULT
 		}
-		extra = m.regions[regionPacket].data[m.pkt.data : uint64(m.pkt.data)+n]
+		extra = whole[:n]
 	}
 	idx := flags & indexMask
 	if idx == indexMask { // BPF_F_CURRENT_CPU
