@@ -20,7 +20,8 @@ import (
 // TestAsmClang builds the C programs of testdata/clang with clang-19 -O2
 // -g -mcpu=v4, lists them with llvm-objdump-19 -dr --mcpu=v4, and turns
 // each function of the listing into an asm() text: the instruction lines
-// as objdump prints them (jumps with their offsets and annotations), the
+// as objdump prints them (whole: index, bytes and text; jumps with their
+// offsets and annotations), the
 // symbols objdump prints as headings as labels, and the relocated
 // instructions with the name of their symbol in place of the number (a map
 // or a variable in "r1 = counts ll", a section with its offset in "r2 =
@@ -152,11 +153,13 @@ func checkClangObject(t *testing.T, obj, listing string) (relocs int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, ref := m[2], ""
+		// The whole line, as objdump prints it (asm() skips the index and
+		// the bytes), or a relocated instruction's text with its symbol.
+		text, ref := l, ""
 		if i+1 < len(lines) {
 			if r := relocLine.FindStringSubmatch(lines[i+1]); r != nil {
 				i++
-				text, ref = relocated(t, text, code, r[1], r[2], sectionAlias, textFuncs)
+				text, ref = relocated(t, m[2], code, r[1], r[2], sectionAlias, textFuncs)
 			}
 		}
 		cur.lines = append(cur.lines, "    "+text)

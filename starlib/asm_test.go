@@ -72,6 +72,7 @@ x = asm(text)
     exit
 """))
 `, "t.star:3:5: undefined label \"nowhere\""},
+		{"objdump line", "x = asm(\"\"\"\n       0:\tbf 16 00 00 00 00 00 00\tr6 = $1\n\"\"\")\n", "t.star:2:40: asm: unexpected character '$'"},
 		{"name", `x = asm("""
     call   bpf_map_lookup_elm
 """)

@@ -243,6 +243,19 @@ func (a *asmReader) readLine() (starlark.Value, error) {
 		return nil, nil
 	}
 	first := len(line) - len(trimmed)
+	if strings.HasPrefix(trimmed, "Disassembly of section ") || strings.Contains(trimmed, ":\tfile format ") {
+		return nil, a.errorAt(at(first), "a heading of an llvm-objdump listing: paste each function's lines (from its <name>: heading) into an asm() of its own, in section() or function()")
+	}
+	if relocationLine(trimmed) {
+		return nil, a.errorAt(at(first), "a relocation line of llvm-objdump -r: put the symbol in the instruction instead (r1 = counts ll, call f)")
+	}
+	if n := objdumpPrefix(trimmed); n > 0 {
+		// A whole line of an llvm-objdump listing: read its text, blanking
+		// the index and bytes so that offsets in line stay those of code.
+		first += n
+		line = strings.Repeat(" ", first) + line[first:]
+		trimmed = line[first:]
+	}
 	pos := a.pos(at(first))
 	if name, ok := labelLine(trimmed); ok {
 		if !isIdent(name) && !a.u.locals[name] {
@@ -268,6 +281,9 @@ func (a *asmReader) readLine() (starlark.Value, error) {
 			return nil, err
 		}
 	} else if isCall(ins) {
+		if ins.Imm == -1 {
+			return nil, a.errorAt(at(first), "call -0x1 is how llvm-objdump prints a BPF-to-BPF call its object relocates: write the function's name (call NAME)")
+		}
 		if _, ok := helper.ByID(int32(ins.Imm)); !ok {
 			return nil, a.errorAt(at(first), "unknown helper number %d (a BPF function is called by name: call NAME)", ins.Imm)
 		}
@@ -372,6 +388,56 @@ func commentStart(line string) int {
 		}
 	}
 	return -1
+}
+
+// objdumpPrefix returns the length of what precedes the text in a line
+// (without leading blanks) of an llvm-objdump -d listing: the
+// instruction's index and a colon ("4:"), the blanks after it and, unless
+// the listing was made with --no-show-raw-insn, the instruction's bytes
+// ("bf 16 00 00 00 00 00 00") and the blanks after them; or 0 for a line
+// that does not start so. No instruction text starts with two hex digits
+// and a blank, so the bytes cannot be taken for text.
+func objdumpPrefix(line string) int {
+	i := 0
+	for i < len(line) && '0' <= line[i] && line[i] <= '9' {
+		i++
+	}
+	if i == 0 || i >= len(line) || line[i] != ':' {
+		return 0
+	}
+	j := skipBlanks(line, i+1)
+	if j == i+1 || j == len(line) {
+		return 0
+	}
+	for j+2 < len(line) && isHexDigit(line[j]) && isHexDigit(line[j+1]) && (line[j+2] == ' ' || line[j+2] == '\t') {
+		j = skipBlanks(line, j+2)
+	}
+	return j
+}
+
+// relocationLine reports whether line (without leading blanks) is a
+// relocation of an llvm-objdump -dr listing: "0000000000000020:
+// R_BPF_64_64	counts".
+func relocationLine(line string) bool {
+	i := 0
+	for i < len(line) && isHexDigit(line[i]) {
+		i++
+	}
+	if i == 0 || i >= len(line) || line[i] != ':' {
+		return false
+	}
+	return strings.HasPrefix(line[skipBlanks(line, i+1):], "R_BPF_")
+}
+
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
 }
 
 // labelLine reports whether line (without leading blanks) places a label:

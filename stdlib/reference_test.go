@@ -162,3 +162,42 @@ func constants(src []byte) string {
 	}
 	return b.String() + "\n"
 }
+
+// bpf.star has every public function of the library and the header types
+// of net.star, as its doc comment says: each public def of the other
+// files (but the generated ones) is assigned in bpf.star.
+func TestOneLoadHasAll(t *testing.T) {
+	all, _ := stdlib.File("bpf.star")
+	f, err := (&syntax.FileOptions{}).Parse("bpf.star", all, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, s := range f.Stmts {
+		if a, ok := s.(*syntax.AssignStmt); ok {
+			if id, ok := a.LHS.(*syntax.Ident); ok {
+				has[id.Name] = true
+			}
+		}
+	}
+	for _, name := range order {
+		if name == "bpf.star" || name == "uapi.star" || name == "helpers.star" {
+			continue
+		}
+		src, _ := stdlib.File(name)
+		f, err := (&syntax.FileOptions{}).Parse(name, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range f.Stmts {
+			if def, ok := s.(*syntax.DefStmt); ok && !strings.HasPrefix(def.Name.Name, "_") && !has[def.Name.Name] {
+				t.Errorf("bpf.star lacks %s of %s", def.Name.Name, name)
+			}
+		}
+	}
+	for _, h := range []string{"ETHHDR", "VLAN_HDR", "IPHDR", "IPV6HDR", "UDPHDR", "TCPHDR"} {
+		if !has[h] {
+			t.Errorf("bpf.star lacks %s", h)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func build(t *testing.T, name string) []byte {
 // context, and every function of the library (testdata/*.star).
 func TestKernelAccepts(t *testing.T) {
 	testenv.Root(t)
-	for _, name := range []string{"contexts.star", "library.star", "hundred.star"} {
+	for _, name := range []string{"contexts.star", "library.star", "hundred.star", "short.star"} {
 		vs, err := verify.Object(build(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -263,6 +263,46 @@ func TestLibraryRuns(t *testing.T) {
 	rd.SetDeadline(time.Now().Add(50 * time.Millisecond))
 	if rec, err := rd.Read(); err == nil {
 		t.Errorf("an extra event % x", rec.RawSample)
+	}
+}
+
+// Every header function takes its miss label on a packet one byte
+// shorter than its header needs, and reads the header of a packet just
+// long enough (testdata/short.star: 2 is read, 1 short).
+func TestShortPackets(t *testing.T) {
+	testenv.Root(t)
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(build(t, "short.star")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := testenv.Collection(t, spec)
+	// One buffer serves all: an IPv4 header at 14 with ihl 6 (its UDP or
+	// TCP header at 38), a TCP header at 38 with doff 6 (its data at 62).
+	buf := make([]byte, 80)
+	buf[14], buf[50] = 0x46, 0x60
+	for prog, need := range map[string]int{
+		"eth": 18, "vlan": 18, "ip4": 34, "ip4_udp": 46, "ip4_udp_tmp": 46, "ip4_udp_at": 46,
+		"ip6": 54, "ip6_udp": 62, "udp": 46, "tcp": 58, "tcp_data": 63, "header": 18,
+	} {
+		for n, want := range map[int]uint32{need: 2, need - 1: 1} {
+			if n < 14 {
+				continue // BPF_PROG_TEST_RUN refuses less than an Ethernet header
+			}
+			got, err := coll.Programs[prog].Run(&ebpf.RunOptions{Data: buf[:n]})
+			if err != nil {
+				t.Fatalf("%s: BPF_PROG_TEST_RUN: %v", prog, err)
+			}
+			if got != want {
+				t.Errorf("%s on %d bytes = %d, want %d", prog, n, got, want)
+			}
+		}
+	}
+	got, err := coll.Programs["then_label"].Run(&ebpf.RunOptions{Data: buf[:14]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 7 {
+		t.Errorf("then_label = %d, want 7", got)
 	}
 }
 

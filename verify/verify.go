@@ -40,9 +40,11 @@ var ErrPermission = errors.New("loading BPF programs needs root (or CAP_BPF with
 func Object(obj []byte) ([]Verdict, error) {
 	// objreader first: its errors say what is wrong with a file that is
 	// not a BPF object, where cilium/ebpf's may only say EOF.
-	if _, err := objreader.Read(obj); err != nil {
+	f, err := objreader.Read(obj)
+	if err != nil {
 		return nil, err
 	}
+	files := sourceFiles(f)
 	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
 	if err != nil {
 		return nil, fmt.Errorf("reading object: %w", err)
@@ -135,13 +137,58 @@ func Object(obj []byte) ([]Verdict, error) {
 		v.Err = err
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			v.Log = Annotate(ve.Log)
-			v.At = lastSource(ve.Log)
+			log := restoreFiles(ve.Log, files)
+			v.Log = Annotate(log)
+			v.At = lastSource(log)
 			v.Processed = processed(strings.Join(ve.Log, "\n"))
 		}
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// sourceFiles maps the base name of each file the object's line info
+// names to the name itself ("net.star" -> "@std//net.star",
+// "xdp.star" -> "examples/xdp.star"), for the base names that stand for
+// one file only.
+func sourceFiles(f *objreader.File) map[string]string {
+	ext, err := f.BTFExt()
+	if err != nil || ext == nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, sec := range ext.Sections {
+		for _, l := range sec.Lines {
+			base := l.File[strings.LastIndexByte(l.File, '/')+1:]
+			if prev, ok := names[base]; ok && prev != l.File {
+				names[base] = "" // two files: leave the kernel's name
+				continue
+			}
+			names[base] = l.File
+		}
+	}
+	return names
+}
+
+// restoreFiles gives back the file names the kernel shortened in the
+// log's line info lines: it prints "; TEXT @ FILE:LINE" with the base name
+// of the file, which would name the standard library's @std//net.star as
+// net.star, like a program's own file.
+func restoreFiles(log []string, files map[string]string) []string {
+	out := make([]string, len(log))
+	for i, line := range log {
+		out[i] = line
+		m := lineInfoRE.FindStringSubmatchIndex(line)
+		if m == nil {
+			continue
+		}
+		at := line[m[2]:m[3]]
+		base := at[:strings.LastIndexByte(at, ':')]
+		if full := files[base]; full != "" && full != base {
+			out[i] = line[:m[2]] + full + at[len(base):] + line[m[3]:]
+		}
+	}
+	return out
 }
 
 func hasVerifierLog(err error) bool {

@@ -136,3 +136,31 @@ func TestUnknownSection(t *testing.T) {
 		t.Fatalf("verdicts %+v", vs)
 	}
 }
+
+// The kernel's log names files by their base name; the verdict and the
+// annotated log name them as the object's line info does (the standard
+// library's @std//net.star, not net.star), unless two files share the base
+// name.
+func TestRestoreFiles(t *testing.T) {
+	log := []string{
+		"; out.append(insn.ldx_mem(letter, v, at, o)) @ net.star:108",
+		"13: (69) r6 = *(u16 *)(r0 +6)",
+		"; ret(1), @ prog.star:7",
+		"14: (b7) r0 = 1",
+		"; x @ a.star:3",
+	}
+	got := restoreFiles(log, map[string]string{"net.star": "@std//net.star", "prog.star": "prog.star", "a.star": ""})
+	want := []string{
+		"; out.append(insn.ldx_mem(letter, v, at, o)) @ @std//net.star:108",
+		"13: (69) r6 = *(u16 *)(r0 +6)",
+		"; ret(1), @ prog.star:7",
+		"14: (b7) r0 = 1",
+		"; x @ a.star:3",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("restoreFiles =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if at := lastSource(got); at != "prog.star:7" {
+		t.Errorf("lastSource = %q", at)
+	}
+}

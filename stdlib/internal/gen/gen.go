@@ -36,6 +36,7 @@ var Groups = []Group{
 	{"linux/bpf.h", "map update flags", `BPF_(ANY|NOEXIST|EXIST)`},
 	{"linux/bpf.h", "flags of maps, programs and helpers", `BPF_F_[A-Z0-9_]+`},
 	{"linux/bpf.h", "ring buffer flags and bpf_ringbuf_query() items", `BPF_RB_[A-Z_]+`},
+	{"linux/bpf.h", "cgroup device programs: access_type is (BPF_DEVCG_ACC_* << 16) | BPF_DEVCG_DEV_*", `BPF_DEVCG_(ACC|DEV)_[A-Z]+`},
 	{"linux/if_ether.h", "Ethernet: lengths and protocol numbers (host byte order: compare with htons())", `ETH_(ALEN|TLEN|HLEN|ZLEN|DATA_LEN|FRAME_LEN|FCS_LEN|P_[A-Z0-9_]+)`},
 	{"linux/in.h", "IP protocol numbers", `IPPROTO_[A-Z0-9_]+`},
 	{"linux/in6.h", "IPv6 extension header numbers", `IPPROTO_[A-Z0-9_]+`},
