@@ -442,3 +442,81 @@ func TestXDPLinear(t *testing.T) {
 		}
 	}
 }
+
+// xdpBytesSrc reads and writes an XDP packet of 42 bytes whose linear
+// part is 20 (the rest fragments) through bpf_xdp_get_buff_len,
+// bpf_xdp_load_bytes (across the fragment boundary, in the fragments,
+// past the end) and bpf_xdp_store_bytes (the UDP destination port, in
+// the fragments), and leaves the results in res.
+const xdpBytesSrc = `
+res = bpf_map("res", "array", 4, 48, 1)
+
+def call_bytes(helper, off, n, slot):
+    return [
+        insn.mov64_reg(r1, r6),
+        insn.mov64_imm(r2, off),
+        insn.mov64_reg(r3, r7),
+        insn.alu64_imm("add", r3, 8 * slot),
+        insn.mov64_imm(r4, n),
+        insn.call(helper),
+        insn.mov64_reg(r8, r0),
+    ]
+
+section("xdp", "bytes", [
+    insn.mov64_reg(r6, r1),
+    insn.st_mem("w", fp, -4, 0),
+    insn.ld_map_fd(r1, res),
+    insn.mov64_reg(r2, fp),
+    insn.alu64_imm("add", r2, -4),
+    insn.call("map_lookup_elem"),
+    insn.jmp_imm("jeq", r0, 0, "out"),
+    insn.mov64_reg(r7, r0),
+    insn.mov64_reg(r1, r6),
+    insn.call("xdp_get_buff_len"),
+    insn.stx_mem("dw", r7, r0, 0),
+] + call_bytes("xdp_load_bytes", 18, 4, 1) + [
+    insn.stx_mem("w", r7, r8, 24),
+] + call_bytes("xdp_load_bytes", 26, 8, 2) + [
+    insn.stx_mem("w", r7, r8, 28),
+] + call_bytes("xdp_load_bytes", 40, 4, 5) + [
+    insn.stx_mem("w", r7, r8, 44),
+    insn.st_mem("h", r7, 32, 0x3412),
+] + call_bytes("xdp_store_bytes", 36, 2, 4) + [  # writes res[32:34] to the port
+    insn.stx_mem("w", r7, r8, 36),
+    label("out"),
+    insn.mov64_imm(r0, 2),
+    exit(),
+])
+license("GPL")
+PKT = udp4()
+Z4 = b"\0" * 4
+RES = b"\x2a" + b"\0" * 7 + PKT[18:22] + Z4 + PKT[26:34] + Z4 + Z4 + b"\x12\x34\0\0" + Z4 + Z4 + b"\xea\xff\xff\xff"
+test("bytes", "bytes", data = PKT, ctx = {"data_end": 20},
+     want_data = PKT[:36] + b"\x12\x34" + PKT[38:], want_retval = "XDP_PASS", want_maps = {res: {0: RES}})
+`
+
+// TestXDPBytes: the interpreter's bpf_xdp_get_buff_len, _load_bytes and
+// _store_bytes reach a packet's fragments as the kernel's do (both
+// compares res and the output packet).
+func TestXDPBytes(t *testing.T) {
+	u, err := starlib.Exec("b_test.star", []byte(xdpBytesSrc), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source("b_test.star", []byte(xdpBytesSrc), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []testrun.Engine{testrun.VM, testrun.Both} {
+		if e == testrun.Both {
+			testenv.Root(t)
+		}
+		rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e, Trace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rs[0]; r.Status != testrun.Pass {
+			t.Errorf("%s: %v %s", e, r.Status, r.Msg)
+		}
+	}
+}

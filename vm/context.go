@@ -341,6 +341,69 @@ func helperXdpAdjustTail(m *Machine, a [5]uint64) (uint64, error) {
 	return 0, nil
 }
 
+// helperXdpGetBuffLen is bpf_xdp_get_buff_len: the packet's length,
+// its linear part and fragments.
+func helperXdpGetBuffLen(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	return uint64(m.pkt.end-m.pkt.data) + uint64(len(m.pkt.frags)), nil
+}
+
+// xdpBytes returns where bytes [off, off+n) of an XDP packet (from data,
+// through the linear part into the fragments) lie, or the error
+// bpf_xdp_load_bytes and bpf_xdp_store_bytes return: -EFAULT for an
+// offset or length past 0xffff, -EINVAL past the packet.
+func (m *Machine) xdpBytes(off, n uint64) (linear, frags []byte, e uint64) {
+	if off > 0xffff || n > 0xffff {
+		return nil, nil, errno(14)
+	}
+	lin := m.regions[regionPacket].data[m.pkt.data:m.pkt.end]
+	if off+n > uint64(len(lin))+uint64(len(m.pkt.frags)) {
+		return nil, nil, errno(einval)
+	}
+	from, to := min(off, uint64(len(lin))), min(off+n, uint64(len(lin)))
+	linear = lin[from:to]
+	start := off + uint64(len(linear)) - uint64(len(lin))
+	if off < uint64(len(lin)) {
+		start = 0
+	}
+	rest := n - uint64(len(linear))
+	return linear, m.pkt.frags[start : start+rest], 0
+}
+
+// helperXdpLoadBytes is bpf_xdp_load_bytes: it copies bytes of the
+// packet, from its linear part or its fragments.
+func helperXdpLoadBytes(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	lin, frags, e := m.xdpBytes(uint64(uint32(a[1])), uint64(uint32(a[3])))
+	if e != 0 {
+		return e, nil
+	}
+	return 0, m.Write(a[2], append(bytes.Clone(lin), frags...))
+}
+
+// helperXdpStoreBytes is bpf_xdp_store_bytes: it writes bytes of the
+// packet, in its linear part or its fragments.
+func helperXdpStoreBytes(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	lin, frags, e := m.xdpBytes(uint64(uint32(a[1])), uint64(uint32(a[3])))
+	if e != 0 {
+		return e, nil
+	}
+	b, err := m.Read(a[2], len(lin)+len(frags))
+	if err != nil {
+		return 0, err
+	}
+	copy(lin, b)
+	copy(frags, b[len(lin):])
+	return 0, nil
+}
+
 func helperXdpAdjustMeta(m *Machine, a [5]uint64) (uint64, error) {
 	if err := m.ctxIs(a[0], TypeXDP); err != nil {
 		return 0, err

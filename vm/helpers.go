@@ -83,6 +83,9 @@ var standardHelpers = map[asm.BuiltinFunc]Helper{
 	asm.FnJiffies64:            helperKtime,
 	asm.FnSkbLoadBytesRelative: helperSkbLoadBytesRelative,
 	asm.FnPerfEventOutput:      helperPerfEventOutput,
+	asm.FnXdpGetBuffLen:        helperXdpGetBuffLen,
+	asm.FnXdpLoadBytes:         helperXdpLoadBytes,
+	asm.FnXdpStoreBytes:        helperXdpStoreBytes,
 }
 
 // UseStandardHelpers gives m the helpers the interpreter models (see the
