@@ -235,7 +235,7 @@ func TestGenerateTypes(t *testing.T) {
 		types []string
 		want  string
 	}{
-		{[]string{"nosuch"}, `the object's BTF has no type "nosuch": only the types the object uses reach it (maps', globals', programs' contexts); for a struct that only a program's code uses, declare a global pointer to it, as C does: bss("unused_nosuch", type = types.ptr(TYPE))`},
+		{[]string{"nosuch"}, `the object's BTF has no type "nosuch": only the types the object uses reach it (maps', globals', programs' contexts, and what export_type names); for a struct that only a program's code uses, write export_type(TYPE) in the program (the standard library's ring buffer and perf event functions do it for their events)`},
 		{[]string{"struct syn_event"}, `type "struct syn_event": a type's name is letters, digits and _ (struct syn_event is syn_event)`},
 		{[]string{"syn_event", "syn_event"}, `type "syn_event" is named twice`},
 		{[]string{"p"}, `"p" is a function in the object's BTF (a program's), not a type`},

@@ -446,12 +446,11 @@ func TestBindingsInModule(t *testing.T) {
 	goCmd("test", "-count=1", "-v", "./...")
 }
 
-// ringEventSrc sends one event of a struct that only its code uses, put
-// in the object's BTF by a global pointer to it (README.md, "Go").
+// ringEventSrc sends one event of a struct that only its code uses,
+// which ringbuf_event exports to the object's BTF (README.md, "Go").
 const ringEventSrc = `load("@std//bpf.star", "ringbuf_event")
 syn_event = types.struct("syn_event", [("saddr", types.u32), ("daddr", types.u32), ("sport", types.u16), ("dport", types.u16)])
 events = bpf_map("events", "ringbuf", max_entries = 1 << 12)
-bss("unused_syn_event", type = types.ptr(syn_event))
 section("xdp", "send", [
     ringbuf_event(events, syn_event, "out", saddr = 0x0100000a, daddr = 0x0200000a, sport = 1234, dport = 53),
     label("out"),

@@ -81,7 +81,7 @@ func namedTypes(spec *ebpf.CollectionSpec, types []btf.Type, names []string) ([]
 		}
 		switch {
 		case len(found) == 0:
-			return nil, fmt.Errorf("the object's BTF has no type %q: only the types the object uses reach it (maps', globals', programs' contexts); for a struct that only a program's code uses, declare a global pointer to it, as C does: bss(\"unused_%s\", type = types.ptr(TYPE))", name, name)
+			return nil, fmt.Errorf("the object's BTF has no type %q: only the types the object uses reach it (maps', globals', programs' contexts, and what export_type names); for a struct that only a program's code uses, write export_type(TYPE) in the program (the standard library's ring buffer and perf event functions do it for their events)", name)
 		case len(found) > 1:
 			return nil, fmt.Errorf("the object's BTF has %d types named %q (%v): a type to declare must be the only one of its name", len(found), name, found)
 		}

@@ -194,6 +194,11 @@ func (l *linker) btf() error {
 	if err := l.externsBTF(b, addType); err != nil {
 		return err
 	}
+	for _, t := range l.u.Exported {
+		if _, err := addType(t); err != nil {
+			return fmt.Errorf("encoding BTF: exported type %v: %v", t, err)
+		}
+	}
 
 	// .BTF.ext: code sections in object order (the programs' sections in
 	// the order they first appear, then .text), functions in offset order,

@@ -43,8 +43,14 @@ type Unit struct {
 	// (progtype.Def.Context ""), the program's prototype takes a pointer
 	// to it instead of void *, as a tracepoint's trace_event_raw_NAME.
 	ContextTypes map[string]btf.Type
-	License      string
-	HasLicense   bool
+	// Exported are types the unit declares for user space, though no
+	// map, global or program uses them (a ring buffer's event struct):
+	// .BTF holds them, after the rest, in this order, so that Go bindings
+	// (bpf2go's -type, bpfstar gen go --type) and bpftool find them by
+	// name. C gets the same with an unused global pointer to the type.
+	Exported   []btf.Type
+	License    string
+	HasLicense bool
 	// Sources holds the text of the files the instructions' positions
 	// name, by that name: the line records of .BTF.ext quote their lines.
 	Sources map[string]Source

@@ -70,12 +70,49 @@ func (v *CType) Attr(name string) (starlark.Value, error) {
 			return starlark.MakeInt(1), nil
 		}
 		return starlark.MakeUint(uint(t.Align())), nil
+	case "kind":
+		return starlark.String(typeKind(t)), nil
 	}
 	return nil, nil
 }
 
 // AttrNames lists the attributes of a type.
-func (v *CType) AttrNames() []string { return []string{"align", "name", "size"} }
+func (v *CType) AttrNames() []string { return []string{"align", "kind", "name", "size"} }
+
+// typeKind is t.kind: what kind of type t is, by the name of the types
+// module's constructor that makes one ("struct", "ptr", ...; "int" for
+// the fixed integers below their typedefs, "void").
+func typeKind(t btf.Type) string {
+	switch t.(type) {
+	case nil:
+		return "void"
+	case *btf.Int:
+		return "int"
+	case *btf.Ptr:
+		return "ptr"
+	case *btf.Array:
+		return "array"
+	case *btf.Struct:
+		return "struct"
+	case *btf.Union:
+		return "union"
+	case *btf.Enum:
+		return "enum"
+	case *btf.Typedef:
+		return "typedef"
+	case *btf.Fwd:
+		return "fwd"
+	case *btf.FuncProto:
+		return "func"
+	case *btf.Const:
+		return "const"
+	case *btf.Volatile:
+		return "volatile"
+	case *btf.TypeTag:
+		return "type_tag"
+	}
+	return "other"
+}
 
 // typeName is a type's name: the name of a struct, union, enum, typedef,
 // integer or forward declaration ("" for an anonymous one), or the C
