@@ -1,0 +1,175 @@
+package compile_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	cbtf "github.com/cilium/ebpf/btf"
+
+	"github.com/bpfstar/bpfstar/internal/testenv"
+)
+
+// coreRootsSrc relocates against roots that are typedefs of anonymous
+// types (atomic_t, a struct; socket_state, an enum) and qualified types
+// (const task_struct, volatile kuid_t), in socket filters that return
+// what they compute.
+const coreRootsSrc = `
+k = btf_types(":vmlinux.btf")
+task = k.type("task_struct")
+section("socket", "atomic_off", [core.field_offset(r0, k.type("atomic_t"), "counter"), exit()])
+section("socket", "atomic_size", [core.field_size(r0, types.const(k.type("atomic_t")), "counter"), exit()])
+section("socket", "state", [core.enum_value(r0, k.type("socket_state"), "SS_CONNECTING"), exit()])
+section("socket", "state_exists", [core.enum_exists(r0, k.type("socket_state"), "SS_CONNECTING"), exit()])
+section("socket", "const_size", [core.type_size(r0, types.const(task)), exit()])
+section("socket", "kuid_size", [core.type_size(r0, types.volatile(k.type("kuid_t"))), exit()])
+section("socket", "const_tgid", [core.field_offset(r0, types.const(task), "tgid"), exit()])
+license("GPL")
+`
+
+// coreRootsC is coreRootsSrc's relocations for clang-19, against
+// vmlinux.h.
+const coreRootsC = `
+#include "vmlinux.h"
+unsigned long long out[8];
+__attribute__((section("socket"), used)) int roots(void *ctx)
+{
+	atomic_t *a = (void *)0;
+	const atomic_t *ca = (void *)0;
+	const struct task_struct *t = (void *)0;
+	out[0] = __builtin_preserve_field_info(a->counter, 0);
+	out[1] = __builtin_preserve_field_info(ca->counter, 1);
+	out[2] = __builtin_preserve_enum_value(*(socket_state *)SS_CONNECTING, 1);
+	out[3] = __builtin_preserve_enum_value(*(socket_state *)SS_CONNECTING, 0);
+	out[4] = __builtin_preserve_type_info(*(const struct task_struct *)0, 1);
+	out[5] = __builtin_preserve_type_info(*(volatile kuid_t *)0, 1);
+	out[6] = __builtin_preserve_field_info(t->tgid, 0);
+	return 0;
+}
+char LICENSE[] __attribute__((section("license"), used)) = "GPL";
+`
+
+// objdumpRelos lists the CO-RE relocations llvm-objdump-19 -dr shows: the
+// kind and the type and member path, without the type ID and the access
+// string (whose indexes are into clang's whole types and bpfstar's pruned
+// ones).
+func objdumpRelos(t *testing.T, obj string) []string {
+	t.Helper()
+	out, err := exec.Command(testenv.Tool(t, "llvm-objdump-19"), "-dr", obj).Output()
+	if err != nil {
+		t.Fatalf("llvm-objdump-19 -dr %s: %v", obj, err)
+	}
+	var relos []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, r, ok := strings.Cut(l, "CO-RE "); ok {
+			f := strings.Fields(r)
+			if n := len(f); strings.HasPrefix(f[n-1], "(") {
+				f = f[:n-1]
+			}
+			relos = append(relos, f[0]+" "+strings.Join(f[2:], " "))
+		}
+	}
+	return relos
+}
+
+// TestCoreTypedefRoots: a relocation's root type is recorded as clang
+// records it, without const and volatile but with its typedef: atomic_t
+// and socket_state, typedefs of an anonymous struct and enum, are roots
+// both loaders can look up by name (an anonymous root is refused by both:
+// "relocate unnamed or anonymous type", "target candidate search
+// failed"), and a const task_struct is task_struct. The relocations are
+// those clang-19 makes of the same C, and both loaders give the running
+// kernel's values.
+func TestCoreTypedefRoots(t *testing.T) {
+	vm := vmlinux(t)
+	bpftool := testenv.Tool(t, "bpftool")
+	clang, _ := testenv.ClangBPF(t)
+	dir := t.TempDir()
+	obj := buildCore(t, coreRootsSrc, map[string][]byte{":vmlinux.btf": vm})
+	ours := filepath.Join(dir, "roots.o")
+	if err := os.WriteFile(ours, obj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The records clang-19 makes.
+	btfPath := filepath.Join(dir, "vmlinux.btf")
+	if err := os.WriteFile(btfPath, vm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := exec.Command(bpftool, "btf", "dump", "file", btfPath, "format", "c").Output()
+	if err != nil {
+		t.Fatalf("bpftool btf dump: %v", err)
+	}
+	for name, data := range map[string][]byte{"vmlinux.h": h, "roots.c": []byte(coreRootsC)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs := filepath.Join(dir, "roots.clang.o")
+	if out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-c", filepath.Join(dir, "roots.c"), "-o", theirs).CombinedOutput(); err != nil {
+		t.Fatalf("clang-19: %v\n%s", err, out)
+	}
+	got, want := objdumpRelos(t, ours), objdumpRelos(t, theirs)
+	if !slices.Equal(got, want) || len(want) != 7 {
+		t.Errorf("CO-RE relocations:\nbpfstar  %q\nclang-19 %q", got, want)
+	}
+
+	// The values both loaders compute against the running kernel.
+	kernel, err := cbtf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task *cbtf.Struct
+	if err := kernel.TypeByName("task_struct", &task); err != nil {
+		t.Fatal(err)
+	}
+	var tgid uint32
+	for _, m := range task.Members {
+		if m.Name == "tgid" {
+			tgid = m.Offset.Bytes()
+		}
+	}
+	values := map[string]uint32{
+		"atomic_off": 0, "atomic_size": 4, "state": 2, "state_exists": 1,
+		"const_size": task.Size, "kuid_size": 4, "const_tgid": tgid,
+	}
+	check := func(t *testing.T, progs map[string]*ebpf.Program) {
+		for name, w := range values {
+			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got != w {
+				t.Errorf("%s returned %d, want %d", name, got, w)
+			}
+		}
+	}
+	t.Run("cilium", func(t *testing.T) {
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, testenv.Collection(t, spec).Programs)
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		pins := filepath.Join(testenv.PinDir(t), "progs")
+		if out, err := exec.Command(bpftool, "prog", "loadall", ours, pins).CombinedOutput(); err != nil {
+			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+		}
+		progs := map[string]*ebpf.Program{}
+		for name := range values {
+			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			progs[name] = p
+		}
+		check(t, progs)
+	})
+}
