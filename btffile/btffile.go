@@ -27,8 +27,9 @@
 // running kernel's types.
 //
 // Records are checked as they are read: a type ID out of range, a string
-// offset past the table, a record past the end, or types nested more than
-// maxDepth deep are errors, never a panic.
+// offset past the table, a record past the end, a member or array element
+// of type void, or types nested more than maxDepth deep are errors, never
+// a panic.
 package btffile
 
 import (
@@ -400,6 +401,9 @@ func (f *File) convert(id uint32, depth int) (btf.Type, error) {
 	case kindArray:
 		var elem btf.Type
 		if elem, err = f.convert(le.Uint32(r.extra), depth+1); err == nil {
+			if btf.Resolve(elem) == nil {
+				return nil, fmt.Errorf("type [%d]: an array of void", id)
+			}
 			out = &btf.Array{Elem: elem, N: le.Uint32(r.extra[8:])}
 		}
 	case kindStruct, kindUnion:
@@ -568,6 +572,9 @@ func (f *File) members(r raw, depth int) ([]btf.Field, *btf.Layout, error) {
 		t, err := f.convert(le.Uint32(m[4:]), depth+1)
 		if err != nil {
 			return nil, nil, fmt.Errorf("member %s: %v", name, err)
+		}
+		if btf.Resolve(t) == nil {
+			return nil, nil, fmt.Errorf("member %s: void", name)
 		}
 		off := le.Uint32(m[8:])
 		fields[i] = btf.Field{Name: name, Type: t}

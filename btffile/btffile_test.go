@@ -416,3 +416,53 @@ func TestZeroFile(t *testing.T) {
 		t.Errorf("Deref: %v %v", ok, err)
 	}
 }
+
+// rawBTF makes a raw BTF file of type records (each a slice of words,
+// the name offsets into strs) and a string section.
+func rawBTF(strs string, types ...[]uint32) []byte {
+	var tb []byte
+	for _, rec := range types {
+		for _, w := range rec {
+			tb = le.AppendUint32(tb, w)
+		}
+	}
+	hdr := []uint32{0x0001eb9f | 0, hdrLen, 0, uint32(len(tb)), uint32(len(tb)), uint32(len(strs))}
+	var out []byte
+	out = le.AppendUint16(out, 0xeb9f)
+	out = append(out, 1, 0)
+	for _, w := range hdr[1:] {
+		out = le.AppendUint32(out, w)
+	}
+	return append(append(out, tb...), strs...)
+}
+
+// TestVoidMembers: a struct member or an array element of type void (ID
+// 0, or a typedef or qualifier of it), which no C type has and the
+// kernel refuses, is an error naming it, not a member of no type (which a
+// core member path then went through to a nil dereference).
+func TestVoidMembers(t *testing.T) {
+	const strs = "\x00int\x00s\x00a\x00b\x00arr\x00v\x00t\x00varr\x00"
+	intT := []uint32{1, kindInt << 24, 4, 1<<24 | 32}          // [1] int
+	s := []uint32{5, kindStruct<<24 | 2, 8, 7, 1, 0, 9, 0, 32} // [2] struct s { int a; void b; }
+	arr := []uint32{0, kindArray << 24, 0, 0, 1, 4}            // [3] void[4]
+	td := []uint32{11, kindTypedef << 24, 3}                   // [4] typedef void arr[4]
+	v := []uint32{15, kindTypedef << 24, 0}                    // [5] typedef void v
+	cv := []uint32{0, kindConst << 24, 5}                      // [6] const v
+	s2 := []uint32{17, kindStruct<<24 | 1, 4, 7, 6, 0}         // [7] struct t { const v a; }
+	arr2 := []uint32{0, kindArray << 24, 0, 5, 1, 4}           // [8] v[4]
+	td2 := []uint32{19, kindTypedef << 24, 8}                  // [9] typedef v varr[4]
+	f, err := Parse(rawBTF(strs, intT, s, arr, td, v, cv, s2, arr2, td2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"s":    "struct s: member b: void",
+		"arr":  "an array of void",
+		"t":    "struct t: member a: void",
+		"varr": "an array of void",
+	} {
+		if got, err := f.Type(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Type(%q) = %v, %v; want an error %q", name, got, err, want)
+		}
+	}
+}
