@@ -250,9 +250,9 @@ func (f *File) byName(name string) []uint32 {
 
 // Type returns the type of that name: "task_struct", or with a keyword,
 // "struct task_struct", "union bpf_attr", "enum pid_type", which picks
-// among types that share a name. A plain name means a typedef, integer or
-// floating-point type of that name if there is one, else the struct,
-// union or enum. Of several types of one kind and name (the kernel has a
+// among types that share a name. A plain name ("pid_t", "unsigned int")
+// means a typedef, integer or floating-point type of that name if there
+// is one, else the struct, union or enum. Of several types of one kind and name (the kernel has a
 // few), the first in the file is taken.
 func (f *File) Type(name string) (btf.Type, error) {
 	id, err := f.lookup(name)
@@ -316,10 +316,9 @@ func (f *File) Deref(fwd *btf.Fwd) (btf.Type, bool, error) {
 // lookup finds the type a name names (see Type).
 func (f *File) lookup(name string) (uint32, error) {
 	kw, bare, hasKW := strings.Cut(name, " ")
-	if !hasKW {
-		bare = name
-	} else if kw != "struct" && kw != "union" && kw != "enum" {
-		return 0, fmt.Errorf("type %q: want NAME, struct NAME, union NAME or enum NAME", name)
+	if !hasKW || kw != "struct" && kw != "union" && kw != "enum" {
+		// A plain name, which may have spaces: "unsigned int".
+		kw, bare = "", name
 	}
 	ids := f.byName(bare)
 	kinds := make([]uint32, len(ids))
@@ -355,6 +354,9 @@ func (f *File) lookup(name string) (uint32, error) {
 		}
 	}
 	if !ok {
+		if hasKW && kw == "" {
+			return 0, fmt.Errorf("no type %q in the BTF file: want NAME, struct NAME, union NAME or enum NAME", name)
+		}
 		return 0, fmt.Errorf("no type %q in the BTF file", name)
 	}
 	return id, nil

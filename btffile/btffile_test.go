@@ -82,6 +82,10 @@ func TestErrors(t *testing.T) {
 			t.Errorf("Type(%q): %v, want %q", name, err, want)
 		}
 	}
+	// A plain name may have spaces, as an integer's has.
+	if u, err := f.Type("unsigned int"); err != nil || u.String() != "unsigned int" {
+		t.Errorf("Type(unsigned int) = %v, %v", u, err)
+	}
 	if _, err := f.Func("bpf_nope"); err == nil || !strings.Contains(err.Error(), `no function "bpf_nope"`) {
 		t.Errorf("Func: %v", err)
 	}
@@ -465,4 +469,74 @@ func TestVoidMembers(t *testing.T) {
 			t.Errorf("Type(%q) = %v, %v; want an error %q", name, got, err, want)
 		}
 	}
+}
+
+// TestFuncsVarsAgainstCilium checks Func and Var, and Type of the plain
+// names of typedefs and integers, on every function (kfuncs and all),
+// variable, typedef and integer of the running kernel's BTF against
+// cilium/ebpf's decoding of the same file.
+func TestFuncsVarsAgainstCilium(t *testing.T) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cbtf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp := &comparer{done: map[cbtf.Type]btf.Type{}}
+	seen := map[string]bool{}
+	counts := map[string]int{}
+	for ct := range spec.All() {
+		name := ct.TypeName()
+		if name == "" {
+			continue
+		}
+		var err error
+		switch ct := ct.(type) {
+		case *cbtf.Func:
+			if seen["func "+name] {
+				continue
+			}
+			seen["func "+name] = true
+			var fp *btf.FuncProto
+			if fp, err = f.Func(name); err == nil {
+				err = cmp.samePtrTarget(ct.Type, fp, 0)
+			}
+			counts["functions"]++
+		case *cbtf.Var:
+			if seen["var "+name] {
+				continue
+			}
+			seen["var "+name] = true
+			var vt btf.Type
+			if vt, err = f.Var(name); err == nil {
+				err = cmp.sameType(ct.Type, vt, 0)
+			}
+			counts["variables"]++
+		case *cbtf.Typedef, *cbtf.Int:
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			var tt btf.Type
+			if tt, err = f.Type(name); err == nil {
+				err = cmp.sameType(ct, tt, 0)
+			}
+			counts["typedefs and integers"]++
+		default:
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", ct, err)
+		}
+	}
+	if counts["functions"] < 1000 || counts["variables"] < 10 || counts["typedefs and integers"] < 1000 {
+		t.Errorf("too few checked: %v", counts)
+	}
+	t.Logf("agree with cilium/ebpf: %v", counts)
 }
