@@ -540,3 +540,26 @@ func TestFuncsVarsAgainstCilium(t *testing.T) {
 	}
 	t.Logf("agree with cilium/ebpf: %v", counts)
 }
+
+// BenchmarkVmlinux is what a CO-RE build against the whole kernel BTF
+// asks of this package (docs/perf.md): parse the running kernel's 5.5 MB
+// vmlinux, look up task_struct and an enum, and convert them.
+func BenchmarkVmlinux(b *testing.B) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(b, "kernel BTF: "+err.Error())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Type("task_struct"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Type("enum bpf_map_type"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
