@@ -173,3 +173,57 @@ func TestCoreTypedefRoots(t *testing.T) {
 		check(t, progs)
 	})
 }
+
+// TestCoreTypeMatchesAnonymous pins down the loader difference README
+// documents: a local type with an anonymous member (as sk_buff has at its
+// start) matches the kernel's sk_buff by libbpf's TYPE_MATCHES, not by
+// cilium/ebpf's, which finds members by name and so compares it with the
+// kernel's last anonymous member; one of named members matches in both.
+func TestCoreTypeMatchesAnonymous(t *testing.T) {
+	bpftool := testenv.Tool(t, "bpftool")
+	obj := buildCore(t, `
+anon = types.struct("sk_buff___a", [("", types.union("", [("", types.struct("", [("next", types.ptr(types.fwd("sk_buff")))]))]))])
+named = types.struct("sk_buff___n", [("len", types.u32)])
+section("socket", "anon", [core.type_matches(r0, anon), exit()])
+section("socket", "named", [core.type_matches(r0, named), exit()])
+license("GPL")
+`, nil)
+	run := func(t *testing.T, progs map[string]*ebpf.Program, want map[string]uint32) {
+		for name, w := range want {
+			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got != w {
+				t.Errorf("%s returned %d, want %d", name, got, w)
+			}
+		}
+	}
+	t.Run("cilium", func(t *testing.T) {
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, testenv.Collection(t, spec).Programs, map[string]uint32{"anon": 0, "named": 1})
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "matches.o")
+		if err := os.WriteFile(path, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pins := filepath.Join(testenv.PinDir(t), "progs")
+		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
+			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+		}
+		progs := map[string]*ebpf.Program{}
+		for _, name := range []string{"anon", "named"} {
+			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			progs[name] = p
+		}
+		run(t, progs, map[string]uint32{"anon": 1, "named": 1})
+	})
+}
