@@ -291,6 +291,11 @@ func (u *unit) coreField(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err != nil {
 		return nil, errorf(b, "%v", err)
 	}
+	if (kind == btf.CoreFieldLShiftU64 || kind == btf.CoreFieldRShiftU64) && f.byteSize > 8 {
+		// libbpf's shift would be negative: both loaders refuse it, and
+		// clang-19 refuses to make it ("too big field size").
+		return nil, errorf(b, "%q is %s of %d bytes: the shifts extract a member of at most 8", path, typeString(f.typ), f.byteSize)
+	}
 	var v uint64
 	switch kind {
 	case btf.CoreFieldByteOffset:
