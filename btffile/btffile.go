@@ -203,8 +203,8 @@ const scanLookups = 16
 
 // byName returns the IDs of the types named name, in file order.
 func (f *File) byName(name string) []uint32 {
-	if name == "" || len(f.strs) == 0 {
-		return nil // (the zero File has no strings)
+	if name == "" || len(f.strs) == 0 || strings.IndexByte(name, 0) >= 0 {
+		return nil // (the zero File has no strings; no name has a NUL)
 	}
 	if f.lookups++; f.lookups > scanLookups {
 		if f.index == nil {

@@ -563,3 +563,22 @@ func BenchmarkVmlinux(b *testing.B) {
 		}
 	}
 }
+
+// TestNameWithNUL: a name with a NUL in it names no type, by the string
+// table's search as by the index that replaces it after scanLookups
+// lookups ("a\x00b" found the type named "a", whose string is followed by
+// "b" in the table).
+func TestNameWithNUL(t *testing.T) {
+	f, err := Parse(rawBTF("\x00a\x00b\x00", []uint32{1, kindInt << 24, 4, 1<<24 | 32}, []uint32{3, kindInt << 24, 4, 32}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range scanLookups + 2 {
+		if typ, err := f.Type("a\x00b"); err == nil {
+			t.Fatalf("Type(\"a\\x00b\") = %v", typ)
+		}
+		if _, err := f.Type("a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
