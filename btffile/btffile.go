@@ -9,7 +9,8 @@
 // an object should not carry. So a type is converted on its own: structs
 // and unions with the members and the offsets and size the file gives them
 // (a btf.Layout), arrays, typedefs and qualifiers through to their leaves,
-// but a pointer to a struct or union points at a btf.Fwd of its name.
+// but a pointer to a named struct or union points at a btf.Fwd of its
+// name.
 // File.Deref gives the definition behind such a pointer when a program
 // follows it. A conversion depends on the types it reaches and on nothing
 // else in the file: two files that agree on them give equal graphs.
@@ -476,10 +477,10 @@ func kindName(k uint32) string {
 	return fmt.Sprintf("kind %d", k)
 }
 
-// convertPtrTarget converts what a pointer points at: a struct or union
-// (through typedefs and qualifiers) becomes a Fwd of its name (an
-// anonymous one, void); a function prototype's parameters and result are
-// converted the same way.
+// convertPtrTarget converts what a pointer points at: a named struct or
+// union (through typedefs and qualifiers) becomes a Fwd of its name (an
+// anonymous one is converted whole); a function prototype's parameters
+// and result are converted the same way.
 func (f *File) convertPtrTarget(id uint32, depth int) (btf.Type, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("types nested more than %d deep", maxDepth)
@@ -504,7 +505,11 @@ func (f *File) convertPtrTarget(id uint32, depth int) (btf.Type, error) {
 	switch r.kind {
 	case kindStruct, kindUnion:
 		if r.name == "" {
-			return nil, nil
+			// An anonymous struct has no name to declare: it is
+			// converted whole (a typedef's, as pgd_t; C cannot make one
+			// that points at itself).
+			out, err = f.convert(id, depth+1)
+			break
 		}
 		fwd := &btf.Fwd{Name: r.name, Union: r.kind == kindUnion}
 		f.defs[fwd] = id

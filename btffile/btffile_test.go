@@ -289,15 +289,12 @@ func (cmp *comparer) sameType(ct cbtf.Type, t btf.Type, depth int) error {
 }
 
 // samePtrTarget compares what a pointer points at: a named struct or
-// union is a Fwd of its name.
+// union is a Fwd of its name, an anonymous one is whole.
 func (cmp *comparer) samePtrTarget(ct cbtf.Type, t btf.Type, depth int) error {
 	switch c := ct.(type) {
 	case *cbtf.Struct, *cbtf.Union:
 		if ct.TypeName() == "" {
-			if t != nil {
-				return fmt.Errorf("anonymous %v: want void, have %v", ct, t)
-			}
-			return nil
+			return cmp.sameType(ct, t, depth) // converted whole
 		}
 		fwd, ok := t.(*btf.Fwd)
 		_, isUnion := c.(*cbtf.Union)

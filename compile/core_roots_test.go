@@ -227,3 +227,125 @@ license("GPL")
 		run(t, progs, map[string]uint32{"anon": 1, "named": 1})
 	})
 }
+
+// pgdSrc reads current->mm->pgd->pgd with core.read: the last step goes
+// through a pointer to pgd_t, a typedef of an anonymous struct.
+const pgdSrc = `
+k = btf_types(":vmlinux.btf")
+out = bss("out", type = types.array(types.u64, 1))
+section("raw_tp/sys_enter", "pgd", [
+    insn.ld_map_value(r9, out),
+    insn.call("get_current_task_btf"),
+    core.read(r1, r0, k.type("task_struct"), "mm->pgd->pgd"),
+    insn.stx_mem("dw", r9, r1, 0),
+    insn.mov64_imm(r0, 0),
+    exit(),
+])
+license("GPL")
+`
+
+// pgdC is pgdSrc for clang-19, as BPF_CORE_READ(t, mm, pgd, pgd) expands.
+const pgdC = `
+#include "vmlinux.h"
+static struct task_struct *(*bpf_get_current_task_btf)(void) = (void *)158;
+static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *src) = (void *)113;
+unsigned long long out[1];
+__attribute__((section("raw_tp/sys_enter"), used)) int pgd(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct mm_struct *mm;
+	pgd_t *pgd;
+	pgdval_t v;
+	bpf_probe_read_kernel(&mm, sizeof(mm), __builtin_preserve_access_index(&t->mm));
+	bpf_probe_read_kernel(&pgd, sizeof(pgd), __builtin_preserve_access_index(&mm->pgd));
+	bpf_probe_read_kernel(&v, sizeof(v), __builtin_preserve_access_index(&pgd->pgd));
+	out[0] = v;
+	return 0;
+}
+char LICENSE[] __attribute__((section("license"), used)) = "GPL";
+`
+
+// TestCoreReadTypedefPointer: core.read follows a pointer to a typedef of
+// an anonymous struct (mm_struct's pgd_t *pgd) as BPF_CORE_READ does: the
+// last step's relocation names the typedef, as clang-19's does, and both
+// loaders relocate it; the program reads what clang's reads (the first
+// entry of this process's page table, which is not 0).
+func TestCoreReadTypedefPointer(t *testing.T) {
+	vm := vmlinux(t)
+	bpftool := testenv.Tool(t, "bpftool")
+	clang, _ := testenv.ClangBPF(t)
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "pgd.o")
+	if err := os.WriteFile(ours, buildCore(t, pgdSrc, map[string][]byte{":vmlinux.btf": vm}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	btfPath := filepath.Join(dir, "vmlinux.btf")
+	if err := os.WriteFile(btfPath, vm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := exec.Command(bpftool, "btf", "dump", "file", btfPath, "format", "c").Output()
+	if err != nil {
+		t.Fatalf("bpftool btf dump: %v", err)
+	}
+	for name, data := range map[string][]byte{"vmlinux.h": h, "pgd.c": []byte(pgdC)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	theirs := filepath.Join(dir, "pgd.clang.o")
+	if out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-c", filepath.Join(dir, "pgd.c"), "-o", theirs).CombinedOutput(); err != nil {
+		t.Fatalf("clang-19: %v\n%s", err, out)
+	}
+	got, want := objdumpRelos(t, ours), objdumpRelos(t, theirs)
+	if !slices.Equal(got, want) || len(want) != 3 {
+		t.Errorf("CO-RE relocations:\nbpfstar  %q\nclang-19 %q", got, want)
+	}
+	read := func(t *testing.T, obj string, libbpf bool) uint64 {
+		var prog *ebpf.Program
+		var out *ebpf.Map
+		if libbpf {
+			pins := testenv.PinDir(t)
+			progs, maps := filepath.Join(pins, "progs"), filepath.Join(pins, "maps")
+			if msg, err := exec.Command(bpftool, "prog", "loadall", obj, progs, "pinmaps", maps).CombinedOutput(); err != nil {
+				t.Fatalf("bpftool prog loadall: %v\n%s", err, msg)
+			}
+			var err error
+			if prog, err = ebpf.LoadPinnedProgram(filepath.Join(progs, "pgd"), nil); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { prog.Close() })
+			pinned, _ := filepath.Glob(filepath.Join(maps, "*bss"))
+			if len(pinned) != 1 {
+				t.Fatalf("pinned .bss: %v", pinned)
+			}
+			if out, err = ebpf.LoadPinnedMap(pinned[0], nil); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { out.Close() })
+		} else {
+			spec, err := ebpf.LoadCollectionSpec(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			coll := testenv.Collection(t, spec)
+			prog, out = coll.Programs["pgd"], coll.Maps[".bss"]
+		}
+		if _, err := prog.Run(&ebpf.RunOptions{Context: make([]byte, 8)}); err != nil {
+			t.Fatalf("BPF_PROG_TEST_RUN: %v", err)
+		}
+		var v uint64
+		if err := out.Lookup(uint32(0), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, libbpf := range []bool{false, true} {
+		name := map[bool]string{false: "cilium", true: "libbpf"}[libbpf]
+		t.Run(name, func(t *testing.T) {
+			w := read(t, theirs, libbpf)
+			if g := read(t, ours, libbpf); g != w || w == 0 {
+				t.Errorf("bpfstar's object read %#x, clang-19's %#x", g, w)
+			}
+		})
+	}
+}

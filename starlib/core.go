@@ -482,7 +482,10 @@ func (u *unit) coreRead(thread *starlark.Thread, b *starlark.Builtin, args starl
 		if _, _, ok := btf.Members(next); !ok {
 			return nil, errorf(b, "step %d of %q: %q points at %s, not a struct or union", i+1, path, step, typeString(ptr.Target))
 		}
-		root = btf.Resolve(next)
+		// The next root is the type the pointer points at, a typedef
+		// kept (pgd_t *: the loaders find a typedef of an anonymous
+		// struct by its name); link drops its qualifiers.
+		root = next
 		if err := emit(isa.Instruction{Op: isa.MemOp(isa.ClassLDX, isa.ModeMEM, isa.SizeDW), Dst: isa.R3, Src: isa.R10, Off: int16(stack.v)}, nil); err != nil {
 			return nil, err
 		}
