@@ -25,7 +25,7 @@ FUZZTIME ?=
 FUZZ_TARGETS = FuzzDecodeEncode:./isa:15000x FuzzParse:./isa:10000x FuzzObject:./disasm:10000x \
 	FuzzCode:./disasm:30000x FuzzBuiltins:./starlib:15000x FuzzBuild:./compile:10000x \
 	FuzzRead:./objreader:10000x FuzzBuildFile:./workspace:5000x FuzzParse:./btffile:20000x \
-	FuzzRun:./vm:20000x
+	FuzzRun:./vm:20000x FuzzObject:./vm:10000x
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; rest=$${t#*:}; pkg=$${rest%%:*}; budget=$${rest#*:}; \

@@ -76,3 +76,22 @@ var gplOnly = map[int32]bool{
 // programs with a GPL-compatible license (see gplOnly for the list and
 // where it comes from).
 func GPLOnly(id int32) bool { return gplOnly[id] }
+
+// gplLicenses are the licenses the kernel counts as GPL-compatible
+// (license_is_gpl_compatible in include/linux/license.h).
+var gplLicenses = []string{"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"}
+
+// GPLLicenses returns the licenses the kernel counts as GPL-compatible.
+func GPLLicenses() []string { return append([]string(nil), gplLicenses...) }
+
+// GPLCompatible reports whether the kernel counts license as
+// GPL-compatible: it compares it exactly with each of GPLLicenses, as the
+// kernel does.
+func GPLCompatible(license string) bool {
+	for _, l := range gplLicenses {
+		if license == l {
+			return true
+		}
+	}
+	return false
+}

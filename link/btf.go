@@ -40,7 +40,8 @@ func (l *linker) btf() error {
 	}
 	funcID := make(map[string]btf.TypeID)
 	// Prototypes, added on first use: int (void) for functions; for
-	// programs int (T *ctx), where T is the struct of linux/bpf.h that the
+	// programs int (T *ctx), where T is the type the program gives
+	// (Unit.ContextTypes), else the struct of linux/bpf.h that the
 	// section's program type gets as context (uapi.go), or void.
 	var funcProto btf.TypeID
 	ctxProto := map[string]btf.TypeID{}
@@ -50,6 +51,15 @@ func (l *linker) btf() error {
 				funcProto = b.FuncProto(intT, nil)
 			}
 			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, funcProto, btf.FuncStatic)
+			continue
+		}
+		if t := l.u.ContextTypes[pc.prog.Symbol]; t != nil {
+			ctx, err := addType(&btf.Ptr{Target: t})
+			if err != nil {
+				return fmt.Errorf("encoding BTF: context of %s: %v", pc.prog.Symbol, err)
+			}
+			proto := b.FuncProto(intT, []btf.Param{{Name: "ctx", Type: ctx}})
+			funcID[pc.prog.Symbol] = b.Func(pc.prog.Symbol, proto, btf.FuncGlobal)
 			continue
 		}
 		name := contextStruct(pc.section)

@@ -32,14 +32,19 @@ import (
 
 // Unit is what one object holds.
 type Unit struct {
-	File       string        // the name of the file the unit was written in
-	Programs   []asm.Program // entry points, in declaration order
-	Functions  []asm.Program // subprograms for .text, in declaration order
-	Maps       []*Map
-	Globals    []*Global
-	StructOps  []*StructOps
-	License    string
-	HasLicense bool
+	File      string        // the name of the file the unit was written in
+	Programs  []asm.Program // entry points, in declaration order
+	Functions []asm.Program // subprograms for .text, in declaration order
+	Maps      []*Map
+	Globals   []*Global
+	StructOps []*StructOps
+	// ContextTypes are the context types programs give themselves, by
+	// symbol: where the section's convention has none
+	// (progtype.Def.Context ""), the program's prototype takes a pointer
+	// to it instead of void *, as a tracepoint's trace_event_raw_NAME.
+	ContextTypes map[string]btf.Type
+	License      string
+	HasLicense   bool
 	// Sources holds the text of the files the instructions' positions
 	// name, by that name: the line records of .BTF.ext quote their lines.
 	Sources map[string]Source

@@ -3,11 +3,11 @@ package link
 import (
 	"debug/elf"
 	"fmt"
-	"strings"
 
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/objwriter"
+	"github.com/bpfstar/bpfstar/progtype"
 )
 
 // StructOps is a struct_ops map: a kernel struct of function pointers
@@ -48,8 +48,8 @@ var structOpsSectionNames = []string{".struct_ops", ".struct_ops.link"}
 // struct_ops program ("struct_ops", "struct_ops/NAME", their sleepable
 // ".s" forms).
 func IsStructOpsSection(sec string) bool {
-	head, _, _ := strings.Cut(strings.TrimPrefix(sec, "?"), "/")
-	return head == "struct_ops" || head == "struct_ops.s"
+	d, ok := progtype.Lookup(sec)
+	return ok && d.StructOps()
 }
 
 // structOpsSections lays out the struct_ops maps, section by section.

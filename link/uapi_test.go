@@ -16,14 +16,15 @@ import (
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/internal/golden"
 	"github.com/bpfstar/bpfstar/internal/testenv"
+	"github.com/bpfstar/bpfstar/progtype"
 )
 
-// contextNames are the context structs of contextStructs, sorted.
+// contextNames are the context structs of progtype's table, sorted.
 func contextNames() []string {
 	var names []string
-	for _, c := range contextStructs {
-		if c.name != tracingContext && !slices.Contains(names, c.name) {
-			names = append(names, c.name)
+	for _, d := range progtype.Defs() {
+		if d.Context != "" && d.Context != tracingContext && !slices.Contains(names, d.Context) {
+			names = append(names, d.Context)
 		}
 	}
 	slices.Sort(names)

@@ -9,20 +9,13 @@ import (
 	"github.com/bpfstar/bpfstar/isa"
 )
 
-// gplLicenses are the licenses the kernel counts as GPL-compatible
-// (license_is_gpl_compatible in include/linux/license.h): compared
-// exactly, as the kernel does.
-var gplLicenses = []string{"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"}
-
 // checkGPLHelpers reports a call of a GPL-only helper (helper.GPLOnly) in
 // a program, or in a function a program calls, when the file's license()
 // is not GPL-compatible: the kernel would refuse to load the program. It
 // runs once the whole file is evaluated, when the license is known.
 func (u *unit) checkGPLHelpers() error {
-	for _, l := range gplLicenses {
-		if u.HasLicense && u.License == l {
-			return nil
-		}
+	if u.HasLicense && helper.GPLCompatible(u.License) {
+		return nil
 	}
 	funcs := make(map[string]*asm.Program, len(u.Functions))
 	for i := range u.Functions {
@@ -63,6 +56,7 @@ func (u *unit) gplError(ins asm.Instruction, prog, p *asm.Program) error {
 	if u.HasLicense {
 		lic = fmt.Sprintf("license(%q) at %v is not GPL-compatible", u.License, u.licensePos)
 	}
+	gplLicenses := helper.GPLLicenses()
 	quoted := make([]string, len(gplLicenses))
 	for i, l := range gplLicenses {
 		quoted[i] = fmt.Sprintf("%q", l)

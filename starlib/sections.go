@@ -4,153 +4,25 @@ import (
 	"fmt"
 	"strings"
 
+	"go.starlark.net/starlark"
+
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/internal/spell"
+	"github.com/bpfstar/bpfstar/progtype"
 )
-
-// programSections are the section names of programs that both loaders
-// (libbpf, and with it bpftool; cilium/ebpf) map to a program type, as
-// libbpf's table of section definitions has them (cilium/ebpf v0.22 mirrors
-// it), with that program type (BPF_PROG_TYPE_ in lower case, without the
-// prefix). A name with "+" stands for itself and for itself followed by "/"
-// and anything ("kprobe/do_sys_open"); a name without it must match
-// exactly. A leading "?" (do not load automatically) is allowed on any of
-// them. The list is data: the kernel's and the loaders' vocabulary.
-var programSections = []struct{ name, progType string }{
-	{"socket", "socket_filter"},
-	{"sk_reuseport/migrate", "sk_reuseport"},
-	{"sk_reuseport", "sk_reuseport"},
-	{"kprobe+", "kprobe"},
-	{"uprobe+", "kprobe"},
-	{"uprobe.s+", "kprobe"},
-	{"kretprobe+", "kprobe"},
-	{"uretprobe+", "kprobe"},
-	{"uretprobe.s+", "kprobe"},
-	{"kprobe.multi+", "kprobe"},
-	{"kretprobe.multi+", "kprobe"},
-	{"kprobe.session+", "kprobe"},
-	{"uprobe.multi+", "kprobe"},
-	{"uretprobe.multi+", "kprobe"},
-	{"uprobe.session+", "kprobe"},
-	{"uprobe.multi.s+", "kprobe"},
-	{"uretprobe.multi.s+", "kprobe"},
-	{"uprobe.session.s+", "kprobe"},
-	{"ksyscall+", "kprobe"},
-	{"kretsyscall+", "kprobe"},
-	{"usdt+", "kprobe"},
-	{"usdt.s+", "kprobe"},
-	{"tc/ingress", "sched_cls"},
-	{"tc/egress", "sched_cls"},
-	{"tcx/ingress", "sched_cls"},
-	{"tcx/egress", "sched_cls"},
-	{"tc", "sched_cls"},
-	{"classifier", "sched_cls"},
-	{"action", "sched_act"},
-	{"netkit/primary", "sched_cls"},
-	{"netkit/peer", "sched_cls"},
-	{"tracepoint+", "tracepoint"},
-	{"tp+", "tracepoint"},
-	{"raw_tracepoint+", "raw_tracepoint"},
-	{"raw_tp+", "raw_tracepoint"},
-	{"raw_tracepoint.w+", "raw_tracepoint_writable"},
-	{"raw_tp.w+", "raw_tracepoint_writable"},
-	{"tp_btf+", "tracing"},
-	{"fentry+", "tracing"},
-	{"fmod_ret+", "tracing"},
-	{"fexit+", "tracing"},
-	{"fentry.s+", "tracing"},
-	{"fmod_ret.s+", "tracing"},
-	{"fexit.s+", "tracing"},
-	{"fsession+", "tracing"},
-	{"fsession.s+", "tracing"},
-	{"freplace+", "ext"},
-	{"lsm+", "lsm"},
-	{"lsm.s+", "lsm"},
-	{"lsm_cgroup+", "lsm"},
-	{"iter+", "tracing"},
-	{"iter.s+", "tracing"},
-	{"syscall", "syscall"},
-	{"xdp.frags/devmap", "xdp"},
-	{"xdp/devmap", "xdp"},
-	{"xdp.frags/cpumap", "xdp"},
-	{"xdp/cpumap", "xdp"},
-	{"xdp.frags", "xdp"},
-	{"xdp", "xdp"},
-	{"perf_event", "perf_event"},
-	{"lwt_in", "lwt_in"},
-	{"lwt_out", "lwt_out"},
-	{"lwt_xmit", "lwt_xmit"},
-	{"lwt_seg6local", "lwt_seg6local"},
-	{"sockops", "sock_ops"},
-	{"sk_skb/stream_parser", "sk_skb"},
-	{"sk_skb/stream_verdict", "sk_skb"},
-	{"sk_skb/verdict", "sk_skb"},
-	{"sk_skb", "sk_skb"},
-	{"sk_msg", "sk_msg"},
-	{"lirc_mode2", "lirc_mode2"},
-	{"flow_dissector", "flow_dissector"},
-	{"cgroup_skb/ingress", "cgroup_skb"},
-	{"cgroup_skb/egress", "cgroup_skb"},
-	{"cgroup/skb", "cgroup_skb"},
-	{"cgroup/sock_create", "cgroup_sock"},
-	{"cgroup/sock_release", "cgroup_sock"},
-	{"cgroup/sock", "cgroup_sock"},
-	{"cgroup/post_bind4", "cgroup_sock"},
-	{"cgroup/post_bind6", "cgroup_sock"},
-	{"cgroup/bind4", "cgroup_sock_addr"},
-	{"cgroup/bind6", "cgroup_sock_addr"},
-	{"cgroup/connect4", "cgroup_sock_addr"},
-	{"cgroup/connect6", "cgroup_sock_addr"},
-	{"cgroup/connect_unix", "cgroup_sock_addr"},
-	{"cgroup/sendmsg4", "cgroup_sock_addr"},
-	{"cgroup/sendmsg6", "cgroup_sock_addr"},
-	{"cgroup/sendmsg_unix", "cgroup_sock_addr"},
-	{"cgroup/recvmsg4", "cgroup_sock_addr"},
-	{"cgroup/recvmsg6", "cgroup_sock_addr"},
-	{"cgroup/recvmsg_unix", "cgroup_sock_addr"},
-	{"cgroup/getpeername4", "cgroup_sock_addr"},
-	{"cgroup/getpeername6", "cgroup_sock_addr"},
-	{"cgroup/getpeername_unix", "cgroup_sock_addr"},
-	{"cgroup/getsockname4", "cgroup_sock_addr"},
-	{"cgroup/getsockname6", "cgroup_sock_addr"},
-	{"cgroup/getsockname_unix", "cgroup_sock_addr"},
-	{"cgroup/sysctl", "cgroup_sysctl"},
-	{"cgroup/getsockopt", "cgroup_sockopt"},
-	{"cgroup/setsockopt", "cgroup_sockopt"},
-	{"cgroup/dev", "cgroup_device"},
-	{"struct_ops+", "struct_ops"},
-	{"struct_ops.s+", "struct_ops"},
-	{"sk_lookup", "sk_lookup"},
-	{"netfilter", "netfilter"},
-}
-
-// sectionProgType returns the program type the loaders give a program in
-// section name ("xdp" for "xdp.frags"), or "" if they cannot tell it.
-func sectionProgType(name string) string {
-	n := strings.TrimPrefix(name, "?")
-	head, _, _ := strings.Cut(n, "/")
-	for _, p := range programSections {
-		if base, plus := strings.CutSuffix(p.name, "+"); plus {
-			if head == base {
-				return p.progType
-			}
-		} else if n == p.name {
-			return p.progType
-		}
-	}
-	return ""
-}
 
 // checkSection reports whether the loaders can tell the program type of a
 // program in section name, and if not, why, with the nearest known name.
 func checkSection(name string) error {
-	if sectionProgType(name) != "" {
+	if _, ok := progtype.Lookup(name); ok {
 		return nil
 	}
 	head, _, _ := strings.Cut(strings.TrimPrefix(name, "?"), "/")
-	names := make([]string, len(programSections))
-	for i, p := range programSections {
-		names[i] = strings.TrimSuffix(p.name, "+")
+	defs := progtype.Defs()
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = d.Base()
 	}
 	hint := ""
 	best, bestD := "", len(head)/2+1
@@ -166,9 +38,10 @@ func checkSection(name string) error {
 }
 
 // checkProgArrays checks that the programs a prog_array's values name are
-// all of the type of the first: the kernel gives a prog_array the type of
-// the first program put in it and refuses programs of other types, so the
-// loaders would fail to fill it. Names of no program are left to the
+// all of the type and expected attach type of the first: the kernel gives
+// a prog_array the type of the first program put in it and refuses
+// programs of other types (and, since Linux 6.18, of other expected attach
+// types: tc and tc/ingress differ), so the loaders would fail to fill it. Names of no program are left to the
 // linker, which says so.
 func (u *unit) checkProgArrays() error {
 	sections := make(map[string]string, len(u.Programs))
@@ -194,6 +67,9 @@ func (u *unit) checkProgArrays() error {
 			if t, t0 := tailCallType(sec), tailCallType(sec0); t != t0 {
 				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) is of type %s, and values[%d], program %q (section %q), of type %s: a prog_array holds programs of one type, and the kernel would refuse %q", m.Name, i, v, sec, t, first, v0, sec0, t0, v)}
 			}
+			if a, a0 := attachType(sec), attachType(sec0); a != a0 {
+				return &asm.Error{Pos: m.Pos, Msg: fmt.Sprintf("map %q: values[%d]: program %q (section %q) has expected attach type %s, and values[%d], program %q (section %q), %s: a prog_array holds programs of one type and expected attach type, and the kernel (Linux 6.18 and stable kernels with the fix of CVE-2025-40123) would refuse %q", m.Name, i, v, sec, a, first, v0, sec0, a0, v)}
+			}
 		}
 	}
 	return nil
@@ -204,9 +80,58 @@ func (u *unit) checkProgArrays() error {
 // multi-buffer packets (xdp.frags, BPF_F_XDP_HAS_FRAGS) from those that do
 // not, and refuses to mix them.
 func tailCallType(sec string) string {
-	t := sectionProgType(sec)
-	if t == "xdp" && strings.HasPrefix(strings.TrimPrefix(sec, "?"), "xdp.frags") {
+	d, ok := progtype.Lookup(sec)
+	if !ok {
+		return ""
+	}
+	if d.Flags&progtype.XDPFrags != 0 {
 		return "xdp with frags (xdp.frags)"
 	}
-	return t
+	return d.Type.String()
+}
+
+// attachType is the expected attach type the loaders give a program in
+// section sec.
+func attachType(sec string) progtype.AttachType {
+	d, ok := progtype.Lookup(sec)
+	if !ok {
+		return progtype.AttachNone
+	}
+	return d.Attach
+}
+
+// sectionContext checks the ctx argument of section(): None, or a struct
+// or union type (a ctype, from btf_types or types) for a program whose
+// section gives it no UAPI context, such as a tracepoint's
+// trace_event_raw_NAME of the kernel's BTF. It returns the type, or nil
+// for None.
+func sectionContext(section string, ctx starlark.Value) (btf.Type, error) {
+	if ctx == starlark.None {
+		return nil, nil
+	}
+	ct, ok := ctx.(*CType)
+	if !ok {
+		return nil, fmt.Errorf("ctx: got %s, want a struct type (a ctype of btf_types or types)", ctx.Type())
+	}
+	d, _ := progtype.Lookup(section)
+	if d.Context != "" {
+		what := "struct " + d.Context + " *"
+		if d.Context == progtype.TracingContext {
+			what = d.Context + " *"
+		}
+		return nil, fmt.Errorf("ctx: a program in section %q takes %s (types.context(%q)); ctx is for programs whose section gives no context type (tracepoint/, tp/, iter/, syscall, ...)", section, what, section)
+	}
+	name := ct.String()
+	switch t := btf.Resolve(ct.t).(type) {
+	case *btf.Struct:
+		name = "struct " + t.Name
+	case *btf.Union:
+		name = "union " + t.Name
+	default:
+		return nil, fmt.Errorf("ctx: %s is no struct or union: a program's context is a pointer to one", name)
+	}
+	if ct.t.Size() == 0 {
+		return nil, fmt.Errorf("ctx: %s has no members: a context type has its members", name)
+	}
+	return ct.t, nil
 }

@@ -68,6 +68,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/bpfstar/bpfstar/asm"
+	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/link"
 	"github.com/bpfstar/bpfstar/stdlib"
@@ -456,8 +457,8 @@ var (
 
 func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name, symbol string
-	var insns starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "symbol", &symbol, "insns", &insns); err != nil {
+	var insns, ctx starlark.Value = nil, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "symbol", &symbol, "insns", &insns, "ctx?", &ctx); err != nil {
 		return nil, err
 	}
 	if !sectionRE.MatchString(name) {
@@ -467,6 +468,10 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, errorf(b, "section name %q is reserved", name)
 	}
 	if err := checkSection(name); err != nil {
+		return nil, errorf(b, "%v", err)
+	}
+	ctxType, err := sectionContext(name, ctx)
+	if err != nil {
 		return nil, errorf(b, "%v", err)
 	}
 	pos := callerPos(thread)
@@ -494,6 +499,12 @@ func (u *unit) section(thread *starlark.Thread, b *starlark.Builtin, args starla
 		u.sections[name] = true
 	}
 	u.Programs = append(u.Programs, p)
+	if ctxType != nil {
+		if u.ContextTypes == nil {
+			u.ContextTypes = make(map[string]btf.Type)
+		}
+		u.ContextTypes[symbol] = ctxType
+	}
 	return &ProgHandle{name, symbol}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/btf"
 	"github.com/bpfstar/bpfstar/link"
+	"github.com/bpfstar/bpfstar/progtype"
 )
 
 // TestCase is a test() call: a run of one program with BPF_PROG_TEST_RUN
@@ -60,16 +62,21 @@ type MapEntry struct {
 }
 
 // TakesData reports whether BPF_PROG_TEST_RUN runs programs of section
-// on packet data: XDP, socket filters, tc classifiers and actions,
-// cgroup_skb, lwt and flow dissector programs.
+// on packet data (progtype.Def.TakesData): XDP, socket filter, tc
+// classifier and action, cgroup_skb, lwt (but seg6local), flow dissector
+// and netfilter programs.
 func TakesData(section string) bool {
-	s := strings.TrimPrefix(section, "?")
-	for _, p := range []string{"xdp", "socket", "tc", "classifier", "action", "tcx/", "netkit/", "cgroup_skb/", "cgroup/skb", "lwt_", "flow_dissector"} {
-		if s == p || strings.HasPrefix(s, p) && (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "_") || s[len(p)] == '/' || s[len(p)] == '.') {
-			return true
-		}
+	d, ok := progtype.Lookup(section)
+	return ok && d.TakesData()
+}
+
+// contextType returns the type of prog's context: the one it gave
+// (section(ctx = t)), else its section's (link.ContextType), or nil.
+func (u *unit) contextType(prog *asm.Program) btf.Type {
+	if t := u.ContextTypes[prog.Symbol]; t != nil {
+		return t
 	}
-	return false
+	return link.ContextType(prog.Section)
 }
 
 // maxRepeat bounds test()'s repeat (BPF_PROG_TEST_RUN takes a u32).
@@ -119,7 +126,7 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	}
 	if data != starlark.None || wantData != starlark.None {
 		if !TakesData(prog.Section) {
-			return nil, errorf(b, "program %q (section %q) takes no packet data: BPF_PROG_TEST_RUN gives data only to XDP, socket filter, tc, cgroup_skb, lwt and flow dissector programs", program, prog.Section)
+			return nil, errorf(b, "program %q (section %q) takes no packet data: BPF_PROG_TEST_RUN gives data only to XDP, socket filter, tc, cgroup_skb, lwt (but lwt_seg6local), flow dissector and netfilter programs", program, prog.Section)
 		}
 	}
 	if data != starlark.None {
@@ -141,9 +148,9 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	case starlark.Bytes:
 		tc.Ctx, tc.HasCtx = []byte(c), true
 	case *starlark.Dict:
-		t := link.ContextType(prog.Section)
+		t := u.contextType(prog)
 		if t == nil {
-			return nil, errorf(b, "ctx: program %q (section %q) has no typed context: give its bytes", program, prog.Section)
+			return nil, errorf(b, "ctx: program %q (section %q) has no typed context: give its bytes (or its type, section(ctx = t))", program, prog.Section)
 		}
 		buf, err := encodeValue(t, c)
 		if err != nil {
@@ -161,9 +168,9 @@ func (u *unit) test(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 		}
 		tc.WantCtx, tc.HasWantCtx = []byte(c), true
 	case *starlark.Dict:
-		t := link.ContextType(prog.Section)
+		t := u.contextType(prog)
 		if t == nil {
-			return nil, errorf(b, "want_ctx: program %q (section %q) has no typed context: give its bytes", program, prog.Section)
+			return nil, errorf(b, "want_ctx: program %q (section %q) has no typed context: give its bytes (or its type, section(ctx = t))", program, prog.Section)
 		}
 		want, mask, err := encodeMasked(t, c)
 		if err != nil {
@@ -321,28 +328,28 @@ func encodeSized(t btf.Type, size uint32, v starlark.Value) ([]byte, error) {
 	return nil, fmt.Errorf("got %s, want int or bytes of %d", v.Type(), size)
 }
 
-// retvalNames lists, by section prefix, the names of a program type's
-// return values.
+// retvalNames lists, by program type, the names of the type's return
+// values.
 var retvalNames = []struct {
-	prefixes []string
-	names    map[string]int64
+	types []progtype.Type
+	names map[string]int64
 }{
-	{[]string{"xdp"}, map[string]int64{"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4}},
-	{[]string{"tc", "classifier", "action", "tcx/", "netkit/"}, map[string]int64{
+	{[]progtype.Type{progtype.XDP}, map[string]int64{"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4}},
+	{[]progtype.Type{progtype.SchedCLS, progtype.SchedACT}, map[string]int64{
 		"TC_ACT_UNSPEC": -1, "TC_ACT_OK": 0, "TC_ACT_RECLASSIFY": 1, "TC_ACT_SHOT": 2, "TC_ACT_PIPE": 3,
 		"TC_ACT_STOLEN": 4, "TC_ACT_QUEUED": 5, "TC_ACT_REPEAT": 6, "TC_ACT_REDIRECT": 7, "TC_ACT_TRAP": 8}},
-	{[]string{"cgroup_skb/", "cgroup/skb"}, map[string]int64{"SK_DROP": 0, "SK_PASS": 1}},
-	{[]string{"sk_lookup", "sk_skb", "sk_msg", "sk_reuseport"}, map[string]int64{"SK_DROP": 0, "SK_PASS": 1}},
-	{[]string{"lwt_"}, map[string]int64{"BPF_OK": 0, "BPF_DROP": 2, "BPF_REDIRECT": 7, "BPF_LWT_REROUTE": 128}},
+	{[]progtype.Type{progtype.CgroupSKB, progtype.SkLookup, progtype.SkSKB, progtype.SkMsg, progtype.SkReuseport}, map[string]int64{"SK_DROP": 0, "SK_PASS": 1}},
+	{[]progtype.Type{progtype.LWTIn, progtype.LWTOut, progtype.LWTXmit, progtype.LWTSeg6Local}, map[string]int64{"BPF_OK": 0, "BPF_DROP": 2, "BPF_REDIRECT": 7, "BPF_LWT_REROUTE": 128}},
 }
 
 func retvalTable(section string) map[string]int64 {
-	s := strings.TrimPrefix(section, "?")
+	d, ok := progtype.Lookup(section)
+	if !ok {
+		return nil
+	}
 	for _, r := range retvalNames {
-		for _, p := range r.prefixes {
-			if s == p || strings.HasPrefix(s, p) && (strings.HasSuffix(p, "/") || strings.HasSuffix(p, "_") || s[len(p)] == '/' || s[len(p)] == '.') {
-				return r.names
-			}
+		if slices.Contains(r.types, d.Type) {
+			return r.names
 		}
 	}
 	return nil

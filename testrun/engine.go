@@ -137,13 +137,27 @@ func joinMsgs(m []string) string {
 	return s
 }
 
-// differs says how two outcomes differ, or "".
+// differs says how two outcomes differ, or "": return value, output
+// data, the context left (when the kernel copied it out), the maps both
+// engines model alike and the records left in ring buffers, queues and
+// stacks.
 func (o *outcome) differs(p *outcome) string {
 	switch {
 	case o.ret != p.ret:
 		return fmt.Sprintf("retval %d (kernel), %d (vm)", o.ret, p.ret)
 	case o.hasData && !bytes.Equal(o.data, p.data):
 		return "data " + DescribeDiff(p.data, o.data) + " (got: vm, want: kernel)"
+	}
+	if o.hasCtx && p.ctx != nil {
+		// The kernel's buffer is larger than the context; past it, the
+		// kernel leaves zeros.
+		k := make([]byte, max(len(o.ctx), len(p.ctx)))
+		copy(k, o.ctx)
+		v := make([]byte, len(k))
+		copy(v, p.ctx)
+		if !bytes.Equal(k, v) {
+			return "ctx " + DescribeDiff(v, k) + " (got: vm, want: kernel)"
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(o.maps)) {
 		k, v := o.maps[name], p.maps[name]
@@ -163,27 +177,50 @@ func (o *outcome) differs(p *outcome) string {
 			}
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(o.streams)) {
+		k, v := o.streams[name], p.streams[name]
+		for i := range max(len(k), len(v)) {
+			switch {
+			case i >= len(v):
+				return fmt.Sprintf("%s: %d records (kernel), %d (vm); record %d is %x (kernel)", name, len(k), len(v), i, k[i])
+			case i >= len(k):
+				return fmt.Sprintf("%s: %d records (kernel), %d (vm); record %d is %x (vm)", name, len(k), len(v), i, v[i])
+			case !bytes.Equal(k[i], v[i]):
+				return fmt.Sprintf("%s: record %d is %x (kernel), %x (vm)", name, i, k[i], v[i])
+			}
+		}
+	}
 	return ""
 }
 
-// vmMaps reads the machine's maps that kernelMaps reads from the kernel.
-func vmMaps(m *vm.Machine) map[string]map[string][]byte {
+// vmMaps reads the machine's maps that kernelMaps reads from the kernel
+// (of a per-CPU map, the values of the machine's CPU), and the records
+// left in its ring buffers, queues and stacks.
+func vmMaps(m *vm.Machine) (map[string]map[string][]byte, map[string][][]byte) {
 	out := map[string]map[string][]byte{}
+	streams := map[string][][]byte{}
 	for _, mp := range m.Maps() {
 		switch mp.Type {
-		case vm.MapArray, vm.MapHash, vm.MapLRUHash, vm.MapLPMTrie:
+		case vm.MapArray, vm.MapHash, vm.MapLRUHash, vm.MapLPMTrie,
+			vm.MapPerCPUArray, vm.MapPerCPUHash, vm.MapLRUPerCPU:
+		case vm.MapRingbuf, vm.MapPerfEvents:
+			streams[mp.Name] = mp.Records()
+			continue
+		case vm.MapQueue, vm.MapStack:
+			streams[mp.Name] = mp.Queued()
+			continue
 		default:
 			continue
 		}
 		entries := map[string][]byte{}
 		for _, k := range mp.Keys() {
-			if v, ok := mp.Lookup(k, 0); ok {
+			if v, ok := mp.Lookup(k, m.Env.CPU); ok {
 				entries[string(k)] = v
 			}
 		}
 		out[mp.Name] = entries
 	}
-	return out
+	return out, streams
 }
 
 // maxTrace is the most instructions the trace of one case shows.
@@ -214,6 +251,12 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) v
 			r.Status, r.Msg = Skip, "not run: "+err.Error()
 			continue
 		}
+		// Under Both, the interpreter lets programs read stack they
+		// never wrote when the kernel they are compared with does
+		// (verify.UninitStackAllowed: root); alone, it refuses such a
+		// read, as an unprivileged kernel does, so that a case's verdict
+		// does not depend on who runs it.
+		m.AllowUninitStack = opts.Engine == Both && verify.UninitStackAllowed()
 		var trace strings.Builder
 		var hooks []vm.Hook
 		if opts.Coverage != nil {
@@ -253,7 +296,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) v
 		}
 		var out vm.Output
 		for range max(c.Repeat, 1) {
-			out, err = m.RunProgram(p, vm.Input{Data: c.Data, Ctx: c.Ctx, HasCtx: c.HasCtx})
+			out, err = m.RunProgram(p, vm.Input{Data: c.Data, Ctx: c.Ctx, HasCtx: c.HasCtx, CtxOut: c.HasWantCtx})
 			if err != nil {
 				break
 			}
@@ -271,7 +314,7 @@ func runVM(obj []byte, cases []starlib.TestCase, opts Options, env func(i int) v
 		}
 		res := outcome{ret: out.Retval, data: out.Data, ctx: out.Ctx, hasData: c.HasData}
 		if opts.Engine == Both {
-			res.maps = vmMaps(m)
+			res.maps, res.streams = vmMaps(m)
 		}
 		r.seen = &res
 		r.Status, r.Msg = judge(c, res, func(e starlib.MapEntry) ([]byte, string, error) {

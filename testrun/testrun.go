@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/perf"
+	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfstar/bpfstar/starlib"
@@ -139,6 +142,114 @@ type collection struct {
 	// got is where want_maps lookups read a value (the largest value size
 	// of the collection's maps), reused from case to case.
 	got []byte
+	// streams are the maps a program adds records to that user space
+	// takes out (ring buffers, queues, stacks): each case starts with them
+	// empty, and what a case left in them is taken out after it.
+	streams []*stream
+}
+
+// stream is a ring buffer, perf event array, queue or stack of a
+// collection.
+type stream struct {
+	name string
+	m    *ebpf.Map
+	// ring reads a ring buffer, perf a perf event array (both nil for a
+	// queue or stack).
+	ring *ringbuf.Reader
+	perf *perf.Reader
+}
+
+// drain takes every record out of the stream, in the order user space
+// reads them (a ring buffer's in submission order, a queue's oldest
+// first, a stack's newest first).
+func (s *stream) drain() ([][]byte, error) {
+	var out [][]byte
+	if s.ring != nil {
+		// A deadline in the past: read what is there, never wait.
+		s.ring.SetDeadline(time.Unix(1, 0))
+		var rec ringbuf.Record
+		for {
+			err := s.ring.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, slices.Clone(rec.RawSample))
+		}
+	}
+	if s.perf != nil {
+		s.perf.SetDeadline(time.Unix(1, 0))
+		var rec perf.Record
+		for {
+			err := s.perf.ReadInto(&rec)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			if rec.LostSamples > 0 {
+				return out, fmt.Errorf("%d samples lost on CPU %d: the reader's buffer is too small", rec.LostSamples, rec.CPU)
+			}
+			out = append(out, slices.Clone(rec.RawSample))
+		}
+	}
+	for {
+		v := make([]byte, s.m.ValueSize())
+		err := s.m.LookupAndDelete(nil, &v)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+}
+
+// newStreams makes readers for the ring buffers, queues and stacks of c.
+func newStreams(c *ebpf.Collection) ([]*stream, error) {
+	var out []*stream
+	for _, name := range slices.Sorted(maps.Keys(c.Maps)) {
+		m := c.Maps[name]
+		switch m.Type() {
+		case ebpf.RingBuf:
+			r, err := ringbuf.NewReader(m)
+			if err != nil {
+				for _, s := range out {
+					s.close()
+				}
+				return nil, fmt.Errorf("reading ring buffer %s: %w", name, err)
+			}
+			out = append(out, &stream{name: name, m: m, ring: r})
+		case ebpf.PerfEventArray:
+			// A reader on every CPU, as a program's user space has: the
+			// program's output then lands somewhere. Where perf events
+			// cannot be opened, the array stays empty (the helper
+			// returns -ENOENT) and is not compared.
+			if r, err := perf.NewReader(m, perfBuffer); err == nil {
+				out = append(out, &stream{name: name, m: m, perf: r})
+			}
+		case ebpf.Queue, ebpf.Stack:
+			out = append(out, &stream{name: name, m: m})
+		}
+	}
+	return out, nil
+}
+
+// perfBuffer is the size of each CPU's buffer of a perf event array's
+// reader.
+const perfBuffer = 1 << 16
+
+func (s *stream) close() {
+	if s.ring != nil {
+		s.ring.Close()
+	}
+	if s.perf != nil {
+		s.perf.Close()
+	}
 }
 
 // savedMap is a map's contents after loading.
@@ -194,6 +305,9 @@ type loader struct {
 
 func (l *loader) close() {
 	for _, c := range l.colls {
+		for _, s := range c.streams {
+			s.close()
+		}
 		c.c.Close()
 	}
 }
@@ -223,7 +337,12 @@ func load(spec *ebpf.CollectionSpec, names []string) *loader {
 		if err != nil {
 			return err
 		}
-		coll := &collection{c: c, saved: snapshot(c)}
+		streams, err := newStreams(c)
+		if err != nil {
+			c.Close()
+			return err
+		}
+		coll := &collection{c: c, saved: snapshot(c), streams: streams}
 		for _, m := range c.Maps {
 			if int(m.ValueSize()) > len(coll.got) {
 				coll.got = make([]byte, m.ValueSize())
@@ -324,6 +443,11 @@ func (c *collection) restore() error {
 			return fmt.Errorf("map %s: %w", sm.name, err)
 		}
 	}
+	for _, st := range c.streams {
+		if _, err := st.drain(); err != nil {
+			return fmt.Errorf("map %s: %w", st.name, err)
+		}
+	}
 	c.dirty = false
 	return nil
 }
@@ -406,10 +530,17 @@ func runCase(r *Result, lp loaded, withData bool) {
 		opts.Context = c.Ctx
 	}
 	var ctxOut []byte
-	if c.HasWantCtx {
+	switch {
+	case lp.prog.Type() == ebpf.Syscall && c.HasCtx && (c.HasWantCtx || withData):
+		// A syscall program's context is both in and out: cilium/ebpf
+		// wants a ContextOut as long as the context.
+		ctxOut = make([]byte, len(c.Ctx))
+	case c.HasWantCtx || withData && c.HasCtx && ctxOutTypes[lp.prog.Type()]:
 		// The kernel refuses (ENOSPC) a ctx_out smaller than the context;
 		// the case compares the first len(WantCtx) bytes.
 		ctxOut = make([]byte, max(len(c.WantCtx), ctxOutRoom))
+	}
+	if ctxOut != nil {
 		opts.ContextOut = ctxOut
 	}
 	// The kernel runs raw tracepoint and syscall programs once per
@@ -452,9 +583,18 @@ func runCase(r *Result, lp loaded, withData bool) {
 		r.Status, r.Msg = Fail, fmt.Sprintf("BPF_PROG_TEST_RUN failed: %v", err)
 		return
 	}
-	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasData: c.HasData, cpu: cpu, tid: tid}
+	seen := outcome{ret: ret, data: opts.DataOut, ctx: ctxOut, hasCtx: ctxOut != nil, hasData: c.HasData, cpu: cpu, tid: tid}
 	if withData {
-		seen.maps = kernelMaps(lp.coll.c)
+		seen.maps = kernelMaps(lp.coll.c, cpu)
+		seen.streams = map[string][][]byte{}
+		for _, st := range lp.coll.streams {
+			recs, err := st.drain()
+			if err != nil {
+				r.Status, r.Msg = Fail, fmt.Sprintf("reading map %s after the run: %v", st.name, err)
+				return
+			}
+			seen.streams[st.name] = recs
+		}
 	}
 	r.seen = &seen
 	r.Status, r.Msg = judge(c, seen, func(e starlib.MapEntry) ([]byte, string, error) {
@@ -481,6 +621,13 @@ func runCase(r *Result, lp loaded, withData bool) {
 // errNoMap is what a lookup returns for a map the program does not use.
 var errNoMap = errors.New("not one the program uses")
 
+// ctxOutTypes are the program types whose test run copies a context
+// back (ctx_out) without being asked for want_ctx; under Both, the
+// context they leave is compared.
+var ctxOutTypes = map[ebpf.ProgramType]bool{
+	ebpf.XDP: true, ebpf.SocketFilter: true, ebpf.SchedCLS: true, ebpf.SchedACT: true, ebpf.CGroupSKB: true,
+}
+
 // outcome is what a run of a case left: return value, data_out and
 // ctx_out.
 type outcome struct {
@@ -488,10 +635,15 @@ type outcome struct {
 	data    []byte
 	ctx     []byte
 	hasData bool // the case gave data (so data_out is compared)
+	hasCtx  bool // the kernel copied the context out (ctx holds it)
 	// maps are the contents of the maps both engines model the same
-	// way (array, hash, LRU hash, LPM trie; not per-CPU), by map name and
-	// hex key, under --engine both.
+	// way (array, hash, LRU hash, LPM trie, and their per-CPU kinds with
+	// the value of the CPU the run was on), by map name and hex key,
+	// under --engine both.
 	maps map[string]map[string][]byte
+	// streams are the records a run left in ring buffers, queues and
+	// stacks, by map name, in the order user space reads them.
+	streams map[string][][]byte
 	// cpu and tid are the CPU and thread a kernel run was on (-1 and 0
 	// when not known).
 	cpu, tid int
@@ -501,14 +653,17 @@ type outcome struct {
 // value per key, the same on both engines.
 func comparable(t ebpf.MapType) bool {
 	switch t {
-	case ebpf.Array, ebpf.Hash, ebpf.LRUHash, ebpf.LPMTrie:
+	case ebpf.Array, ebpf.Hash, ebpf.LRUHash, ebpf.LPMTrie,
+		ebpf.PerCPUArray, ebpf.PerCPUHash, ebpf.LRUCPUHash:
 		return true
 	}
 	return false
 }
 
-// kernelMaps reads the comparable maps of c.
-func kernelMaps(c *ebpf.Collection) map[string]map[string][]byte {
+// kernelMaps reads the comparable maps of c: of a per-CPU map, the values
+// of CPU cpu (the one the run was on; no per-CPU map when it is not
+// known).
+func kernelMaps(c *ebpf.Collection, cpu int) map[string]map[string][]byte {
 	out := map[string]map[string][]byte{}
 	for name, m := range c.Maps {
 		if !comparable(m.Type()) {
@@ -516,10 +671,23 @@ func kernelMaps(c *ebpf.Collection) map[string]map[string][]byte {
 		}
 		entries := map[string][]byte{}
 		k := make([]byte, m.KeySize())
-		v := make([]byte, m.ValueSize())
 		it := m.Iterate()
-		for it.Next(&k, &v) {
-			entries[string(k)] = slices.Clone(v)
+		if isPerCPU(m.Type()) {
+			if cpu < 0 {
+				continue
+			}
+			var vs [][]byte
+			for it.Next(&k, &vs) {
+				if cpu < len(vs) {
+					entries[string(k)] = slices.Clone(vs[cpu])
+				}
+				vs = nil
+			}
+		} else {
+			v := make([]byte, m.ValueSize())
+			for it.Next(&k, &v) {
+				entries[string(k)] = slices.Clone(v)
+			}
 		}
 		if it.Err() == nil {
 			out[name] = entries

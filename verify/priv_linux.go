@@ -12,11 +12,22 @@ func privileged() bool {
 	if os.Geteuid() == 0 {
 		return true
 	}
+	return hasCap(unix.CAP_BPF) || hasCap(unix.CAP_SYS_ADMIN)
+}
+
+// hasCap reports whether capability c is in the process's effective set.
+func hasCap(c int) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return false
 	}
-	has := func(c int) bool { return data[c/32].Effective&(1<<(uint(c)%32)) != 0 }
-	return has(unix.CAP_BPF) || has(unix.CAP_SYS_ADMIN)
+	return data[c/32].Effective&(1<<(uint(c)%32)) != 0
+}
+
+// uninitStackAllowed reports whether the verifier lets this process's
+// programs read stack they never wrote: bpf_allow_uninit_stack() is
+// perfmon_capable(), CAP_PERFMON or CAP_SYS_ADMIN.
+func uninitStackAllowed() bool {
+	return hasCap(unix.CAP_PERFMON) || hasCap(unix.CAP_SYS_ADMIN)
 }

@@ -1,9 +1,11 @@
 package vm
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
-	"strings"
+
+	"github.com/bpfstar/bpfstar/progtype"
 )
 
 // ProgType is a program type, as far as the interpreter's contexts go.
@@ -22,31 +24,24 @@ const (
 	TypeSyscall
 )
 
-// progType tells the type of a program from its section name, by the
-// prefixes libbpf knows.
+// progType tells the type of a program from its section name, by
+// libbpf's conventions (progtype).
 func progType(section string) ProgType {
-	has := func(prefixes ...string) bool {
-		for _, p := range prefixes {
-			if section == p || strings.HasPrefix(section, p+"/") || strings.HasPrefix(section, p+".") {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("xdp", "xdp.frags"):
+	d, _ := progtype.Lookup(section)
+	switch d.Type {
+	case progtype.XDP:
 		return TypeXDP
-	case has("socket"):
+	case progtype.SocketFilter:
 		return TypeSocketFilter
-	case has("tc", "classifier", "tcx", "netkit"):
+	case progtype.SchedCLS:
 		return TypeSchedCLS
-	case has("action"):
+	case progtype.SchedACT:
 		return TypeSchedACT
-	case has("cgroup_skb", "cgroup/skb"):
+	case progtype.CgroupSKB:
 		return TypeCgroupSKB
-	case has("raw_tp", "raw_tracepoint", "raw_tp.w", "raw_tracepoint.w"):
+	case progtype.RawTracepoint, progtype.RawTracepointWritable:
 		return TypeRawTracepoint
-	case has("syscall"):
+	case progtype.Syscall:
 		return TypeSyscall
 	}
 	return TypeOther
@@ -58,6 +53,12 @@ type Input struct {
 	Data   []byte
 	Ctx    []byte
 	HasCtx bool
+	// CtxOut says that the caller asks for the context back (ctx_out).
+	// For XDP and skb programs the kernel then builds the context from
+	// zeros when none is given, as if a zero ctx_in had been: an XDP
+	// packet's linear part is then empty (data_end 0), an skb's wire_len
+	// is its length.
+	CtxOut bool
 }
 
 // Output is what a run leaves: the return value, the packet (data_out)
@@ -85,6 +86,10 @@ const (
 type packet struct {
 	meta, data, end uint32
 	typ             ProgType
+	// frags are the bytes of an XDP packet past its linear part.
+	frags []byte
+	// ctxIn is the xdp_md an XDP run was given (nil for none).
+	ctxIn []byte
 }
 
 // setupPacket prepares the context and packet regions of a run of a
@@ -92,6 +97,9 @@ type packet struct {
 func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	m.pkt = packet{typ: typ}
 	m.regions[regionPacket] = region{}
+	if in.CtxOut && !in.HasCtx && (typ == TypeXDP || isSkb(typ)) {
+		in.HasCtx, in.Ctx = true, nil
+	}
 	switch typ {
 	case TypeXDP:
 		if len(in.Data) > xdpFrame-xdpHeadroom-xdpTailroom {
@@ -100,18 +108,28 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		buf := make([]byte, xdpFrame)
 		copy(buf[xdpHeadroom:], in.Data)
 		meta := uint32(0)
+		linear := uint32(len(in.Data))
 		ctx := make([]byte, xdpMdSize)
+		m.pkt.ctxIn = nil
 		if in.HasCtx {
+			// Linux 6.18 takes data_end as the length of the linear part
+			// (it was the packet's length before); the rest of the data
+			// goes into fragments, which direct packet access does not
+			// reach. data is the length of the metadata, which leads the
+			// data.
 			copy(ctx, in.Ctx)
 			if len(in.Ctx) > xdpMdSize || le32(ctx, 8) != 0 || le32(ctx, 20) != 0 ||
-				le32(ctx, 4) != 0 && le32(ctx, 4) != uint32(len(in.Data)) || le32(ctx, 0) > uint32(len(in.Data)) || le32(ctx, 0) > xdpMaxMeta {
+				le32(ctx, 4) > uint32(len(in.Data)) || le32(ctx, 0) > le32(ctx, 4) || le32(ctx, 0) > xdpMaxMeta || le32(ctx, 0)%4 != 0 {
 				return 0, fmt.Errorf("%w: the kernel refuses this xdp_md (EINVAL)", ErrInput)
 			}
-			meta = le32(ctx, 0)
-		} else {
+			meta, linear = le32(ctx, 0), le32(ctx, 4)
+			m.pkt.ctxIn = bytes.Clone(ctx)
+		}
+		if le32(ctx, 12) == 0 {
 			binary.LittleEndian.PutUint32(ctx[12:], 1) // ingress_ifindex: the loopback device
 		}
-		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+uint32(len(in.Data))
+		m.pkt.frags = bytes.Clone(in.Data[linear:])
+		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+linear
 		m.regions[regionPacket] = region{data: buf, name: "packet"}
 		m.syncPacket()
 		m.regions[regionCtx] = region{data: ctx, hi: xdpMdSize, name: "xdp_md", ptrs: []ptrField{
@@ -233,10 +251,15 @@ func (m *Machine) packetOutput() (data, ctx []byte) {
 	switch m.pkt.typ {
 	case TypeXDP:
 		out := append([]byte(nil), m.regions[regionPacket].data[m.pkt.meta:m.pkt.end]...)
+		out = append(out, m.pkt.frags...)
+		// The kernel writes data and data_end back and leaves the other
+		// members as given (ingress_ifindex 0 stays 0, although the
+		// program saw the loopback device's 1).
 		ctx = make([]byte, xdpMdSize)
+		copy(ctx, m.pkt.ctxIn)
 		binary.LittleEndian.PutUint32(ctx[0:], m.pkt.data-m.pkt.meta)
 		binary.LittleEndian.PutUint32(ctx[4:], m.pkt.end-m.pkt.meta)
-		copy(ctx[12:], c[12:xdpMdSize])
+		binary.LittleEndian.PutUint32(ctx[8:], 0)
 		return out, ctx
 	case TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB:
 		buf := m.regions[regionPacket].data
@@ -296,6 +319,9 @@ func helperXdpAdjustTail(m *Machine, a [5]uint64) (uint64, error) {
 	if err := m.ctxIs(a[0], TypeXDP); err != nil {
 		return 0, err
 	}
+	if len(m.pkt.frags) > 0 {
+		return 0, faultf(ErrUnsupported, "bpf_xdp_adjust_tail of a packet with fragments (its xdp_md's data_end is shorter than the data)")
+	}
 	end := int64(m.pkt.end) + int64(int32(a[1]))
 	if end > xdpFrame-xdpTailroom || end < int64(m.pkt.data)+ethHlen {
 		return errno(einval), nil
@@ -306,6 +332,69 @@ func helperXdpAdjustTail(m *Machine, a [5]uint64) (uint64, error) {
 	}
 	m.pkt.end = uint32(end)
 	m.syncPacket()
+	return 0, nil
+}
+
+// helperXdpGetBuffLen is bpf_xdp_get_buff_len: the packet's length,
+// its linear part and fragments.
+func helperXdpGetBuffLen(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	return uint64(m.pkt.end-m.pkt.data) + uint64(len(m.pkt.frags)), nil
+}
+
+// xdpBytes returns where bytes [off, off+n) of an XDP packet (from data,
+// through the linear part into the fragments) lie, or the error
+// bpf_xdp_load_bytes and bpf_xdp_store_bytes return: -EFAULT for an
+// offset or length past 0xffff, -EINVAL past the packet.
+func (m *Machine) xdpBytes(off, n uint64) (linear, frags []byte, e uint64) {
+	if off > 0xffff || n > 0xffff {
+		return nil, nil, errno(14)
+	}
+	lin := m.regions[regionPacket].data[m.pkt.data:m.pkt.end]
+	if off+n > uint64(len(lin))+uint64(len(m.pkt.frags)) {
+		return nil, nil, errno(einval)
+	}
+	from, to := min(off, uint64(len(lin))), min(off+n, uint64(len(lin)))
+	linear = lin[from:to]
+	start := off + uint64(len(linear)) - uint64(len(lin))
+	if off < uint64(len(lin)) {
+		start = 0
+	}
+	rest := n - uint64(len(linear))
+	return linear, m.pkt.frags[start : start+rest], 0
+}
+
+// helperXdpLoadBytes is bpf_xdp_load_bytes: it copies bytes of the
+// packet, from its linear part or its fragments.
+func helperXdpLoadBytes(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	lin, frags, e := m.xdpBytes(uint64(uint32(a[1])), uint64(uint32(a[3])))
+	if e != 0 {
+		return e, nil
+	}
+	return 0, m.Write(a[2], append(bytes.Clone(lin), frags...))
+}
+
+// helperXdpStoreBytes is bpf_xdp_store_bytes: it writes bytes of the
+// packet, in its linear part or its fragments.
+func helperXdpStoreBytes(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeXDP); err != nil {
+		return 0, err
+	}
+	lin, frags, e := m.xdpBytes(uint64(uint32(a[1])), uint64(uint32(a[3])))
+	if e != 0 {
+		return e, nil
+	}
+	b, err := m.Read(a[2], len(lin)+len(frags))
+	if err != nil {
+		return 0, err
+	}
+	copy(lin, b)
+	copy(frags, b[len(lin):])
 	return 0, nil
 }
 
@@ -334,6 +423,36 @@ func helperSkbLoadBytes(m *Machine, a [5]uint64) (uint64, error) {
 		return errno(14), nil
 	}
 	start := uint64(m.pkt.data) + off
+	return 0, m.Write(a[2], append([]byte(nil), m.regions[regionPacket].data[start:start+n]...))
+}
+
+// helperSkbLoadBytesRelative is bpf_skb_load_bytes_relative: like
+// bpf_skb_load_bytes, from the Ethernet header (BPF_HDR_START_MAC, 0) or
+// the network header (BPF_HDR_START_NET, 1), which a test run's skb has at
+// the frame's start and 14 bytes on, whatever the program type; the bytes
+// end at the packet's end. A bad header or range zeroes the buffer and
+// returns -EFAULT.
+func helperSkbLoadBytesRelative(m *Machine, a [5]uint64) (uint64, error) {
+	if err := m.ctxIs(a[0], TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB); err != nil {
+		return 0, err
+	}
+	off, n := uint64(uint32(a[1])), uint64(uint32(a[3]))
+	start := uint64(skbHeadroom)
+	ok := off <= 0xffff && n > 0
+	switch a[4] {
+	case 0: // BPF_HDR_START_MAC
+	case 1: // BPF_HDR_START_NET
+		start += ethHlen
+	default:
+		ok = false
+	}
+	start += off
+	if !ok || start+n > uint64(m.pkt.end) {
+		if err := m.Zero(a[2], int(min(n, 1<<31))); err != nil {
+			return 0, err
+		}
+		return errno(14), nil
+	}
 	return 0, m.Write(a[2], append([]byte(nil), m.regions[regionPacket].data[start:start+n]...))
 }
 

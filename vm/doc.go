@@ -66,6 +66,12 @@
 // cgroup_skb programs, plain bytes for other types), runs the program and
 // returns what the test run returns: return value, packet and context.
 //
+// CO-RE relocations keep the values the compiler computed against the
+// object's own types, and a few kfuncs are modelled (see [Object]); other
+// externs and kfuncs are refused, naming them. A program whose license is
+// not GPL-compatible and that calls a GPL-only helper does not run
+// ([ErrGPL]), as the kernel does not load it.
+//
 // A [Hook] sees every instruction before it runs: [TraceHook] prints
 // them, [Coverage] counts them per source line ([WriteLCOV],
 // [WriteText]).

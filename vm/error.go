@@ -25,6 +25,10 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrHelper: a helper was called with arguments it cannot take.
 	ErrHelper = errors.New("helper failed")
+	// ErrGPL: a program whose license is not GPL-compatible calls a
+	// GPL-only helper; the kernel refuses to load it, so the interpreter
+	// refuses to run it.
+	ErrGPL = errors.New("GPL-only helper in a program without a GPL-compatible license")
 	// ErrInput: a packet or context that BPF_PROG_TEST_RUN refuses
 	// (EINVAL), such as an IPv4 frame shorter than its header.
 	ErrInput = errors.New("input refused")

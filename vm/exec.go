@@ -520,9 +520,15 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					r[10] = m.enterFrame(m.depth)
 					loops = maxLoops
 				}
-			default:
+			default: // kfunc
 				m.left = left
-				return 0, m.wrap(pc-1, faultf(ErrUnsupported, "kfunc with BTF id %d%s", in.imm, m.kfuncName(in.imm)))
+				k := m.kfunc(in.imm)
+				if k == nil {
+					return 0, m.wrap(pc-1, faultf(ErrUnsupported, "kfunc with BTF id %d%s", in.imm, m.kfuncName(in.imm)))
+				}
+				m.pc = pc - 1
+				r[0], err = k(m, [5]uint64{r[1], r[2], r[3], r[4], r[5]})
+				left = m.left
 			}
 		case 0x95: // exit
 			if m.depth == base {

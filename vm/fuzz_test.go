@@ -85,6 +85,11 @@ func FuzzObject(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Objects with kfuncs, externs and CO-RE relocations, and ones whose
+	// license is not GPL-compatible.
+	f.Add(build(f, kfuncSrc))
+	f.Add(relicense(f, build(f, kfuncSrc), "MIT"))
+	f.Add(relicense(f, build(f, gplSrc), "MIT"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		o, err := vm.LoadObject(data)
 		if err != nil {

@@ -36,58 +36,56 @@ const DefaultMapMemory = 1 << 28
 // standardHelpers are the helpers every machine of an object has, by id.
 // Their behaviour follows the kernel's, with the world replaced by Env.
 var standardHelpers = map[asm.BuiltinFunc]Helper{
-	asm.FnMapLookupElem:      helperMapLookup,
-	asm.FnMapUpdateElem:      helperMapUpdate,
-	asm.FnMapDeleteElem:      helperMapDelete,
-	asm.FnMapPushElem:        helperMapPush,
-	asm.FnMapPopElem:         helperMapPop,
-	asm.FnMapPeekElem:        helperMapPeek,
-	asm.FnKtimeGetNs:         helperKtime,
-	asm.FnKtimeGetBootNs:     helperKtime,
-	asm.FnKtimeGetCoarseNs:   helperKtime,
-	asm.FnGetPrandomU32:      helperPrandom,
-	asm.FnGetSmpProcessorId:  func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.CPU), nil },
-	asm.FnGetCurrentPidTgid:  func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.TGID)<<32 | uint64(m.Env.PID), nil },
-	asm.FnGetCurrentUidGid:   func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.GID)<<32 | uint64(m.Env.UID), nil },
-	asm.FnGetCurrentComm:     helperComm,
-	asm.FnTracePrintk:        helperTracePrintk,
-	asm.FnProbeRead:          helperProbeRead,
-	asm.FnProbeReadKernel:    helperProbeRead,
-	asm.FnProbeReadKernelStr: helperProbeReadStr,
-	asm.FnTailCall:           helperTailCall,
-	asm.FnLoop:               helperLoop,
-	asm.FnForEachMapElem:     helperForEachMapElem,
-	asm.FnSpinLock:           helperSpinLock,
-	asm.FnSpinUnlock:         helperSpinLock,
-	asm.FnRingbufOutput:      helperRingbufOutput,
-	asm.FnRingbufReserve:     helperRingbufReserve,
-	asm.FnRingbufSubmit:      helperRingbufSubmit,
-	asm.FnRingbufDiscard:     helperRingbufDiscard,
-	asm.FnRingbufQuery:       helperRingbufQuery,
-	asm.FnCsumDiff:           helperCsumDiff,
-	asm.FnXdpAdjustHead:      helperXdpAdjustHead,
-	asm.FnXdpAdjustTail:      helperXdpAdjustTail,
-	asm.FnXdpAdjustMeta:      helperXdpAdjustMeta,
-	asm.FnSkbLoadBytes:       helperSkbLoadBytes,
-	asm.FnSkbStoreBytes:      helperSkbStoreBytes,
-	asm.FnL3CsumReplace:      helperL3CsumReplace,
-	asm.FnL4CsumReplace:      helperL4CsumReplace,
-	asm.FnRedirect:           helperRedirect,
-	asm.FnRedirectMap:        helperRedirectMap,
-	asm.FnTimerInit:          helperTimerInit,
-	asm.FnTimerSetCallback:   helperTimerSetCallback,
-	asm.FnTimerStart:         helperTimerStart,
-	asm.FnTimerCancel:        helperTimerCancel,
-	asm.FnGetNumaNodeId:      func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnGetCurrentTask:     func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnGetSocketCookie:    func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnKtimeGetTaiNs:      helperKtime,
-	asm.FnJiffies64:          helperKtime,
-	asm.FnGetCurrentCgroupId: func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnGetHashRecalc:      func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnSkbLoadBytesRelative: func(m *Machine, a [5]uint64) (uint64, error) {
-		return helperSkbLoadBytes(m, a)
-	},
+	asm.FnMapLookupElem:        helperMapLookup,
+	asm.FnMapUpdateElem:        helperMapUpdate,
+	asm.FnMapDeleteElem:        helperMapDelete,
+	asm.FnMapPushElem:          helperMapPush,
+	asm.FnMapPopElem:           helperMapPop,
+	asm.FnMapPeekElem:          helperMapPeek,
+	asm.FnKtimeGetNs:           helperKtime,
+	asm.FnKtimeGetBootNs:       helperKtime,
+	asm.FnKtimeGetCoarseNs:     helperKtime,
+	asm.FnGetPrandomU32:        helperPrandom,
+	asm.FnGetSmpProcessorId:    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.CPU), nil },
+	asm.FnGetCurrentPidTgid:    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.TGID)<<32 | uint64(m.Env.PID), nil },
+	asm.FnGetCurrentUidGid:     func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.GID)<<32 | uint64(m.Env.UID), nil },
+	asm.FnGetCurrentComm:       helperComm,
+	asm.FnTracePrintk:          helperTracePrintk,
+	asm.FnProbeRead:            helperProbeRead,
+	asm.FnProbeReadKernel:      helperProbeRead,
+	asm.FnProbeReadKernelStr:   helperProbeReadStr,
+	asm.FnTailCall:             helperTailCall,
+	asm.FnLoop:                 helperLoop,
+	asm.FnForEachMapElem:       helperForEachMapElem,
+	asm.FnSpinLock:             helperSpinLock,
+	asm.FnSpinUnlock:           helperSpinLock,
+	asm.FnRingbufOutput:        helperRingbufOutput,
+	asm.FnRingbufReserve:       helperRingbufReserve,
+	asm.FnRingbufSubmit:        helperRingbufSubmit,
+	asm.FnRingbufDiscard:       helperRingbufDiscard,
+	asm.FnRingbufQuery:         helperRingbufQuery,
+	asm.FnCsumDiff:             helperCsumDiff,
+	asm.FnXdpAdjustHead:        helperXdpAdjustHead,
+	asm.FnXdpAdjustTail:        helperXdpAdjustTail,
+	asm.FnXdpAdjustMeta:        helperXdpAdjustMeta,
+	asm.FnSkbLoadBytes:         helperSkbLoadBytes,
+	asm.FnSkbStoreBytes:        helperSkbStoreBytes,
+	asm.FnL3CsumReplace:        helperL3CsumReplace,
+	asm.FnL4CsumReplace:        helperL4CsumReplace,
+	asm.FnRedirect:             helperRedirect,
+	asm.FnRedirectMap:          helperRedirectMap,
+	asm.FnTimerInit:            helperTimerInit,
+	asm.FnTimerSetCallback:     helperTimerSetCallback,
+	asm.FnTimerStart:           helperTimerStart,
+	asm.FnTimerCancel:          helperTimerCancel,
+	asm.FnGetNumaNodeId:        func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
+	asm.FnKtimeGetTaiNs:        helperKtime,
+	asm.FnJiffies64:            helperKtime,
+	asm.FnSkbLoadBytesRelative: helperSkbLoadBytesRelative,
+	asm.FnPerfEventOutput:      helperPerfEventOutput,
+	asm.FnXdpGetBuffLen:        helperXdpGetBuffLen,
+	asm.FnXdpLoadBytes:         helperXdpLoadBytes,
+	asm.FnXdpStoreBytes:        helperXdpStoreBytes,
 }
 
 // UseStandardHelpers gives m the helpers the interpreter models (see the
@@ -707,5 +705,67 @@ func helperTimerCancel(m *Machine, a [5]uint64) (uint64, error) {
 	if was {
 		return 1, nil
 	}
+	return 0, nil
+}
+
+// helperPerfEventOutput is bpf_perf_event_output (and, for skb and XDP
+// programs, the kernel's bpf_skb_event_output and bpf_xdp_event_output,
+// the same helper number): it adds a raw sample of size bytes at data,
+// followed, for skb and XDP programs, by the first BPF_F_CTXLEN_MASK bytes
+// of the packet, to the perf event array's buffer of the current CPU, as
+// when user space reads every CPU's buffer (bpfstar test does). An index
+// other than the current CPU's gives -EOPNOTSUPP (its event is on another
+// CPU), one past the array -E2BIG, flags the program type does not take
+// -EINVAL, more packet bytes than the packet has -EFAULT.
+func helperPerfEventOutput(m *Machine, a [5]uint64) (uint64, error) {
+	mp, err := m.mapArg(a[1])
+	if err != nil {
+		return 0, err
+	}
+	if mp.Type != MapPerfEvents {
+		return 0, faultf(ErrHelper, "bpf_perf_event_output on %s map %s", mp.TypeName(), mp.Name)
+	}
+	const indexMask, ctxLenMask = 0xffffffff, 0xfffff << 32
+	flags := a[2]
+	pkt := m.pkt.typ == TypeXDP || isSkb(m.pkt.typ)
+	allowed := uint64(indexMask)
+	if pkt {
+		allowed |= ctxLenMask
+	}
+	if a[4] > 1<<31 {
+		return 0, faultf(ErrHelper, "bpf_perf_event_output of %d bytes", a[4])
+	}
+	data, err := m.Read(a[3], int(a[4]))
+	if err != nil {
+		return 0, err
+	}
+	if flags&^allowed != 0 {
+		return errno(einval), nil
+	}
+	var extra []byte
+	if n := (flags & ctxLenMask) >> 32; pkt && n > 0 {
+		// The packet from data: its linear part, then an XDP packet's
+		// fragments.
+		whole := append(bytes.Clone(m.regions[regionPacket].data[m.pkt.data:m.pkt.end]), m.pkt.frags...)
+		if n > uint64(len(whole)) {
+			return errno(14), nil // -EFAULT
+		}
+		extra = whole[:n]
+	}
+	idx := flags & indexMask
+	if idx == indexMask { // BPF_F_CURRENT_CPU
+		idx = uint64(m.Env.CPU)
+	}
+	switch {
+	case idx >= uint64(mp.MaxEntries):
+		return errno(e2big), nil
+	case idx != uint64(m.Env.CPU):
+		return errno(95), nil // -EOPNOTSUPP
+	}
+	n := len(data) + len(extra)
+	rec := make([]byte, 0, (n+4+7)&^7-4)
+	rec = append(append(rec, data...), extra...)
+	rec = rec[:cap(rec)]
+	mp.records = append(mp.records, rec)
 	return 0, nil
 }

@@ -11,6 +11,7 @@ const (
 	MapHash        = 1
 	MapArray       = 2
 	MapProgArray   = 3
+	MapPerfEvents  = 4 // BPF_MAP_TYPE_PERF_EVENT_ARRAY
 	MapPerCPUHash  = 5
 	MapPerCPUArray = 6
 	MapLRUHash     = 9
@@ -31,7 +32,7 @@ var mapTypeNames = map[uint32]string{
 	MapHash: "hash", MapArray: "array", MapProgArray: "prog_array", MapPerCPUHash: "percpu_hash",
 	MapPerCPUArray: "percpu_array", MapLRUHash: "lru_hash", MapLRUPerCPU: "lru_percpu_hash",
 	MapLPMTrie: "lpm_trie", MapArrayOfMaps: "array_of_maps", MapHashOfMaps: "hash_of_maps",
-	MapQueue: "queue", MapStack: "stack", MapRingbuf: "ringbuf",
+	MapQueue: "queue", MapStack: "stack", MapRingbuf: "ringbuf", MapPerfEvents: "perf_event_array",
 	MapDevmap: "devmap", MapDevmapHash: "devmap_hash", MapCPUMap: "cpumap", MapXSKMap: "xskmap",
 }
 
@@ -93,7 +94,8 @@ type Map struct {
 	slots []int
 	// queue holds the values of a queue or stack.
 	queue [][]byte
-	// records are a ring buffer's submitted records.
+	// records are a ring buffer's submitted records, or the raw samples
+	// of a perf event array.
 	records [][]byte
 }
 
@@ -129,7 +131,7 @@ func (s *MapSpec) hashLike() bool {
 func (s *MapSpec) check() error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrHelper, what) }
 	switch {
-	case s.MaxEntries == 0 && s.Type != MapRingbuf:
+	case s.MaxEntries == 0 && s.Type != MapRingbuf && s.Type != MapPerfEvents:
 		return bad("max_entries is 0")
 	case s.KeySize > 512:
 		return bad("keys of more than 512 bytes")
@@ -152,6 +154,10 @@ func (s *MapSpec) check() error {
 	case MapLPMTrie:
 		if s.KeySize < 5 || s.KeySize > 4+256 || s.ValueSize == 0 {
 			return bad("an LPM trie needs keys of 5 to 260 bytes and values")
+		}
+	case MapPerfEvents:
+		if s.KeySize != 4 || s.ValueSize != 4 {
+			return bad("a perf event array needs 4-byte keys and values")
 		}
 	case MapQueue, MapStack:
 		if s.KeySize != 0 || s.ValueSize == 0 {
@@ -195,6 +201,11 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 			return nil, fmt.Errorf("%w: map %s needs %d bytes, past the limit of %d", ErrUnsupported, s.Name, n, min(limit, maxMapBytes))
 		}
 		mp.region = m.newRegion("map "+s.Name, make([]byte, n), false)
+	case s.Type == MapPerfEvents:
+		if mp.MaxEntries == 0 {
+			// As the loaders do: one entry per possible CPU.
+			mp.MaxEntries = uint32(m.cpus())
+		}
 	case s.Type == MapProgArray || s.Type == MapArrayOfMaps:
 		if s.MaxEntries > 1<<20 {
 			return nil, fmt.Errorf("%w: map %s has %d entries", ErrUnsupported, s.Name, s.MaxEntries)
@@ -549,8 +560,24 @@ func (mp *Map) Keys() [][]byte {
 	return keys
 }
 
-// Records returns the records submitted to a ring buffer, in order.
+// Records returns the records submitted to a ring buffer, or output to a
+// perf event array (each as a perf reader's raw sample: padded with zeros
+// to 4 bytes short of a multiple of 8), in order.
 func (mp *Map) Records() [][]byte { return mp.records }
+
+// Queued returns the values of a queue or stack in the order pops take
+// them (a queue's oldest first, a stack's newest first), as user space
+// reads them with lookup-and-delete.
+func (mp *Map) Queued() [][]byte {
+	out := make([][]byte, 0, len(mp.queue))
+	for i := range mp.queue {
+		if mp.Type == MapStack {
+			i = len(mp.queue) - 1 - i
+		}
+		out = append(out, bytes.Clone(mp.queue[i]))
+	}
+	return out
+}
 
 // allocRegion returns a region of n zero bytes, reusing a freed one.
 func (m *Machine) allocRegion(name string, n int) int {

@@ -182,6 +182,18 @@ func TestQueueAndStack(t *testing.T) {
 		if got := r.call(asm.FnMapPushElem, mp.Ref(), r.value(), 0); got != errE2BIG {
 			t.Fatalf("push to a full map: %#x", got)
 		}
+		// Queued lists the values as pops take them, leaving them there.
+		for i := 0; i < 2; i++ {
+			q := mp.Queued()
+			if len(q) != len(c.want) {
+				t.Fatalf("%s: Queued has %d values", mp.TypeName(), len(q))
+			}
+			for j, want := range c.want {
+				if v := binary.LittleEndian.Uint64(q[j]); v != want {
+					t.Errorf("%s: Queued()[%d] = %d, want %d", mp.TypeName(), j, v, want)
+				}
+			}
+		}
 		r.call(asm.FnMapPeekElem, mp.Ref(), r.buf())
 		if v := binary.LittleEndian.Uint64(r.mem[128:]); v != c.want[0] {
 			t.Errorf("%s: peek %d, want %d", mp.TypeName(), v, c.want[0])
@@ -320,5 +332,38 @@ exit`)
 		if got, err := r.m.Run(p, outer.Ref(), r.key()); err != nil || got != 0 {
 			t.Errorf("%s: outer[0] = %d, %v, want no map", outer.TypeName(), got, err)
 		}
+	}
+}
+
+// TestPerfEventOutput: samples go to the current CPU's buffer, padded as
+// a perf reader reads them; another CPU's index is -EOPNOTSUPP, an index
+// past the array -E2BIG, packet-length flags outside skb and XDP programs
+// -EINVAL. A perf event array without max_entries has one per CPU.
+func TestPerfEventOutput(t *testing.T) {
+	r := newRig(t)
+	r.m.Env.CPU, r.m.Env.NumCPU = 1, 2
+	mp := r.addMap(vm.MapSpec{Name: "pe", Type: vm.MapPerfEvents, KeySize: 4, ValueSize: 4})
+	if mp.MaxEntries != 2 {
+		t.Errorf("max_entries %d, want 2 (the CPUs)", mp.MaxEntries)
+	}
+	r.setValue([]byte("hello, perf"))
+	for _, c := range []struct {
+		flags uint64
+		want  uint64
+	}{
+		{0xffffffff, 0},
+		{1, 0},
+		{0, ^uint64(95 - 1)},
+		{2, errE2BIG},
+		{0xffffffff | 1<<32, ^uint64(22 - 1)},
+	} {
+		if got := r.call(asm.FnPerfEventOutput, 0, mp.Ref(), c.flags, r.value(), 11); got != c.want {
+			t.Errorf("flags %#x: %#x, want %#x", c.flags, got, c.want)
+		}
+	}
+	recs := mp.Records()
+	want := "hello, perf\x00"
+	if len(recs) != 2 || string(recs[0]) != want || string(recs[1]) != want {
+		t.Errorf("records %q, want two of %q", recs, want)
 	}
 }

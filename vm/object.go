@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/bpfstar/bpfstar/helper"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/objreader"
 )
@@ -22,6 +23,25 @@ import (
 // 64-bit load of a map becomes the map's reference, of a global variable
 // the address of its section's memory plus the offset, of a function a
 // function reference; a call relocation becomes a relative call.
+//
+// The interpreter stands for a kernel whose types are the program's own
+// and whose only kernel symbols are the kfuncs it models:
+//
+//   - A CO-RE relocation keeps the value the instruction holds, which the
+//     compiler computed against the object's local types (a field's
+//     offset, whether it exists, a type's size, an enumerator's value):
+//     the program runs as on a kernel whose types are those the program
+//     declares. It is not relocated against another kernel's BTF: the
+//     memory a run reads is what the test gives, laid out as the test
+//     says, never a kernel's.
+//   - A 64-bit load of an extern gives a modelled kfunc's address (not
+//     zero, not memory), 0 for a weak kfunc or ksym it does not have (as
+//     a loader gives for a weak extern the kernel lacks, so that
+//     bpf_ksym_exists is false); a program that needs any other extern
+//     (a kconfig value, a strong ksym, the address of a strong kfunc it
+//     does not model) does not run, and the error names it.
+//   - A call of a modelled kfunc runs its model; of another kfunc, stops
+//     the run naming it.
 type Object struct {
 	code     []insn
 	slots    []isa.Instruction
@@ -36,6 +56,8 @@ type Object struct {
 	// interpreter does not model.
 	bad    map[string]error
 	kfuncs map[int64]string
+	// externs classifies the object's undefined symbols.
+	externs map[string]externKind
 }
 
 // Programs returns the names of the object's programs (functions in a
@@ -73,7 +95,7 @@ func LoadObject(data []byte) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Object{progs: map[string]*Program{}, bad: map[string]error{}, kfuncs: map[int64]string{}}
+	o := &Object{progs: map[string]*Program{}, bad: map[string]error{}, kfuncs: map[int64]string{}, externs: externKinds(f)}
 	// Maps first, then one array map per global data section, in
 	// section order: their indexes fix their region numbers.
 	mapIndex := map[uint64]int{} // .maps offset -> map
@@ -112,7 +134,10 @@ func LoadObject(data []byte) (*Object, error) {
 		o.sections = append(o.sections, funcSym{pc: len(slots), name: s.Name})
 		slots = append(slots, sl...)
 	}
-	secBad := map[int]error{}
+	// badSlots are the slots whose relocation the interpreter cannot
+	// apply (an extern it does not have): the programs that may reach
+	// them do not run.
+	badSlots := map[int]error{}
 	for sec, b := range base {
 		relocs, err := f.Relocations(sec)
 		if err != nil {
@@ -126,8 +151,7 @@ func LoadObject(data []byte) (*Object, error) {
 			sym := f.Symbols[rel.Symbol]
 			if err := o.relocate(f, slots, pc, sym, base, mapIndex, dataMap); err != nil {
 				if errors.Is(err, ErrUnsupported) {
-					// Only the programs of this section are affected.
-					secBad[sec] = err
+					badSlots[pc] = err
 					continue
 				}
 				return nil, fmt.Errorf("section %s: %w", f.Sections[sec].Name, err)
@@ -145,9 +169,6 @@ func LoadObject(data []byte) (*Object, error) {
 			es := ext.Section(f.Sections[sec].Name)
 			if es == nil {
 				continue
-			}
-			if len(es.CORE) > 0 && secBad[sec] == nil {
-				secBad[sec] = fmt.Errorf("%w: section %s has CO-RE relocations, which need the kernel's types", ErrUnsupported, f.Sections[sec].Name)
 			}
 			lines := append([]objreader.LineInfo(nil), es.Lines...)
 			sort.SliceStable(lines, func(i, j int) bool { return lines[i].InsnOffset < lines[j].InsnOffset })
@@ -179,9 +200,6 @@ func LoadObject(data []byte) (*Object, error) {
 		}
 		o.progs[p.Name] = &Program{code: o.code, slots: o.slots, entry: entry, lines: o.lines, name: p.Name, section: p.Section}
 		o.names = append(o.names, p.Name)
-		if err := secBad[p.SectionIndex]; err != nil {
-			o.bad[p.Name] = fmt.Errorf("program %s: %w", p.Name, err)
-		}
 	}
 	sort.Slice(o.funcs, func(i, j int) bool { return o.funcs[i].pc < o.funcs[j].pc })
 	for _, p := range o.progs {
@@ -189,7 +207,94 @@ func LoadObject(data []byte) (*Object, error) {
 		p.sections = o.sections
 	}
 	sort.Strings(o.names)
+	cache := map[int]*codeFunc{}
+	lic := f.License()
+	for _, name := range o.names {
+		o.bad[name] = o.loadCheck(o.progs[name], lic, badSlots, cache)
+	}
 	return o, nil
+}
+
+// codeFunc is what the load checks need of one function: the functions
+// it calls or passes as callbacks, its first call of a GPL-only helper or
+// kfunc and its first slot whose relocation failed (-1 for none).
+type codeFunc struct {
+	callees []int
+	gpl     int
+	bad     int
+}
+
+// funcAt returns what the function starting at slot start calls,
+// computing it once.
+func (o *Object) funcAt(start int, badSlots map[int]error, cache map[int]*codeFunc) *codeFunc {
+	if f, ok := cache[start]; ok {
+		return f
+	}
+	f := &codeFunc{gpl: -1, bad: -1}
+	for pc, end := start, o.funcEnd(start); pc < end; pc++ {
+		if _, ok := badSlots[pc]; ok && f.bad < 0 {
+			f.bad = pc
+		}
+		in := o.code[pc]
+		switch {
+		case in.op == 0x85 && in.src == uint8(isa.CallPseudo):
+			f.callees = append(f.callees, int(in.off))
+		case in.op == 0x18 && uint64(in.imm)&tagMask == funcTag:
+			f.callees = append(f.callees, int(uint64(in.imm)&^tagMask))
+		case f.gpl < 0 && in.op == 0x85 && (in.src == uint8(isa.CallHelper) && helper.GPLOnly(int32(in.imm)) || in.src == uint8(isa.CallKfunc)):
+			f.gpl = pc
+		}
+	}
+	cache[start] = f
+	return f
+}
+
+// funcEnd returns the slot past the function that starts at slot pc: the
+// next function's or code section's first slot, or the end of the code.
+func (o *Object) funcEnd(pc int) int {
+	end := len(o.slots)
+	if i := sort.Search(len(o.funcs), func(i int) bool { return o.funcs[i].pc > pc }); i < len(o.funcs) {
+		end = o.funcs[i].pc
+	}
+	if i := sort.Search(len(o.sections), func(i int) bool { return o.sections[i].pc > pc }); i < len(o.sections) {
+		end = min(end, o.sections[i].pc)
+	}
+	return end
+}
+
+// loadCheck returns why program p cannot run, looking at it and every
+// function it calls or passes as a callback: a relocation the interpreter
+// could not apply (badSlots: an extern it does not have), or, when the
+// object's license (lic) is not GPL-compatible, a call of a GPL-only
+// helper (helper.GPLOnly) or of any kfunc, which the kernel refuses to
+// load. nil when it can run.
+func (o *Object) loadCheck(p *Program, lic string, badSlots map[int]error, cache map[int]*codeFunc) error {
+	gpl := helper.GPLCompatible(lic)
+	seen := map[int]bool{p.entry: true}
+	for queue := []int{p.entry}; len(queue) > 0; queue = queue[1:] {
+		f := o.funcAt(queue[0], badSlots, cache)
+		if f.bad >= 0 {
+			return fmt.Errorf("program %s: %w", p.name, badSlots[f.bad])
+		}
+		if pc := f.gpl; pc >= 0 && !gpl {
+			in := o.code[pc]
+			where := ""
+			if l := o.lines[pc]; l.File != "" {
+				where = fmt.Sprintf(" (%s:%d)", l.File, l.Line)
+			}
+			if in.src == uint8(isa.CallKfunc) {
+				return fmt.Errorf("program %s: %w: it calls kfunc %s at slot %d%s, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call kernel function from non-GPL compatible program)", p.name, ErrGPL, o.kfuncs[in.imm], pc, where, lic)
+			}
+			return fmt.Errorf("program %s: %w: it calls helper %s at slot %d%s, which is GPL-only, and its license %q is not GPL-compatible (the kernel refuses to load it: cannot call GPL-restricted function from non-GPL compatible program)", p.name, ErrGPL, helperName(int32(in.imm)), pc, where, lic)
+		}
+		for _, t := range f.callees {
+			if !seen[t] {
+				seen[t] = true
+				queue = append(queue, t)
+			}
+		}
+	}
+	return nil
 }
 
 // relocate applies the relocation of slot pc, which refers to sym.
@@ -216,7 +321,12 @@ func (o *Object) relocate(f *objreader.File, slots []isa.Instruction, pc int, sy
 		return fmt.Errorf("relocation of slot %d, which is neither a 64-bit load nor a call", pc)
 	}
 	if !inSection {
-		return fmt.Errorf("%w: %s is an extern (a kernel symbol or kconfig value)", ErrUnsupported, sym.Name)
+		v, err := externValue(sym.Name, o.externs[sym.Name], sym.Bind == elf.STB_WEAK)
+		if err != nil {
+			return err
+		}
+		ins.Imm, ins.Src = int64(v), 0
+		return nil
 	}
 	addend := uint64(uint32(ins.Imm))
 	if s := f.Sections[sec]; s.Name == ".maps" {
