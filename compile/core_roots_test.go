@@ -349,3 +349,71 @@ func TestCoreReadTypedefPointer(t *testing.T) {
 		})
 	}
 }
+
+// TestCoreLocalTypedefRoot: a member path from a local typedef of a
+// ___flavor struct (a name the kernel does not have) relocates against
+// the kernel's task_struct through both loaders: the record names the
+// struct, not the typedef, as it did before typedef roots were kept for
+// anonymous types.
+func TestCoreLocalTypedefRoot(t *testing.T) {
+	bpftool := testenv.Tool(t, "bpftool")
+	kernel, err := cbtf.LoadKernelSpec()
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	var task *cbtf.Struct
+	if err := kernel.TypeByName("task_struct", &task); err != nil {
+		t.Fatal(err)
+	}
+	var tgid uint32
+	for _, m := range task.Members {
+		if m.Name == "tgid" {
+			tgid = m.Offset.Bytes()
+		}
+	}
+	obj := buildCore(t, `
+task_t = types.const(types.typedef("task_t", types.struct("task_struct___m", [("pid", types.s32), ("tgid", types.s32)])))
+section("socket", "tgid", [core.field_offset(r0, task_t, "tgid"), exit()])
+section("socket", "pid", [core.field_exists(r0, task_t, "pid"), exit()])
+license("GPL")
+`, nil)
+	want := map[string]uint32{"tgid": tgid, "pid": 1}
+	run := func(t *testing.T, progs map[string]*ebpf.Program) {
+		for name, w := range want {
+			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got != w {
+				t.Errorf("%s returned %d, want %d", name, got, w)
+			}
+		}
+	}
+	t.Run("cilium", func(t *testing.T) {
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, testenv.Collection(t, spec).Programs)
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "typedef.o")
+		if err := os.WriteFile(path, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pins := filepath.Join(testenv.PinDir(t), "progs")
+		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
+			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+		}
+		progs := map[string]*ebpf.Program{}
+		for name := range want {
+			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			progs[name] = p
+		}
+		run(t, progs)
+	})
+}

@@ -168,14 +168,39 @@ func (l *linker) coreRelos(sections [][]int, addType func(btf.Type) (btf.TypeID,
 	return out, nil
 }
 
-// coreRootType is the type a relocation names, as clang records it:
-// r.Type without const, volatile and type tags, but with its typedef. The
-// loaders look the root up by name in the kernel's types, so a typedef
-// of an anonymous struct or enum (atomic_t, socket_state) must stay the
-// typedef, which they match with the kernel's of that name; both refuse
-// an anonymous root, and a qualifier has no name.
+// coreRootType is the type a relocation names: r.Type without const,
+// volatile and type tags, as clang records it. The loaders look the root
+// up by name in the kernel's types, so for the type kinds a typedef stays
+// (TYPE_EXISTS of pid_t asks about the typedef), and for the member and
+// enumerator kinds a typedef stays only when what it names is anonymous
+// (atomic_t, socket_state: the loaders refuse an anonymous root, and
+// match the typedef with the kernel's of that name); a typedef of a named
+// struct, union or enum gives way to it, whose name the kernel has (a
+// local typedef of task_struct___mine need not be one of the kernel's).
 func coreRootType(r *CoreRelo) btf.Type {
-	t := r.Type
+	t := stripQualifiers(r.Type)
+	if isFieldKind(r.Kind) || isEnumKind(r.Kind) {
+		switch u := btf.Resolve(t).(type) {
+		case *btf.Struct:
+			if u.Name != "" {
+				return u
+			}
+		case *btf.Union:
+			if u.Name != "" {
+				return u
+			}
+		case *btf.Enum:
+			if u.Name != "" {
+				return u
+			}
+		}
+	}
+	return t
+}
+
+// stripQualifiers returns t without its outer const, volatile and type
+// tags.
+func stripQualifiers(t btf.Type) btf.Type {
 	for range 256 {
 		switch q := t.(type) {
 		case *btf.Const:
