@@ -417,3 +417,77 @@ license("GPL")
 		run(t, progs)
 	})
 }
+
+// TestCoreEnum64: the value of an enumerator of a 64-bit enum whose value
+// has its high bits set (perf_callchain_context's PERF_CONTEXT_USER,
+// 0xfffffffffffffe00) is a 64-bit load, as clang makes it, which both
+// loaders relocate: as a mov of -0x200 cilium/ebpf refused the object
+// ("immediate ... exceeds MaxInt32"). The programs return the value's low
+// and high halves.
+func TestCoreEnum64(t *testing.T) {
+	vm := vmlinux(t)
+	bpftool := testenv.Tool(t, "bpftool")
+	kernel, err := cbtf.LoadKernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *cbtf.Enum
+	if err := kernel.TypeByName("perf_callchain_context", &e); err != nil {
+		t.Skipf("no enum perf_callchain_context in this kernel: %v", err)
+	}
+	var val uint64
+	for _, v := range e.Values {
+		if v.Name == "PERF_CONTEXT_USER" {
+			val = v.Value
+		}
+	}
+	if val>>31 == 0 {
+		t.Fatalf("PERF_CONTEXT_USER = %#x fits an immediate", val)
+	}
+	obj := buildCore(t, `
+k = btf_types(":vmlinux.btf")
+e = k.type("enum perf_callchain_context")
+section("socket", "low", [core.enum_value(r0, e, "PERF_CONTEXT_USER"), exit()])
+section("socket", "high", [core.enum_value(r0, e, "PERF_CONTEXT_USER"), insn.alu64_imm("rsh", r0, 32), exit()])
+license("GPL")
+`, map[string][]byte{":vmlinux.btf": vm})
+	want := map[string]uint32{"low": uint32(val), "high": uint32(val >> 32)}
+	run := func(t *testing.T, progs map[string]*ebpf.Program) {
+		for name, w := range want {
+			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got != w {
+				t.Errorf("%s returned %#x, want %#x", name, got, w)
+			}
+		}
+	}
+	t.Run("cilium", func(t *testing.T) {
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, testenv.Collection(t, spec).Programs)
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "enum64.o")
+		if err := os.WriteFile(path, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pins := filepath.Join(testenv.PinDir(t), "progs")
+		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
+			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+		}
+		progs := map[string]*ebpf.Program{}
+		for name := range want {
+			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			progs[name] = p
+		}
+		run(t, progs)
+	})
+}

@@ -379,9 +379,10 @@ func (u *unit) coreEnum(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if e.Signed && e.Bytes == 4 {
 		v = int64(int32(e.Values[idx].Value))
 	}
-	if v >= math.MinInt32 && v <= math.MaxInt32 {
-		return u.coreInsn(thread, b, isa.Instruction{Op: isa.Op(isa.ClassALU64, uint8(isa.ALUMov), isa.SrcK), Dst: dst.r, Imm: v}, r)
-	}
+	// A 64-bit load, as clang makes it: the kernel's value may not fit
+	// an ALU immediate, whose patch cilium/ebpf refuses beyond MaxInt32
+	// (an enum64's 0xfffffffffffffe00, even where the mov's -0x200 would
+	// give it).
 	return u.coreInsn(thread, b, isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r, Imm: v}, r)
 }
 
