@@ -491,3 +491,44 @@ license("GPL")
 		run(t, progs)
 	})
 }
+
+// TestCoreLoadSizeAdjust pins down what README says of core.ldx of a
+// local member whose size is not the kernel's: a local u16 tgid (a kernel
+// int) is loaded with the kernel's size by cilium/ebpf, and refused by
+// libbpf, which adjusts the size of an unsigned integer or a pointer only
+// ("accesses field incorrectly").
+func TestCoreLoadSizeAdjust(t *testing.T) {
+	bpftool := testenv.Tool(t, "bpftool")
+	obj := buildCore(t, `
+m = types.struct("task_struct___s", [("tgid", types.u16)])
+section("raw_tp/sys_enter", "tgid", [
+    insn.call("get_current_task_btf"),
+    core.ldx(r0, r0, m, "tgid"),
+    exit(),
+])
+license("GPL")
+`, nil)
+	t.Run("cilium", func(t *testing.T) {
+		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := testenv.Collection(t, spec).Programs["tgid"].Run(&ebpf.RunOptions{Context: make([]byte, 8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != uint32(os.Getpid()) {
+			t.Errorf("tgid = %d, want this process's %d", got, os.Getpid())
+		}
+	})
+	t.Run("libbpf", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "size.o")
+		if err := os.WriteFile(path, obj, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bpftool, "prog", "loadall", path, filepath.Join(testenv.PinDir(t), "progs")).CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("accesses field incorrectly")) {
+			t.Errorf("bpftool prog loadall: %v, want a refusal 'accesses field incorrectly':\n%s", err, out)
+		}
+	})
+}
