@@ -502,7 +502,7 @@ func (c *checker) check1(t Type, depth int) error {
 	case *Ptr:
 		return c.check(t.Target, depth+1)
 	case *Array:
-		if t.Elem == nil {
+		if Resolve(t.Elem) == nil {
 			return fmt.Errorf("array of void")
 		}
 		if err := c.check(t.Elem, depth+1); err != nil {
@@ -579,13 +579,14 @@ func (c *checker) checkMembers(kind, name string, members []Field, depth int) er
 	seen := map[string]bool{}
 	var names []string
 	for i, m := range members {
-		if m.Type == nil {
-			return fmt.Errorf("%s: member %q is void", what, m.Name)
-		}
 		if err := c.check(m.Type, depth+1); err != nil {
 			return err
 		}
 		r := Resolve(m.Type)
+		if r == nil {
+			// void, or a typedef or qualifier of it
+			return fmt.Errorf("%s: member %q is void", what, m.Name)
+		}
 		if _, ok := r.(*Fwd); ok || isFuncProto(r) {
 			return fmt.Errorf("%s: member %q has incomplete type %s", what, m.Name, typeName(m.Type))
 		}

@@ -9,7 +9,8 @@
 // an object should not carry. So a type is converted on its own: structs
 // and unions with the members and the offsets and size the file gives them
 // (a btf.Layout), arrays, typedefs and qualifiers through to their leaves,
-// but a pointer to a struct or union points at a btf.Fwd of its name.
+// but a pointer to a named struct or union points at a btf.Fwd of its
+// name.
 // File.Deref gives the definition behind such a pointer when a program
 // follows it. A conversion depends on the types it reaches and on nothing
 // else in the file: two files that agree on them give equal graphs.
@@ -27,8 +28,9 @@
 // running kernel's types.
 //
 // Records are checked as they are read: a type ID out of range, a string
-// offset past the table, a record past the end, or types nested more than
-// maxDepth deep are errors, never a panic.
+// offset past the table, a record past the end, a member or array element
+// of type void, or types nested more than maxDepth deep are errors, never
+// a panic.
 package btffile
 
 import (
@@ -202,8 +204,8 @@ const scanLookups = 16
 
 // byName returns the IDs of the types named name, in file order.
 func (f *File) byName(name string) []uint32 {
-	if name == "" || len(f.strs) == 0 {
-		return nil // (the zero File has no strings)
+	if name == "" || len(f.strs) == 0 || strings.IndexByte(name, 0) >= 0 {
+		return nil // (the zero File has no strings; no name has a NUL)
 	}
 	if f.lookups++; f.lookups > scanLookups {
 		if f.index == nil {
@@ -249,9 +251,9 @@ func (f *File) byName(name string) []uint32 {
 
 // Type returns the type of that name: "task_struct", or with a keyword,
 // "struct task_struct", "union bpf_attr", "enum pid_type", which picks
-// among types that share a name. A plain name means a typedef, integer or
-// floating-point type of that name if there is one, else the struct,
-// union or enum. Of several types of one kind and name (the kernel has a
+// among types that share a name. A plain name ("pid_t", "unsigned int")
+// means a typedef, integer or floating-point type of that name if there
+// is one, else the struct, union or enum. Of several types of one kind and name (the kernel has a
 // few), the first in the file is taken.
 func (f *File) Type(name string) (btf.Type, error) {
 	id, err := f.lookup(name)
@@ -315,10 +317,9 @@ func (f *File) Deref(fwd *btf.Fwd) (btf.Type, bool, error) {
 // lookup finds the type a name names (see Type).
 func (f *File) lookup(name string) (uint32, error) {
 	kw, bare, hasKW := strings.Cut(name, " ")
-	if !hasKW {
-		bare = name
-	} else if kw != "struct" && kw != "union" && kw != "enum" {
-		return 0, fmt.Errorf("type %q: want NAME, struct NAME, union NAME or enum NAME", name)
+	if !hasKW || kw != "struct" && kw != "union" && kw != "enum" {
+		// A plain name, which may have spaces: "unsigned int".
+		kw, bare = "", name
 	}
 	ids := f.byName(bare)
 	kinds := make([]uint32, len(ids))
@@ -354,6 +355,9 @@ func (f *File) lookup(name string) (uint32, error) {
 		}
 	}
 	if !ok {
+		if hasKW && kw == "" {
+			return 0, fmt.Errorf("no type %q in the BTF file: want NAME, struct NAME, union NAME or enum NAME", name)
+		}
 		return 0, fmt.Errorf("no type %q in the BTF file", name)
 	}
 	return id, nil
@@ -400,6 +404,9 @@ func (f *File) convert(id uint32, depth int) (btf.Type, error) {
 	case kindArray:
 		var elem btf.Type
 		if elem, err = f.convert(le.Uint32(r.extra), depth+1); err == nil {
+			if btf.Resolve(elem) == nil {
+				return nil, fmt.Errorf("type [%d]: an array of void", id)
+			}
 			out = &btf.Array{Elem: elem, N: le.Uint32(r.extra[8:])}
 		}
 	case kindStruct, kindUnion:
@@ -470,10 +477,10 @@ func kindName(k uint32) string {
 	return fmt.Sprintf("kind %d", k)
 }
 
-// convertPtrTarget converts what a pointer points at: a struct or union
-// (through typedefs and qualifiers) becomes a Fwd of its name (an
-// anonymous one, void); a function prototype's parameters and result are
-// converted the same way.
+// convertPtrTarget converts what a pointer points at: a named struct or
+// union (through typedefs and qualifiers) becomes a Fwd of its name (an
+// anonymous one is converted whole); a function prototype's parameters
+// and result are converted the same way.
 func (f *File) convertPtrTarget(id uint32, depth int) (btf.Type, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("types nested more than %d deep", maxDepth)
@@ -498,7 +505,11 @@ func (f *File) convertPtrTarget(id uint32, depth int) (btf.Type, error) {
 	switch r.kind {
 	case kindStruct, kindUnion:
 		if r.name == "" {
-			return nil, nil
+			// An anonymous struct has no name to declare: it is
+			// converted whole (a typedef's, as pgd_t; C cannot make one
+			// that points at itself).
+			out, err = f.convert(id, depth+1)
+			break
 		}
 		fwd := &btf.Fwd{Name: r.name, Union: r.kind == kindUnion}
 		f.defs[fwd] = id
@@ -568,6 +579,9 @@ func (f *File) members(r raw, depth int) ([]btf.Field, *btf.Layout, error) {
 		t, err := f.convert(le.Uint32(m[4:]), depth+1)
 		if err != nil {
 			return nil, nil, fmt.Errorf("member %s: %v", name, err)
+		}
+		if btf.Resolve(t) == nil {
+			return nil, nil, fmt.Errorf("member %s: void", name)
 		}
 		off := le.Uint32(m[8:])
 		fields[i] = btf.Field{Name: name, Type: t}

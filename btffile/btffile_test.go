@@ -82,6 +82,10 @@ func TestErrors(t *testing.T) {
 			t.Errorf("Type(%q): %v, want %q", name, err, want)
 		}
 	}
+	// A plain name may have spaces, as an integer's has.
+	if u, err := f.Type("unsigned int"); err != nil || u.String() != "unsigned int" {
+		t.Errorf("Type(unsigned int) = %v, %v", u, err)
+	}
 	if _, err := f.Func("bpf_nope"); err == nil || !strings.Contains(err.Error(), `no function "bpf_nope"`) {
 		t.Errorf("Func: %v", err)
 	}
@@ -285,15 +289,12 @@ func (cmp *comparer) sameType(ct cbtf.Type, t btf.Type, depth int) error {
 }
 
 // samePtrTarget compares what a pointer points at: a named struct or
-// union is a Fwd of its name.
+// union is a Fwd of its name, an anonymous one is whole.
 func (cmp *comparer) samePtrTarget(ct cbtf.Type, t btf.Type, depth int) error {
 	switch c := ct.(type) {
 	case *cbtf.Struct, *cbtf.Union:
 		if ct.TypeName() == "" {
-			if t != nil {
-				return fmt.Errorf("anonymous %v: want void, have %v", ct, t)
-			}
-			return nil
+			return cmp.sameType(ct, t, depth) // converted whole
 		}
 		fwd, ok := t.(*btf.Fwd)
 		_, isUnion := c.(*cbtf.Union)
@@ -414,5 +415,167 @@ func TestZeroFile(t *testing.T) {
 	}
 	if _, ok, err := f.Deref(&btf.Fwd{Name: "x"}); ok || err != nil {
 		t.Errorf("Deref: %v %v", ok, err)
+	}
+}
+
+// rawBTF makes a raw BTF file of type records (each a slice of words,
+// the name offsets into strs) and a string section.
+func rawBTF(strs string, types ...[]uint32) []byte {
+	var tb []byte
+	for _, rec := range types {
+		for _, w := range rec {
+			tb = le.AppendUint32(tb, w)
+		}
+	}
+	hdr := []uint32{0x0001eb9f | 0, hdrLen, 0, uint32(len(tb)), uint32(len(tb)), uint32(len(strs))}
+	var out []byte
+	out = le.AppendUint16(out, 0xeb9f)
+	out = append(out, 1, 0)
+	for _, w := range hdr[1:] {
+		out = le.AppendUint32(out, w)
+	}
+	return append(append(out, tb...), strs...)
+}
+
+// TestVoidMembers: a struct member or an array element of type void (ID
+// 0, or a typedef or qualifier of it), which no C type has and the
+// kernel refuses, is an error naming it, not a member of no type (which a
+// core member path then went through to a nil dereference).
+func TestVoidMembers(t *testing.T) {
+	const strs = "\x00int\x00s\x00a\x00b\x00arr\x00v\x00t\x00varr\x00"
+	intT := []uint32{1, kindInt << 24, 4, 1<<24 | 32}          // [1] int
+	s := []uint32{5, kindStruct<<24 | 2, 8, 7, 1, 0, 9, 0, 32} // [2] struct s { int a; void b; }
+	arr := []uint32{0, kindArray << 24, 0, 0, 1, 4}            // [3] void[4]
+	td := []uint32{11, kindTypedef << 24, 3}                   // [4] typedef void arr[4]
+	v := []uint32{15, kindTypedef << 24, 0}                    // [5] typedef void v
+	cv := []uint32{0, kindConst << 24, 5}                      // [6] const v
+	s2 := []uint32{17, kindStruct<<24 | 1, 4, 7, 6, 0}         // [7] struct t { const v a; }
+	arr2 := []uint32{0, kindArray << 24, 0, 5, 1, 4}           // [8] v[4]
+	td2 := []uint32{19, kindTypedef << 24, 8}                  // [9] typedef v varr[4]
+	f, err := Parse(rawBTF(strs, intT, s, arr, td, v, cv, s2, arr2, td2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"s":    "struct s: member b: void",
+		"arr":  "an array of void",
+		"t":    "struct t: member a: void",
+		"varr": "an array of void",
+	} {
+		if got, err := f.Type(name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Type(%q) = %v, %v; want an error %q", name, got, err, want)
+		}
+	}
+}
+
+// TestFuncsVarsAgainstCilium checks Func and Var, and Type of the plain
+// names of typedefs and integers, on every function (kfuncs and all),
+// variable, typedef and integer of the running kernel's BTF against
+// cilium/ebpf's decoding of the same file.
+func TestFuncsVarsAgainstCilium(t *testing.T) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(t, "kernel BTF: "+err.Error())
+	}
+	f, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := cbtf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp := &comparer{done: map[cbtf.Type]btf.Type{}}
+	seen := map[string]bool{}
+	counts := map[string]int{}
+	for ct := range spec.All() {
+		name := ct.TypeName()
+		if name == "" {
+			continue
+		}
+		var err error
+		switch ct := ct.(type) {
+		case *cbtf.Func:
+			if seen["func "+name] {
+				continue
+			}
+			seen["func "+name] = true
+			var fp *btf.FuncProto
+			if fp, err = f.Func(name); err == nil {
+				err = cmp.samePtrTarget(ct.Type, fp, 0)
+			}
+			counts["functions"]++
+		case *cbtf.Var:
+			if seen["var "+name] {
+				continue
+			}
+			seen["var "+name] = true
+			var vt btf.Type
+			if vt, err = f.Var(name); err == nil {
+				err = cmp.sameType(ct.Type, vt, 0)
+			}
+			counts["variables"]++
+		case *cbtf.Typedef, *cbtf.Int:
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			var tt btf.Type
+			if tt, err = f.Type(name); err == nil {
+				err = cmp.sameType(ct, tt, 0)
+			}
+			counts["typedefs and integers"]++
+		default:
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", ct, err)
+		}
+	}
+	if counts["functions"] < 1000 || counts["variables"] < 10 || counts["typedefs and integers"] < 1000 {
+		t.Errorf("too few checked: %v", counts)
+	}
+	t.Logf("agree with cilium/ebpf: %v", counts)
+}
+
+// BenchmarkVmlinux is what a CO-RE build against the whole kernel BTF
+// asks of this package (docs/perf.md): parse the running kernel's 5.5 MB
+// vmlinux, look up task_struct and an enum, and convert them.
+func BenchmarkVmlinux(b *testing.B) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(b, "kernel BTF: "+err.Error())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Type("task_struct"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Type("enum bpf_map_type"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestNameWithNUL: a name with a NUL in it names no type, by the string
+// table's search as by the index that replaces it after scanLookups
+// lookups ("a\x00b" found the type named "a", whose string is followed by
+// "b" in the table).
+func TestNameWithNUL(t *testing.T) {
+	f, err := Parse(rawBTF("\x00a\x00b\x00", []uint32{1, kindInt << 24, 4, 1<<24 | 32}, []uint32{3, kindInt << 24, 4, 32}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range scanLookups + 2 {
+		if typ, err := f.Type("a\x00b"); err == nil {
+			t.Fatalf("Type(\"a\\x00b\") = %v", typ)
+		}
+		if _, err := f.Type("a"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -73,6 +73,10 @@ type coreRoot struct {
 	tree  *coreNode // field accesses
 	enums map[int]bool
 	typ   btf.Type
+	// enum is typ with only the enumerators used, once pruned;
+	// enumIndex maps an enumerator's index in typ to its index there.
+	enum      btf.Type
+	enumIndex map[int]int
 }
 
 // coreSite is a relocated instruction.
@@ -138,16 +142,18 @@ func (l *linker) coreRelos(sections [][]int, addType func(btf.Type) (btf.TypeID,
 			local = root.tree.prune(root.typ, 0)
 			access = root.tree.translate(root.typ, access)
 		case isEnumKind(s.r.Kind):
-			var idx int
-			local, idx = pruneEnum(root.typ, root.enums, access[0])
-			if local == nil {
-				return nil, &Error{Pos: s.pos, Kind: ErrCoreRelo, Msg: fmt.Sprintf("an enumerator relocation of %s, which is no enum", typeString(s.r.Type))}
+			if root.enum == nil {
+				root.enum, root.enumIndex = pruneEnum(root.typ, root.enums, 0)
+				if root.enum == nil {
+					return nil, &Error{Pos: s.pos, Kind: ErrCoreRelo, Msg: fmt.Sprintf("an enumerator relocation of %s, which is no enum", typeString(s.r.Type))}
+				}
 			}
-			access = []int{idx}
+			local = root.enum
+			access = []int{root.enumIndex[access[0]]}
 		case s.r.Kind == btf.CoreTypeMatches:
-			local = s.r.Type
+			local = root.typ
 		default:
-			local = shell(s.r.Type)
+			local = shell(root.typ)
 		}
 		id, err := addType(local)
 		if err != nil {
@@ -162,14 +168,52 @@ func (l *linker) coreRelos(sections [][]int, addType func(btf.Type) (btf.TypeID,
 	return out, nil
 }
 
-// coreRootType is the type a relocation's access starts from: for the
-// field and enumerator kinds the struct, union or enum itself, without
-// typedefs and qualifiers (as libbpf takes it).
+// coreRootType is the type a relocation names: r.Type without const,
+// volatile and type tags, as clang records it. The loaders look the root
+// up by name in the kernel's types, so for the type kinds a typedef stays
+// (TYPE_EXISTS of pid_t asks about the typedef), and for the member and
+// enumerator kinds a typedef stays only when what it names is anonymous
+// (atomic_t, socket_state: the loaders refuse an anonymous root, and
+// match the typedef with the kernel's of that name); a typedef of a named
+// struct, union or enum gives way to it, whose name the kernel has (a
+// local typedef of task_struct___mine need not be one of the kernel's).
 func coreRootType(r *CoreRelo) btf.Type {
+	t := stripQualifiers(r.Type)
 	if isFieldKind(r.Kind) || isEnumKind(r.Kind) {
-		return btf.Resolve(r.Type)
+		switch u := btf.Resolve(t).(type) {
+		case *btf.Struct:
+			if u.Name != "" {
+				return u
+			}
+		case *btf.Union:
+			if u.Name != "" {
+				return u
+			}
+		case *btf.Enum:
+			if u.Name != "" {
+				return u
+			}
+		}
 	}
-	return r.Type
+	return t
+}
+
+// stripQualifiers returns t without its outer const, volatile and type
+// tags.
+func stripQualifiers(t btf.Type) btf.Type {
+	for range 256 {
+		switch q := t.(type) {
+		case *btf.Const:
+			t = q.Target
+		case *btf.Volatile:
+			t = q.Target
+		case *btf.TypeTag:
+			t = q.Target
+		default:
+			return t
+		}
+	}
+	return t
 }
 
 // checkCoreInsn checks that an instruction is one the loaders patch.
@@ -298,24 +342,41 @@ func (n *coreNode) translate(t btf.Type, access []int) []int {
 	return out
 }
 
-// pruneEnum returns an enum with only the used enumerators, and the index
-// of enumerator i in it.
-func pruneEnum(t btf.Type, used map[int]bool, i int) (btf.Type, int) {
-	e, ok := t.(*btf.Enum)
-	if !ok {
-		return nil, 0
+// pruneEnum returns enum t (through typedefs and qualifiers, which it
+// keeps) with only the used enumerators, and where each went; nil if t is
+// no enum.
+func pruneEnum(t btf.Type, used map[int]bool, depth int) (btf.Type, map[int]int) {
+	if depth > 256 {
+		return nil, nil
 	}
-	out := &btf.Enum{Name: e.Name, Bytes: e.Bytes, Signed: e.Signed}
-	idx := 0
-	for j, v := range e.Values {
-		if used[j] {
-			if j == i {
-				idx = len(out.Values)
-			}
-			out.Values = append(out.Values, v)
+	wrap := func(inner btf.Type, mk func(btf.Type) btf.Type) (btf.Type, map[int]int) {
+		e, idx := pruneEnum(inner, used, depth+1)
+		if e == nil {
+			return nil, nil
 		}
+		return mk(e), idx
 	}
-	return out, idx
+	switch r := t.(type) {
+	case *btf.Typedef:
+		return wrap(r.Target, func(e btf.Type) btf.Type { return &btf.Typedef{Name: r.Name, Target: e} })
+	case *btf.Const:
+		return wrap(r.Target, func(e btf.Type) btf.Type { return &btf.Const{Target: e} })
+	case *btf.Volatile:
+		return wrap(r.Target, func(e btf.Type) btf.Type { return &btf.Volatile{Target: e} })
+	case *btf.TypeTag:
+		return wrap(r.Target, func(e btf.Type) btf.Type { return &btf.TypeTag{Value: r.Value, Target: e} })
+	case *btf.Enum:
+		out := &btf.Enum{Name: r.Name, Bytes: r.Bytes, Signed: r.Signed}
+		idx := map[int]int{}
+		for j, v := range r.Values {
+			if used[j] {
+				idx[j] = len(out.Values)
+				out.Values = append(out.Values, v)
+			}
+		}
+		return out, idx
+	}
+	return nil, nil
 }
 
 // shell returns a struct or union with its name and size only: what the

@@ -41,15 +41,20 @@ func (v *BTFTypes) Attr(name string) (starlark.Value, error) {
 	return nil, nil
 }
 
+// file is the parsed file; the zero BTFTypes has an empty one.
+func (v *BTFTypes) file() *btffile.File {
+	if v.f == nil {
+		return &btffile.File{}
+	}
+	return v.f
+}
+
 func (v *BTFTypes) typ(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	if v.f == nil {
-		return nil, fmt.Errorf("%s: no BTF file", b.Name())
-	}
-	t, err := v.f.Type(name)
+	t, err := v.file().Type(name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", b.Name(), v.name, err)
 	}
@@ -64,10 +69,7 @@ func (v *BTFTypes) hasType(_ *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name); err != nil {
 		return nil, err
 	}
-	if v.f == nil {
-		return starlark.False, nil
-	}
-	_, err := v.f.Type(name)
+	_, err := v.file().Type(name)
 	return starlark.Bool(err == nil), nil
 }
 
@@ -115,7 +117,7 @@ func (u *unit) deref(t btf.Type) (btf.Type, error) {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		def, ok, err := u.btfFiles[n].f.Deref(fwd)
+		def, ok, err := u.btfFiles[n].file().Deref(fwd)
 		if ok {
 			return def, err
 		}

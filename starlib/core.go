@@ -291,6 +291,11 @@ func (u *unit) coreField(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err != nil {
 		return nil, errorf(b, "%v", err)
 	}
+	if (kind == btf.CoreFieldLShiftU64 || kind == btf.CoreFieldRShiftU64) && f.byteSize > 8 {
+		// libbpf's shift would be negative: both loaders refuse it, and
+		// clang-19 refuses to make it ("too big field size").
+		return nil, errorf(b, "%q is %s of %d bytes: the shifts extract a member of at most 8", path, typeString(f.typ), f.byteSize)
+	}
 	var v uint64
 	switch kind {
 	case btf.CoreFieldByteOffset:
@@ -374,9 +379,10 @@ func (u *unit) coreEnum(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if e.Signed && e.Bytes == 4 {
 		v = int64(int32(e.Values[idx].Value))
 	}
-	if v >= math.MinInt32 && v <= math.MaxInt32 {
-		return u.coreInsn(thread, b, isa.Instruction{Op: isa.Op(isa.ClassALU64, uint8(isa.ALUMov), isa.SrcK), Dst: dst.r, Imm: v}, r)
-	}
+	// A 64-bit load, as clang makes it: the kernel's value may not fit
+	// an ALU immediate, whose patch cilium/ebpf refuses beyond MaxInt32
+	// (an enum64's 0xfffffffffffffe00, even where the mov's -0x200 would
+	// give it).
 	return u.coreInsn(thread, b, isa.Instruction{Op: isa.OpLoadImm64, Dst: dst.r, Imm: v}, r)
 }
 
@@ -477,7 +483,10 @@ func (u *unit) coreRead(thread *starlark.Thread, b *starlark.Builtin, args starl
 		if _, _, ok := btf.Members(next); !ok {
 			return nil, errorf(b, "step %d of %q: %q points at %s, not a struct or union", i+1, path, step, typeString(ptr.Target))
 		}
-		root = btf.Resolve(next)
+		// The next root is the type the pointer points at, a typedef
+		// kept (pgd_t *: the loaders find a typedef of an anonymous
+		// struct by its name); link drops its qualifiers.
+		root = next
 		if err := emit(isa.Instruction{Op: isa.MemOp(isa.ClassLDX, isa.ModeMEM, isa.SizeDW), Dst: isa.R3, Src: isa.R10, Off: int16(stack.v)}, nil); err != nil {
 			return nil, err
 		}

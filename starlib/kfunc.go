@@ -36,7 +36,7 @@ func kfuncProto(b *starlark.Builtin, name string, proto starlark.Value) (*btf.Fu
 	case nil, starlark.NoneType:
 		return nil, errorf(b, "kfunc %q: its prototype is unknown: give proto = btf_types(...) (a BTF file that has it) or types.func(ret, params)", name)
 	case *BTFTypes:
-		fp, err := p.f.Func(name)
+		fp, err := p.file().Func(name)
 		if err != nil {
 			return nil, errorf(b, "kfunc %q: %s: %v", name, p.name, err)
 		}
@@ -122,7 +122,7 @@ func ldKsym(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (
 		}
 		e.Type = t.BTF()
 	case *BTFTypes:
-		vt, err := t.f.Var(name)
+		vt, err := t.file().Var(name)
 		if err != nil {
 			return isa.Instruction{}, asm.Ref{}, nil, errorf(b, "ksym %q: %s: %v", name, t.name, err)
 		}

@@ -41,3 +41,34 @@ func TestZeroValues(t *testing.T) {
 		t.Errorf("Insn{} == Insn{}: %v %v", eq, err)
 	}
 }
+
+// The zero BTFTypes is a file without types: its lookups, and the kfunc
+// and ksym builtins given it, answer errors, not panics.
+func TestZeroBTFTypes(t *testing.T) {
+	z := &BTFTypes{}
+	if got := z.String(); got != `btf_types("")` {
+		t.Errorf("String() = %q", got)
+	}
+	for _, name := range z.AttrNames() {
+		if _, err := z.Attr(name); err != nil {
+			t.Errorf(".%s: %v", name, err)
+		}
+	}
+	thread := new(starlark.Thread)
+	typ, _ := z.Attr("type")
+	if _, err := starlark.Call(thread, typ, starlark.Tuple{starlark.String("task_struct")}, nil); err == nil {
+		t.Error(".type(task_struct): no error")
+	}
+	hasType, _ := z.Attr("has_type")
+	if v, err := starlark.Call(thread, hasType, starlark.Tuple{starlark.String("task_struct")}, nil); err != nil || v != starlark.False {
+		t.Errorf(".has_type(task_struct) = %v, %v", v, err)
+	}
+	b := starlark.NewBuiltin("insn.call_kfunc", nil)
+	if _, err := kfuncProto(b, "bpf_task_from_pid", z); err == nil {
+		t.Error("kfuncProto: no error")
+	}
+	b = starlark.NewBuiltin("insn.ld_ksym", nil)
+	if _, _, _, err := ldKsym(b, starlark.Tuple{Register(1), starlark.String("bpf_prog_active"), z}, nil); err == nil {
+		t.Error("ldKsym: no error")
+	}
+}
