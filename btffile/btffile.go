@@ -122,44 +122,12 @@ func Parse(data []byte) (*File, error) {
 	if len(f.strs) == 0 || f.strs[0] != 0 || f.strs[len(f.strs)-1] != 0 {
 		return bad("the string section does not start and end with NUL")
 	}
-	f.offs = make([]uint32, 0, len(f.types)/32) // a vmlinux's records average 40 bytes
-	for off := 0; off < len(f.types); {
-		if len(f.types)-off < 12 {
-			return bad("type record at byte %d is cut short", off)
-		}
-		info := le.Uint32(f.types[off+4:])
-		n, err := recordLen(info)
-		if err != nil {
-			return bad("type [%d]: %v", len(f.offs)+1, err)
-		}
-		if n > len(f.types)-off {
-			return bad("type [%d] extends past the type section", len(f.offs)+1)
-		}
-		f.offs = append(f.offs, uint32(off))
-		off += n
+	offs, err := walk(f.types)
+	if err != nil {
+		return bad("%v", err)
 	}
+	f.offs = offs
 	return f, nil
-}
-
-// recordLen returns the length of a type record from its info word.
-func recordLen(info uint32) (int, error) {
-	vlen := int(info & 0xffff)
-	switch kind := info >> 24 & 0x1f; kind {
-	case kindPtr, kindFwd, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFloat, kindTypeTag:
-		return 12, nil
-	case kindInt, kindVar, kindDeclTag:
-		return 16, nil
-	case kindArray:
-		return 24, nil
-	case kindStruct, kindUnion, kindDatasec:
-		return 12 + 12*vlen, nil
-	case kindEnum, kindFuncProto:
-		return 12 + 8*vlen, nil
-	case kindEnum64:
-		return 12 + 12*vlen, nil
-	default:
-		return 0, fmt.Errorf("unknown kind %d", kind)
-	}
 }
 
 // raw is a type record.
@@ -180,7 +148,7 @@ func (f *File) record(id uint32) (raw, error) {
 	off := f.offs[id-1]
 	b := f.types[off:]
 	info := le.Uint32(b[4:])
-	n, _ := recordLen(info) // checked by Parse
+	n := recordLen(info) // checked by Parse
 	name, err := f.str(le.Uint32(b))
 	if err != nil {
 		return raw{}, fmt.Errorf("type [%d]: %v", id, err)
@@ -195,58 +163,6 @@ func (f *File) str(off uint32) (string, error) {
 	}
 	end := bytes.IndexByte(f.strs[off:], 0)
 	return string(f.strs[off : int(off)+end]), nil
-}
-
-// scanLookups is the number of name lookups made by scanning the type
-// records (under a millisecond each for a vmlinux); a program makes a few.
-// Later ones use an index, which costs some ten scans to build.
-const scanLookups = 16
-
-// byName returns the IDs of the types named name, in file order.
-func (f *File) byName(name string) []uint32 {
-	if name == "" || len(f.strs) == 0 || strings.IndexByte(name, 0) >= 0 {
-		return nil // (the zero File has no strings; no name has a NUL)
-	}
-	if f.lookups++; f.lookups > scanLookups {
-		if f.index == nil {
-			f.index = make(map[string][]uint32)
-			for i, off := range f.offs {
-				if n, err := f.str(le.Uint32(f.types[off:])); err == nil && n != "" {
-					f.index[n] = append(f.index[n], uint32(i+1))
-				}
-			}
-		}
-		return f.index[name]
-	}
-	// Every place the string starts in the table (a table need not be
-	// deduplicated), then every record that names one of them.
-	// (The needle does not start with the NUL before the name: NULs are
-	// everywhere in the table, and bytes.Index would stop at each.)
-	needle := []byte(name + "\x00")
-	var offs []uint32
-	for from := 1; ; {
-		i := bytes.Index(f.strs[from:], needle)
-		if i < 0 {
-			break
-		}
-		if f.strs[from+i-1] == 0 {
-			offs = append(offs, uint32(from+i))
-		}
-		from += i + 1
-	}
-	if len(offs) == 0 {
-		return nil
-	}
-	var ids []uint32
-	for i, off := range f.offs {
-		nameOff := le.Uint32(f.types[off:])
-		for _, o := range offs {
-			if nameOff == o {
-				ids = append(ids, uint32(i+1))
-			}
-		}
-	}
-	return ids
 }
 
 // Type returns the type of that name: "task_struct", or with a keyword,
