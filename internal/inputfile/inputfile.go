@@ -61,6 +61,7 @@ func ReadAs(path, name string) ([]byte, error) {
 // more.
 func readAll(r io.Reader, size int64) ([]byte, error) {
 	data := make([]byte, 0, size+1) // one more: the read that sees EOF
+	populate(data[:cap(data)])
 	for {
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]

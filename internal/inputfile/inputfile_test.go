@@ -1,6 +1,7 @@
 package inputfile
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,30 @@ func TestRead(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("Read(%s) hangs", tc.path)
+		}
+	}
+}
+
+// TestReadLarge: a file of populateMin bytes and more, whose buffer is
+// faulted in in one call before the read (populate), reads back whole
+// and unchanged, as does one just under it.
+func TestReadLarge(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{populateMin - 1, populateMin, 5<<20 + 12345} {
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte(i*7 + i>>12)
+		}
+		path := filepath.Join(dir, "big.btf")
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("size %d: read %d bytes, not the file's", size, len(got))
 		}
 	}
 }
