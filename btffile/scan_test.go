@@ -109,3 +109,33 @@ func TestRecordLen(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVmlinuxParts times BenchmarkVmlinux's parts apart: Parse (the
+// walk over the records) and one name lookup by scanning them.
+func BenchmarkVmlinuxParts(b *testing.B) {
+	data, err := os.ReadFile("/sys/kernel/btf/vmlinux")
+	if err != nil {
+		testenv.Missing(b, "kernel BTF: "+err.Error())
+	}
+	b.Run("Parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Parse(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	f, err := Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f.lookups = 0 // a scan, never the index
+			if len(f.byName("task_struct")) == 0 {
+				b.Fatal("no task_struct")
+			}
+		}
+	})
+}
