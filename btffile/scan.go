@@ -16,31 +16,37 @@ package btffile
 //     kind and ends inside the section. Nothing else is decoded: a
 //     record's name, members and targets are read when a conversion
 //     reaches it. The walk reads a record's length from its kind and vlen
-//     with no branch per kind (recordLen), and appends to a slice sized
-//     once, by the most records the section can hold (a record is at least
-//     12 bytes): it never grows, so the offsets are not copied, and the
-//     pages of the capacity the walk does not reach are never touched, so
-//     never faulted in (a page fault costs some 3 µs here, and a growing
-//     slice faulted in about twice the pages it kept).
+//     with no switch on the kind (recordLen, two packed tables) and
+//     appends to a slice sized once, by the most records the section can
+//     hold (a record is at least 12 bytes): it never grows, so the
+//     offsets are not copied, and the pages of the capacity the walk does
+//     not reach are never touched, so never faulted in (a page fault
+//     costs some 3 µs here, and the growing slice this replaces faulted
+//     in about twice the pages it kept). It takes 1.2-1.4 ms for a
+//     vmlinux, bound by each record's start depending on the length of
+//     the one before it.
 //
 //   - A name is found by looking at the names the records have, not at
-//     the string table. Each record's name is an offset into the table;
-//     a record is named name when the table holds name at that offset and
-//     a NUL right after it. Testing the byte len(name) past the offset
+//     the string table. Each record's name is an offset into the table; a
+//     record is named name when the table holds name at that offset and a
+//     NUL right after it. Testing the byte len(name) past the offset
 //     first (it must be the NUL) and then the first byte rejects almost
 //     every record with two loads, and the offsets grow with the type IDs
 //     in a kernel's file (98.5% of consecutive named records), so the
-//     table is read front to back, as the hardware prefetches it. The
-//     search this replaces ran bytes.Index of name+NUL over the whole
-//     2.3 MB table (the table need not be deduplicated, so every place
-//     the string starts counts) and then matched the records against the
-//     places found: for a name starting with a common letter, the first
-//     byte matches every few bytes of the table, and the search took
-//     about 1 ms a lookup, half of the package's time in a build. It was
-//     also subtly different from what a record's name is: a name offset
-//     into the middle of a string ("struct" inside "task_struct") names
-//     the tail, as Parse and the kernel read it, which the search of
-//     whole strings did not find.
+//     table is read front to back, as the hardware prefetches it. A scan
+//     takes 0.4-0.7 ms (BenchmarkVmlinuxParts), bound by reading the
+//     memory. The search it replaces ran bytes.Index of name+NUL over the
+//     whole 2.3 MB table (the table need not be deduplicated, so every
+//     place the string starts counted) and then matched the records
+//     against the places found: for a name starting with a common letter
+//     the first byte matches every few bytes of the table, and a lookup
+//     took about 1.5 ms, over half of the package's time in a build.
+//     Parse, two lookups and the conversions went from 3.9-4.4 ms to
+//     2.0-2.4 ms (BenchmarkVmlinux, interleaved runs). The search also
+//     differed from what a record's name is: a name offset into the
+//     middle of a string ("int" inside "xyint") names its tail, as a
+//     conversion reads it and as the index below finds it, but the search
+//     of whole strings did not find it.
 //
 //   - After scanLookups lookups a map from every name to its types
 //     replaces the scans (a build with many names pays for the map once;
@@ -52,7 +58,11 @@ package btffile
 // pages, but the file is untrusted and can change or shrink under the
 // mapping: a shrunk file kills the process with SIGBUS, and a record
 // rewritten between the walk and its conversion would break the checks
-// the walk made. A copy read once cannot change.
+// the walk made. A copy read once cannot change. inputfile faults the
+// copy's pages in with one call rather than a trap per page
+// (populate_linux.go). And the copy, 5.5 MB of heap at once, passes the
+// collector's first goal (4 MB times GOGC/100: 6 MB at the 150 a build
+// runs at), so a build collects once (some 1.5 ms of CPU; docs/perf.md).
 
 import (
 	"fmt"
@@ -108,7 +118,7 @@ func recordLen(info uint32) int {
 }
 
 // scanLookups is the number of name lookups made by scanning the type
-// records (about 0.3 ms each for a vmlinux); a program makes a few. Later
+// records (about half a millisecond each for a vmlinux); a program makes a few. Later
 // ones use an index, which costs some ten scans to build.
 const scanLookups = 16
 
