@@ -400,13 +400,18 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 	if mp.index == nil {
 		return errno(einval)
 	}
+	// ikey indexes the element: an LPM trie's key without the bits past
+	// its prefix, which do not count (the element keeps the key of its
+	// last update as given, bits past the prefix included, as the kernel
+	// does).
+	ikey := key
 	if mp.Type == MapLPMTrie {
 		if len(key) < 4 || binary.LittleEndian.Uint32(key) > uint32(8*(len(key)-4)) {
 			return errno(einval)
 		}
-		key = canonicalPrefix(key)
+		ikey = canonicalPrefix(key)
 	}
-	e := mp.index[string(key)]
+	e := mp.index[string(ikey)]
 	switch {
 	case e != nil && flags == 1:
 		return errno(eexist)
@@ -429,7 +434,10 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 			e.regions = append(e.regions, mp.m.allocRegion(fmt.Sprintf("value of map %s", mp.Name), int(mp.ValueSize)))
 		}
 		mp.elems = append(mp.elems, e)
-		mp.index[string(key)] = e
+		mp.index[string(ikey)] = e
+	}
+	if mp.Type == MapLPMTrie {
+		e.key = bytes.Clone(key)
 	}
 	mp.clock++
 	e.used = mp.clock
@@ -475,7 +483,11 @@ func (mp *Map) remove(i int) {
 	for _, r := range e.regions {
 		mp.m.freeRegion(r)
 	}
-	delete(mp.index, string(e.key))
+	ikey := e.key
+	if mp.Type == MapLPMTrie {
+		ikey = canonicalPrefix(ikey)
+	}
+	delete(mp.index, string(ikey))
 	mp.elems = append(mp.elems[:i], mp.elems[i+1:]...)
 }
 
@@ -491,7 +503,7 @@ func (mp *Map) delete(key []byte) uint64 {
 		key = canonicalPrefix(key)
 	}
 	for i, e := range mp.elems {
-		if bytes.Equal(e.key, key) {
+		if bytes.Equal(e.key, key) || mp.Type == MapLPMTrie && bytes.Equal(canonicalPrefix(e.key), key) {
 			mp.remove(i)
 			return 0
 		}

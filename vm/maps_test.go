@@ -367,3 +367,29 @@ func TestPerfEventOutput(t *testing.T) {
 		t.Errorf("records %q, want two of %q", recs, want)
 	}
 }
+
+// TestLPMTrieKeepsKeyBytes: an LPM trie stores the key of the last update
+// as given, bits past the prefix included, as the kernel does (bpftool map
+// dump after updating 10.1.2.3/8 then 10.9.9.9/8 on Linux 6.18 shows one
+// element, key 08 00 00 00 0a 09 09 09); a delete with other bits past the
+// prefix removes it.
+func TestLPMTrieKeepsKeyBytes(t *testing.T) {
+	r := newRig(t)
+	mp := r.addMap(vm.MapSpec{Name: "lpm", Type: vm.MapLPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8})
+	for i, k := range [][]byte{{8, 0, 0, 0, 10, 1, 2, 3}, {8, 0, 0, 0, 10, 9, 9, 9}} {
+		if err := mp.Update(k, u32(uint32(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := mp.Keys()
+	if len(keys) != 1 || !bytes.Equal(keys[0], []byte{8, 0, 0, 0, 10, 9, 9, 9}) {
+		t.Fatalf("keys %x, want [08000000 0a090909]", keys)
+	}
+	r.setKey([]byte{8, 0, 0, 0, 10, 7, 7, 7})
+	if got := r.call(asm.FnMapDeleteElem, mp.Ref(), r.key()); got != 0 {
+		t.Fatalf("delete: %#x", got)
+	}
+	if keys := mp.Keys(); len(keys) != 0 {
+		t.Fatalf("keys %x after the delete", keys)
+	}
+}
