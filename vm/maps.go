@@ -97,6 +97,9 @@ type Map struct {
 	// records are a ring buffer's submitted records, or the raw samples
 	// of a perf event array.
 	records [][]byte
+	// ncpu is the number of CPUs a per-CPU map has a copy for: the
+	// machine's when the map was made.
+	ncpu int
 }
 
 type elem struct {
@@ -179,7 +182,7 @@ const maxMapBytes = 1 << 28
 
 // newMap adds the map s to m.
 func (m *Machine) newMap(s MapSpec) (*Map, error) {
-	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1}
+	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1, ncpu: m.cpus()}
 	if _, ok := mapTypeNames[s.Type]; !ok && s.Data == nil {
 		return nil, fmt.Errorf("%w: map %s has type %d, which the interpreter does not model", ErrUnsupported, s.Name, s.Type)
 	}
@@ -196,7 +199,7 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 		}
 		mp.region = m.newRegion(s.Name, bytes.Clone(s.Data), s.ReadOnly)
 	case isArray(s.Type):
-		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(m.cpus())
+		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(mp.copies())
 		if m.mapBytes += n; n > maxMapBytes || m.mapBytes > limit {
 			return nil, fmt.Errorf("%w: map %s needs %d bytes, past the limit of %d", ErrUnsupported, s.Name, n, min(limit, maxMapBytes))
 		}
@@ -461,9 +464,23 @@ func canonicalPrefix(key []byte) []byte {
 
 func (mp *Map) copies() int {
 	if mp.perCPU() {
-		return mp.m.cpus()
+		return mp.ncpu
 	}
 	return 1
+}
+
+// checkCPU says why a run cannot be on Env.CPU: a negative CPU, or one
+// that a per-CPU map has no copy for (Env changed after it was made).
+func (m *Machine) checkCPU() error {
+	if m.Env.CPU < 0 {
+		return fmt.Errorf("%w: Env.CPU is %d", ErrInput, m.Env.CPU)
+	}
+	for _, mp := range m.maps {
+		if mp.perCPU() && m.Env.CPU >= mp.ncpu {
+			return fmt.Errorf("%w: Env.CPU is %d, but per-CPU map %s has copies for %d CPUs (the machine's when it was made)", ErrInput, m.Env.CPU, mp.Name, mp.ncpu)
+		}
+	}
+	return nil
 }
 
 // evict removes the least recently used element.
@@ -517,7 +534,7 @@ func (mp *Map) Lookup(key []byte, cpu int) ([]byte, bool) {
 	if mp.m == nil {
 		return nil, false // the zero Map is empty
 	}
-	if cpu < 0 || cpu >= mp.m.cpus() {
+	if cpu < 0 || cpu >= mp.m.cpus() || mp.perCPU() && cpu >= mp.ncpu {
 		return nil, false
 	}
 	saved := mp.m.Env.CPU
