@@ -213,6 +213,46 @@ mov %r4, 0
 mov %r5, 0x5555
 call 28
 exit`},
+		// Linux 6.12 and later take any sizes: neither a multiple of 4
+		// nor a total of at most 512 bytes (the scratch buffer's size
+		// before) is asked for any more.
+		{"csum_diff of sizes not a multiple of 4", "xdp", ebpf.XDP, frame(60, mac), `
+lddw %r1, 0x1234567890
+stxdw [%r10-8], %r1
+stdw [%r10-16], 0x0abcdef
+mov %r1, %r10
+add %r1, -7
+mov %r2, 7
+mov %r3, %r10
+add %r3, -13
+mov %r4, 5
+mov %r5, 0x1234
+call 28
+exit`},
+		{"csum_diff of 6 bytes, to only", "xdp", ebpf.XDP, frame(60, mac), `
+stdw [%r10-8], 0x0abcdef
+mov %r1, 0
+mov %r2, 0
+mov %r3, %r10
+add %r3, -6
+mov %r4, 6
+mov %r5, 0
+call 28
+exit`},
+		{"csum_diff of 600 bytes", "xdp", ebpf.XDP, frame(700, mac), `
+ldxw %r6, [%r1+0]
+ldxw %r7, [%r1+4]
+mov %r2, %r6
+add %r2, 600
+mov %r0, 99
+jgt %r2, %r7, +6
+mov %r1, %r6
+mov %r2, 600
+mov %r3, 0
+mov %r4, 0
+mov %r5, 0
+call 28
+exit`},
 		{"cgroup_skb", "cgroup_skb/ingress", ebpf.CGroupSKB, frame(60, mac), `
 ldxw %r2, [%r1+0]
 ldxw %r3, [%r1+16]
