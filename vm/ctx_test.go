@@ -385,3 +385,51 @@ func TestRedirectMap(t *testing.T) {
 		}
 	}
 }
+
+// TestCsumReplaceArgs checks bpf_l3_csum_replace (10) and
+// bpf_l4_csum_replace (11) against the kernel where their arguments are
+// odd: flags the kernel takes (BPF_F_IPV6, BPF_F_MARK_ENFORCE) or refuses,
+// a diff (size 0) with a from that is not 0, an odd offset, an offset past
+// the packet, a checksum of 0 with BPF_F_MARK_MANGLED_0.
+func TestCsumReplaceArgs(t *testing.T) {
+	testenv.Root(t)
+	mac := []byte{2, 0, 0, 0, 0, 2}
+	zero := frame(60, mac)
+	zero[40], zero[41] = 0, 0 // a UDP checksum of 0: none
+	for _, c := range []struct {
+		name                     string
+		fn, off, from, to, flags int64
+		data                     []byte
+	}{
+		{"l4 BPF_F_IPV6", 11, 40, 0x1111, 0x2222, 0x82, nil},
+		{"l4 BPF_F_IPV6 and pseudo header", 11, 40, 0x1111, 0x2222, 0x92, nil},
+		{"l4 unknown flag", 11, 40, 0x1111, 0x2222, 0x100, nil},
+		{"l4 size 3", 11, 40, 0x1111, 0x2222, 0x3, nil},
+		{"l3 size 3", 10, 24, 0x1111, 0x2222, 0x3, nil},
+		{"l3 diff with from", 10, 24, 1, 0x2222, 0, nil},
+		{"l4 diff with from", 11, 40, 1, 0x2222, 0, nil},
+		{"l3 flag of l4", 10, 24, 0x1111, 0x2222, 0x10, nil},
+		{"l4 diff", 11, 40, 0, 0x12345, 0x40, nil},
+		{"l4 size 8", 11, 40, 0x1111, 0x2222, 0x8, nil},
+		{"l3 odd offset", 10, 25, 0x1111, 0x2222, 2, nil},
+		{"l4 odd offset", 11, 41, 0x1111, 0x2222, 2, nil},
+		{"l3 last bytes", 10, 58, 0x1111, 0x2222, 4, nil},
+		{"l3 past the packet", 10, 60, 0x1111, 0x2222, 2, nil},
+		{"l4 mangled 0 on 0", 11, 40, 0x1111, 0x2222, 0x22, zero},
+		{"l4 mangled 0 enforced on 0", 11, 40, 0x1111, 0x2222, 0x62, zero},
+		{"l4 mangled 0 on 0, diff with from", 11, 40, 1, 0x2222, 0x20, zero},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := fmt.Sprintf("mov %%r2, %d\nmov %%r3, %d\nmov %%r4, %d\nmov %%r5, %d\ncall %d\nexit", c.off, c.from, c.to, c.flags, c.fn)
+			code, err := parseUBPF(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := c.data
+			if data == nil {
+				data = frame(60, mac)
+			}
+			agree(t, ebpf.SchedCLS, "tc", code, data)
+		})
+	}
+}
