@@ -75,7 +75,7 @@ const (
 	xdpFrameSize = 40   // sizeof(struct xdp_frame), kept before data
 	xdpFrame     = 4096 // the page a test-run frame lives in
 	xdpTailroom  = 320  // sizeof(struct skb_shared_info)
-	xdpMaxMeta   = 32
+	xdpMaxMeta   = 255  // xdp_metalen_invalid: skb_shared_info.meta_len is a u8 (Linux 6.18; 32 before)
 	ethHlen      = 14
 	skbHeadroom  = 64 + 2 // NET_SKB_PAD + NET_IP_ALIGN
 	xdpMdSize    = 24
@@ -403,8 +403,11 @@ func helperXdpAdjustMeta(m *Machine, a [5]uint64) (uint64, error) {
 		return 0, err
 	}
 	meta := int64(m.pkt.meta) + int64(int32(a[1]))
-	if meta < xdpFrameSize || meta > int64(m.pkt.data) || int64(m.pkt.data)-meta > xdpMaxMeta {
+	if meta < xdpFrameSize || meta > int64(m.pkt.data) {
 		return errno(einval), nil
+	}
+	if n := int64(m.pkt.data) - meta; n%4 != 0 || n > xdpMaxMeta {
+		return errno(eacces), nil
 	}
 	m.pkt.meta = uint32(meta)
 	m.syncPacket()

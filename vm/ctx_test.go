@@ -433,3 +433,23 @@ func TestCsumReplaceArgs(t *testing.T) {
 		})
 	}
 }
+
+// TestXdpAdjustMeta checks bpf_xdp_adjust_meta against the kernel: -EINVAL
+// for metadata reaching into the xdp_frame before the headroom's end or
+// past data, -EACCES for a length that is not a multiple of 4 or past 255
+// (Linux 6.18's limit, the size of skb_shared_info.meta_len; it was 32);
+// the output packet starts at data_meta.
+func TestXdpAdjustMeta(t *testing.T) {
+	testenv.Root(t)
+	mac := []byte{2, 0, 0, 0, 0, 2}
+	for _, delta := range []int64{-4, -3, -2, 4, -32, -33, -36, -216, -220, -252} {
+		t.Run(fmt.Sprint(delta), func(t *testing.T) {
+			src := fmt.Sprintf("mov %%r2, %d\ncall 54\nexit", delta)
+			code, err := parseUBPF(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			agree(t, ebpf.XDP, "xdp", code, frame(60, mac))
+		})
+	}
+}

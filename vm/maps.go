@@ -73,6 +73,7 @@ const (
 	ebusy  = 16
 	enomem = 12
 	enospc = 28
+	eacces = 13
 )
 
 func errno(e int) uint64 { return uint64(-int64(e)) }
