@@ -75,6 +75,7 @@ const (
 	xdpFrameSize = 40   // sizeof(struct xdp_frame), kept before data
 	xdpFrame     = 4096 // the page a test-run frame lives in
 	xdpTailroom  = 320  // sizeof(struct skb_shared_info)
+	xdpMaxFrags  = 17   // MAX_SKB_FRAGS
 	xdpMaxMeta   = 255  // xdp_metalen_invalid: skb_shared_info.meta_len is a u8 (Linux 6.18; 32 before)
 	ethHlen      = 14
 	skbHeadroom  = 64 + 2 // NET_SKB_PAD + NET_IP_ALIGN
@@ -102,11 +103,9 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	}
 	switch typ {
 	case TypeXDP:
-		if len(in.Data) > xdpFrame-xdpHeadroom-xdpTailroom {
-			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data (EINVAL)", ErrInput, xdpFrame-xdpHeadroom-xdpTailroom)
+		if len(in.Data) < ethHlen {
+			return 0, fmt.Errorf("%w: XDP test runs need at least %d bytes of data (EINVAL)", ErrInput, ethHlen)
 		}
-		buf := make([]byte, xdpFrame)
-		copy(buf[xdpHeadroom:], in.Data)
 		meta := uint32(0)
 		linear := uint32(len(in.Data))
 		ctx := make([]byte, xdpMdSize)
@@ -128,8 +127,20 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		if le32(ctx, 12) == 0 {
 			binary.LittleEndian.PutUint32(ctx[12:], 1) // ingress_ifindex: the loopback device
 		}
+		// The metadata comes out of the headroom: data starts at
+		// XDP_PACKET_HEADROOM whatever the metadata. The linear part
+		// ends where the page's tailroom begins; the rest of the data
+		// goes into at most MAX_SKB_FRAGS page-sized fragments.
+		if max := uint32(xdpFrame - xdpHeadroom - xdpTailroom); linear-meta > max {
+			linear = meta + max
+		}
+		if len(in.Data)-int(linear) > xdpMaxFrags*xdpFrame {
+			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data past the linear part's %d (ENOMEM)", ErrInput, xdpMaxFrags*xdpFrame, linear)
+		}
+		buf := make([]byte, xdpFrame)
+		copy(buf[xdpHeadroom-meta:], in.Data[:linear])
 		m.pkt.frags = bytes.Clone(in.Data[linear:])
-		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+linear
+		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom-meta, xdpHeadroom, xdpHeadroom-meta+linear
 		m.regions[regionPacket] = region{data: buf, name: "packet"}
 		m.syncPacket()
 		m.regions[regionCtx] = region{data: ctx, hi: xdpMdSize, name: "xdp_md", ptrs: []ptrField{
