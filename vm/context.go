@@ -79,6 +79,7 @@ const (
 	xdpMaxMeta   = 255  // xdp_metalen_invalid: skb_shared_info.meta_len is a u8 (Linux 6.18; 32 before)
 	ethHlen      = 14
 	skbHeadroom  = 64 + 2 // NET_SKB_PAD + NET_IP_ALIGN
+	skbPad       = 64     // NET_SKB_PAD: an skb's headroom on x86-64 (NET_IP_ALIGN is 0 there)
 	xdpMdSize    = 24
 	skbSize      = 192 // sizeof(struct __sk_buff)
 )
@@ -152,6 +153,9 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	case TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB:
 		if len(in.Data) < ethHlen {
 			return 0, fmt.Errorf("%w: skb test runs need at least %d bytes of data (EINVAL)", ErrInput, ethHlen)
+		}
+		if max := xdpFrame - skbPad - xdpTailroom; len(in.Data) > max {
+			return 0, fmt.Errorf("%w: skb test runs take at most %d bytes of data (EINVAL)", ErrInput, max)
 		}
 		// The kernel sets the socket's addresses from the IP header, and
 		// refuses a frame too short to hold it.

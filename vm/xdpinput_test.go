@@ -65,3 +65,22 @@ func TestXDPInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSkbInputLimit: skb test runs (socket filter, tc, cgroup_skb) take
+// at most 3712 bytes of data, a page less NET_SKB_PAD and the
+// skb_shared_info, as Linux 6.18 on x86-64 does (test.txtar compares
+// them with the kernel).
+func TestSkbInputLimit(t *testing.T) {
+	p := compileUBPF(t, "ldxw %r0, [%r1+0]\nexit")
+	for _, sec := range []string{"tc", "socket", "cgroup_skb/ingress"} {
+		for _, n := range []int{3712, 3713} {
+			m := vm.NewMachine()
+			data := make([]byte, n)
+			data[12], data[13] = 0x86, 0xdd // IPv6, of zeros
+			_, err := m.RunProgram(p.WithSection(sec), vm.Input{Data: data})
+			if refused := errors.Is(err, vm.ErrInput); refused != (n > 3712) || !refused && err != nil {
+				t.Errorf("%s, %d bytes: error %v", sec, n, err)
+			}
+		}
+	}
+}
