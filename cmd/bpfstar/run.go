@@ -20,7 +20,7 @@ import (
 	"github.com/bpfstar/bpfstar/vm"
 )
 
-const runArgs = "[--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
+const runArgs = "[--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] [--max-steps N] OBJ|LABEL|FILE.star"
 
 const runDoc = `Run loads one program of an object (--program NAME; it may be left out
 when the object has one program) and runs it with BPF_PROG_TEST_RUN on the
