@@ -127,7 +127,7 @@ func helperMapUpdate(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return mp.update(bytes.Clone(key), bytes.Clone(val), a[3]), nil
+	return mp.update(bytes.Clone(key), bytes.Clone(val), a[3], false), nil
 }
 
 func helperMapDelete(m *Machine, a [5]uint64) (uint64, error) {
@@ -162,7 +162,7 @@ func helperMapPush(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return mp.update(nil, bytes.Clone(val), a[2]), nil
+	return mp.update(nil, bytes.Clone(val), a[2], false), nil
 }
 
 // popPeek takes (pop) or copies (peek) the next value of a queue (the

@@ -225,7 +225,7 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 		mp.index = map[string]*elem{}
 		for i, inner := range s.Init {
 			if inner >= 0 {
-				mp.update(binary.LittleEndian.AppendUint32(nil, uint32(i)), binary.LittleEndian.AppendUint32(nil, uint32(inner)), 0)
+				mp.update(binary.LittleEndian.AppendUint32(nil, uint32(i)), binary.LittleEndian.AppendUint32(nil, uint32(inner)), 0, true)
 			}
 		}
 	}
@@ -369,10 +369,12 @@ func prefixEqual(a, b []byte, bits uint32) bool {
 	return true
 }
 
-// update sets key to value (each CPU's copy, for a per-CPU map) with the
-// kernel's flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST); it returns 0 or a
-// negative errno.
-func (mp *Map) update(key, value []byte, flags uint64) uint64 {
+// update sets key to value with the kernel's flags (BPF_ANY, BPF_NOEXIST,
+// BPF_EXIST); it returns 0 or a negative errno. For a per-CPU map it sets
+// every CPU's copy (allCPUs: user space's update) or, as a program's
+// bpf_map_update_elem does, the current CPU's only (a new element is zero
+// on the others).
+func (mp *Map) update(key, value []byte, flags uint64, allCPUs bool) uint64 {
 	if flags > 2 {
 		return errno(einval)
 	}
@@ -387,6 +389,9 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 		}
 		r := &mp.m.regions[mp.region]
 		for cpu := 0; cpu < mp.copies(); cpu++ {
+			if mp.perCPU() && !allCPUs && cpu != mp.m.Env.CPU {
+				continue
+			}
 			off := (uint64(cpu)*uint64(mp.MaxEntries) + uint64(i)) * uint64(mp.ValueSize)
 			copy(r.data[off:off+uint64(mp.ValueSize)], value)
 		}
@@ -445,7 +450,10 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 	}
 	mp.clock++
 	e.used = mp.clock
-	for _, r := range e.regions {
+	for cpu, r := range e.regions {
+		if mp.perCPU() && !allCPUs && cpu != mp.m.Env.CPU {
+			continue
+		}
 		copy(mp.m.regions[r].data, value)
 	}
 	return 0
@@ -565,7 +573,7 @@ func (mp *Map) Update(key, value []byte) error {
 		copy(mp.m.regions[mp.region].data, value)
 		return nil
 	}
-	if r := mp.update(key, value, 0); r != 0 {
+	if r := mp.update(key, value, 0, true); r != 0 {
 		return fmt.Errorf("map %s: update failed with errno %d", mp.Name, -int64(r))
 	}
 	return nil
