@@ -248,13 +248,12 @@ func helperProbeReadStr(m *Machine, a [5]uint64) (uint64, error) {
 	for i := 0; i < n-1; i++ {
 		b, err := m.Read(a[2]+uint64(i), 1)
 		if err != nil {
-			if i == 0 {
-				if err := m.Zero(a[0], n); err != nil {
-					return 0, err
-				}
-				return errno(14), nil
+			// A fault before the NUL, at the start or not: -EFAULT,
+			// the destination cleared.
+			if err := m.Zero(a[0], n); err != nil {
+				return 0, err
 			}
-			break
+			return errno(14), nil
 		}
 		if b[0] == 0 {
 			break
