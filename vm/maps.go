@@ -342,6 +342,9 @@ func (mp *Map) lpmMatch(key []byte) *elem {
 		return nil
 	}
 	plen := binary.LittleEndian.Uint32(key)
+	if plen > uint32(8*(len(key)-4)) {
+		return nil // the kernel finds nothing for a prefix past the key
+	}
 	var best *elem
 	var bestLen uint32
 	for _, e := range mp.elems {
@@ -523,7 +526,7 @@ func (mp *Map) delete(key []byte) uint64 {
 		return errno(einval)
 	}
 	if mp.Type == MapLPMTrie {
-		if len(key) < 4 {
+		if len(key) < 4 || binary.LittleEndian.Uint32(key) > uint32(8*(len(key)-4)) {
 			return errno(einval)
 		}
 		key = canonicalPrefix(key)

@@ -63,6 +63,7 @@ const (
 	errENOENT = ^uint64(2 - 1)
 	errE2BIG  = ^uint64(7 - 1)
 	errEEXIST = ^uint64(17 - 1)
+	errEINVAL = ^uint64(22 - 1)
 )
 
 func TestHashMap(t *testing.T) {
@@ -391,5 +392,31 @@ func TestLPMTrieKeepsKeyBytes(t *testing.T) {
 	}
 	if keys := mp.Keys(); len(keys) != 0 {
 		t.Fatalf("keys %x after the delete", keys)
+	}
+}
+
+// TestLPMTriePrefixPastKey: a lookup key whose prefix length is past the
+// key's bits finds nothing, and a delete with one is -EINVAL, as the
+// kernel does (bpftool on Linux 6.18: lookup of 33/10.1.2.3 in a trie
+// holding 10.0.0.0/8 is not found, 32/10.1.2.3 finds it, delete of
+// 33/10.1.2.3 is EINVAL).
+func TestLPMTriePrefixPastKey(t *testing.T) {
+	r := newRig(t)
+	mp := r.addMap(vm.MapSpec{Name: "lpm", Type: vm.MapLPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8})
+	if err := mp.Update([]byte{8, 0, 0, 0, 10, 1, 2, 3}, u32(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		plen  byte
+		found bool
+	}{{33, false}, {32, true}, {0, false}} {
+		r.setKey([]byte{c.plen, 0, 0, 0, 10, 1, 2, 3})
+		if got := r.call(asm.FnMapLookupElem, mp.Ref(), r.key()); (got != 0) != c.found {
+			t.Errorf("lookup with prefix length %d: %#x", c.plen, got)
+		}
+	}
+	r.setKey([]byte{33, 0, 0, 0, 10, 1, 2, 3})
+	if got := r.call(asm.FnMapDeleteElem, mp.Ref(), r.key()); got != errEINVAL {
+		t.Errorf("delete with prefix length 33: %#x, want -EINVAL", got)
 	}
 }
