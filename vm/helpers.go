@@ -398,16 +398,26 @@ func (mp *Map) ringUsed() int {
 	return n
 }
 
+// ringFits reports whether a record of n bytes fits: the kernel keeps
+// its producer less than the ring's size ahead of its consumer.
+func (mp *Map) ringFits(n int) bool {
+	return mp.ringUsed()+8+(n+7)&^7 < int(mp.MaxEntries)
+}
+
 func helperRingbufOutput(m *Machine, a [5]uint64) (uint64, error) {
 	mp, err := ringbufMap(m, a[0])
 	if err != nil {
 		return 0, err
 	}
+	const noWakeup, forceWakeup = 1, 2
+	if a[3]&^(noWakeup|forceWakeup) != 0 {
+		return errno(einval), nil
+	}
 	data, err := m.Read(a[1], int(uint32(a[2])))
 	if err != nil {
 		return 0, err
 	}
-	if mp.ringUsed()+8+(len(data)+7)&^7 > int(mp.MaxEntries) {
+	if !mp.ringFits(len(data)) {
 		return errno(11), nil // -EAGAIN
 	}
 	mp.records = append(mp.records, bytes.Clone(data))
@@ -420,8 +430,8 @@ func helperRingbufReserve(m *Machine, a [5]uint64) (uint64, error) {
 		return 0, err
 	}
 	n := int(a[1])
-	if a[1] > uint64(mp.MaxEntries) || mp.ringUsed()+8+(n+7)&^7 > int(mp.MaxEntries) {
-		return 0, nil
+	if a[2] != 0 || a[1] > uint64(mp.MaxEntries) || !mp.ringFits(n) {
+		return 0, nil // NULL: flags, or no room
 	}
 	id := m.allocRegion("ring buffer record of "+mp.Name, n)
 	m.reserved = append(m.reserved, reservation{region: id, mp: mp})

@@ -420,3 +420,33 @@ func TestLPMTriePrefixPastKey(t *testing.T) {
 		t.Errorf("delete with prefix length 33: %#x, want -EINVAL", got)
 	}
 }
+
+// TestRingbufLimits: a ring buffer's producer stays less than its size
+// ahead of its consumer, so records of 8-byte header and data rounded to
+// 8 fill at most size-8 bytes; bpf_ringbuf_reserve with flags gives NULL
+// and bpf_ringbuf_output with flags other than BPF_RB_NO_WAKEUP and
+// BPF_RB_FORCE_WAKEUP -EINVAL, as the kernel does (compared with Linux
+// 6.18 under --engine both in cmd/bpfstar/testdata/script/test.txtar).
+func TestRingbufLimits(t *testing.T) {
+	reserve := compileUBPF(t, "call 131\njeq %r0, 0, +4\nmov %r1, %r0\nmov %r2, 0\ncall 133\nmov %r0, 1\nexit")
+	for _, c := range []struct {
+		size, flags uint64
+		ok          bool
+	}{{4080, 0, true}, {4087, 0, false}, {4088, 0, false}, {8, 1, false}} {
+		r := newRig(t)
+		mp := r.addMap(vm.MapSpec{Name: "rb", Type: vm.MapRingbuf, MaxEntries: 4096})
+		got, err := r.m.Run(reserve, mp.Ref(), c.size, c.flags)
+		if err != nil || (got == 1) != c.ok {
+			t.Errorf("reserve of %d bytes, flags %d: %d, %v", c.size, c.flags, got, err)
+		}
+	}
+	for _, c := range []struct{ size, flags, want uint64 }{{8, 3, 0}, {8, 4, errEINVAL}, {4080, 0, 0}, {4088, 0, ^uint64(11 - 1)}} {
+		r := newRig(t)
+		big := make([]byte, 4096)
+		at := r.m.SetMemory("big", big)
+		mp := r.addMap(vm.MapSpec{Name: "rb", Type: vm.MapRingbuf, MaxEntries: 4096})
+		if got := r.call(asm.FnRingbufOutput, mp.Ref(), at, c.size, c.flags); got != c.want {
+			t.Errorf("output of %d bytes, flags %d: %#x, want %#x", c.size, c.flags, got, c.want)
+		}
+	}
+}
