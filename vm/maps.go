@@ -400,6 +400,9 @@ func (mp *Map) update(key, value []byte, flags uint64, allCPUs bool) uint64 {
 		}
 		return 0
 	case MapQueue, MapStack:
+		if flags == 1 { // BPF_NOEXIST means nothing to a queue: refused
+			return errno(einval)
+		}
 		if len(mp.queue) >= int(mp.MaxEntries) {
 			if flags != 2 {
 				return errno(e2big)

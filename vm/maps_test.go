@@ -450,3 +450,16 @@ func TestRingbufLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuePushNoExist: bpf_map_push_elem refuses BPF_NOEXIST (-EINVAL),
+// full or not, as the kernel does (Linux 6.18 under --engine both).
+func TestQueuePushNoExist(t *testing.T) {
+	for _, typ := range []uint32{vm.MapQueue, vm.MapStack} {
+		r := newRig(t)
+		mp := r.addMap(vm.MapSpec{Name: "q", Type: typ, ValueSize: 8, MaxEntries: 2})
+		r.setValue(u64(7))
+		if got := r.call(asm.FnMapPushElem, mp.Ref(), r.value(), 1); got != errEINVAL {
+			t.Errorf("map type %d: push with BPF_NOEXIST: %#x, want -EINVAL", typ, got)
+		}
+	}
+}
