@@ -10,6 +10,7 @@ command -v bpftool >/dev/null         || need+=(bpftool)
 [ -f /usr/include/bpf/bpf_helper_defs.h ] || need+=(libbpf-dev)
 command -v ninja >/dev/null            || need+=(ninja-build)
 command -v bazel >/dev/null            || need+=(bazel-bootstrap)
+command -v genhtml >/dev/null          || need+=(lcov)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"

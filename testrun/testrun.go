@@ -314,13 +314,26 @@ func (l *loader) close() {
 
 // load loads the programs names of spec in one collection; when that
 // fails, each on its own, so that one rejected program fails only its
-// own cases.
+// own cases. The programs the object puts in its prog_arrays are loaded
+// with them, named by a case or not: every map is created, and a
+// prog_array's contents must be programs of the collection.
 func load(spec *ebpf.CollectionSpec, names []string) *loader {
 	l := &loader{progs: map[string]loaded{}}
+	var held []string
+	for _, m := range spec.Maps {
+		if m.Type != ebpf.ProgramArray {
+			continue
+		}
+		for _, kv := range m.Contents {
+			if name, ok := kv.Value.(string); ok {
+				held = append(held, name)
+			}
+		}
+	}
 	try := func(names []string) error {
 		one := spec.Copy()
 		for name := range one.Programs {
-			if !slices.Contains(names, name) {
+			if !slices.Contains(names, name) && !slices.Contains(held, name) {
 				delete(one.Programs, name)
 			}
 		}

@@ -75,9 +75,11 @@ const (
 	xdpFrameSize = 40   // sizeof(struct xdp_frame), kept before data
 	xdpFrame     = 4096 // the page a test-run frame lives in
 	xdpTailroom  = 320  // sizeof(struct skb_shared_info)
-	xdpMaxMeta   = 32
+	xdpMaxFrags  = 17   // MAX_SKB_FRAGS
+	xdpMaxMeta   = 255  // xdp_metalen_invalid: skb_shared_info.meta_len is a u8 (Linux 6.18; 32 before)
 	ethHlen      = 14
 	skbHeadroom  = 64 + 2 // NET_SKB_PAD + NET_IP_ALIGN
+	skbPad       = 64     // NET_SKB_PAD: an skb's headroom on x86-64 (NET_IP_ALIGN is 0 there)
 	xdpMdSize    = 24
 	skbSize      = 192 // sizeof(struct __sk_buff)
 )
@@ -102,11 +104,9 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	}
 	switch typ {
 	case TypeXDP:
-		if len(in.Data) > xdpFrame-xdpHeadroom-xdpTailroom {
-			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data (EINVAL)", ErrInput, xdpFrame-xdpHeadroom-xdpTailroom)
+		if len(in.Data) < ethHlen {
+			return 0, fmt.Errorf("%w: XDP test runs need at least %d bytes of data (EINVAL)", ErrInput, ethHlen)
 		}
-		buf := make([]byte, xdpFrame)
-		copy(buf[xdpHeadroom:], in.Data)
 		meta := uint32(0)
 		linear := uint32(len(in.Data))
 		ctx := make([]byte, xdpMdSize)
@@ -128,8 +128,20 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 		if le32(ctx, 12) == 0 {
 			binary.LittleEndian.PutUint32(ctx[12:], 1) // ingress_ifindex: the loopback device
 		}
+		// The metadata comes out of the headroom: data starts at
+		// XDP_PACKET_HEADROOM whatever the metadata. The linear part
+		// ends where the page's tailroom begins; the rest of the data
+		// goes into at most MAX_SKB_FRAGS page-sized fragments.
+		if max := uint32(xdpFrame - xdpHeadroom - xdpTailroom); linear-meta > max {
+			linear = meta + max
+		}
+		if len(in.Data)-int(linear) > xdpMaxFrags*xdpFrame {
+			return 0, fmt.Errorf("%w: XDP test runs take at most %d bytes of data past the linear part's %d (ENOMEM)", ErrInput, xdpMaxFrags*xdpFrame, linear)
+		}
+		buf := make([]byte, xdpFrame)
+		copy(buf[xdpHeadroom-meta:], in.Data[:linear])
 		m.pkt.frags = bytes.Clone(in.Data[linear:])
-		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom, xdpHeadroom+meta, xdpHeadroom+linear
+		m.pkt.meta, m.pkt.data, m.pkt.end = xdpHeadroom-meta, xdpHeadroom, xdpHeadroom-meta+linear
 		m.regions[regionPacket] = region{data: buf, name: "packet"}
 		m.syncPacket()
 		m.regions[regionCtx] = region{data: ctx, hi: xdpMdSize, name: "xdp_md", ptrs: []ptrField{
@@ -141,6 +153,9 @@ func (m *Machine) setupPacket(typ ProgType, in Input) (uint64, error) {
 	case TypeSocketFilter, TypeSchedCLS, TypeSchedACT, TypeCgroupSKB:
 		if len(in.Data) < ethHlen {
 			return 0, fmt.Errorf("%w: skb test runs need at least %d bytes of data (EINVAL)", ErrInput, ethHlen)
+		}
+		if max := xdpFrame - skbPad - xdpTailroom; len(in.Data) > max {
+			return 0, fmt.Errorf("%w: skb test runs take at most %d bytes of data (EINVAL)", ErrInput, max)
 		}
 		// The kernel sets the socket's addresses from the IP header, and
 		// refuses a frame too short to hold it.
@@ -403,8 +418,11 @@ func helperXdpAdjustMeta(m *Machine, a [5]uint64) (uint64, error) {
 		return 0, err
 	}
 	meta := int64(m.pkt.meta) + int64(int32(a[1]))
-	if meta < xdpFrameSize || meta > int64(m.pkt.data) || int64(m.pkt.data)-meta > xdpMaxMeta {
+	if meta < xdpFrameSize || meta > int64(m.pkt.data) {
 		return errno(einval), nil
+	}
+	if n := int64(m.pkt.data) - meta; n%4 != 0 || n > xdpMaxMeta {
+		return errno(eacces), nil
 	}
 	m.pkt.meta = uint32(meta)
 	m.syncPacket()
@@ -479,18 +497,21 @@ func helperSkbStoreBytes(m *Machine, a [5]uint64) (uint64, error) {
 // csumReplace updates the 16-bit checksum at packet offset off for a
 // change of a size-byte field (2 or 4) from "from" to "to", or by the
 // checksum difference "to" when size is 0.
-func (m *Machine) csumReplace(off uint64, from, to uint64, size uint64, mangled0 bool) (uint64, error) {
-	if off+2 > uint64(m.pkt.end-m.pkt.data) {
-		return errno(14), nil
+func (m *Machine) csumReplace(off uint64, from, to uint64, size uint64, mangled0, force bool) (uint64, error) {
+	if off&1 != 0 || off+2 > uint64(m.pkt.end-m.pkt.data) {
+		return errno(14), nil // -EFAULT
 	}
 	b := m.regions[regionPacket].data[uint64(m.pkt.data)+off:]
 	sum := binary.LittleEndian.Uint16(b)
-	if mangled0 && sum == 0 {
+	if mangled0 && !force && sum == 0 {
 		return 0, nil
 	}
 	s := uint64(^sum)
 	switch size {
-	case 0:
+	case 0: // to is a csum_diff; from must be 0
+		if from != 0 {
+			return errno(einval), nil
+		}
 		s += uint64(uint32(to))
 	case 2:
 		s += uint64(^uint16(from)) + uint64(uint16(to))
@@ -517,17 +538,20 @@ func helperL3CsumReplace(m *Machine, a [5]uint64) (uint64, error) {
 	if a[4]&^0xf != 0 {
 		return errno(einval), nil
 	}
-	return m.csumReplace(uint64(uint32(a[1])), a[2], a[3], a[4]&0xf, false)
+	return m.csumReplace(uint64(uint32(a[1])), a[2], a[3], a[4]&0xf, false, false)
 }
 
 func helperL4CsumReplace(m *Machine, a [5]uint64) (uint64, error) {
 	if err := m.ctxIs(a[0], TypeSchedCLS, TypeSchedACT); err != nil {
 		return 0, err
 	}
-	if a[4]&^0x7f != 0 {
+	// BPF_F_PSEUDO_HDR (0x10) and BPF_F_IPV6 (0x80) matter only for a
+	// checksum the device completes, which a test run's packet has not.
+	const mangled0, enforce = 0x20, 0x40
+	if a[4]&^0xff != 0 {
 		return errno(einval), nil
 	}
-	return m.csumReplace(uint64(uint32(a[1])), a[2], a[3], a[4]&0xf, a[4]&0x20 != 0)
+	return m.csumReplace(uint64(uint32(a[1])), a[2], a[3], a[4]&0xf, a[4]&mangled0 != 0, a[4]&enforce != 0)
 }
 
 // helperRedirect returns XDP_REDIRECT or TC_ACT_REDIRECT; the machine

@@ -213,6 +213,46 @@ mov %r4, 0
 mov %r5, 0x5555
 call 28
 exit`},
+		// Linux 6.12 and later take any sizes: neither a multiple of 4
+		// nor a total of at most 512 bytes (the scratch buffer's size
+		// before) is asked for any more.
+		{"csum_diff of sizes not a multiple of 4", "xdp", ebpf.XDP, frame(60, mac), `
+lddw %r1, 0x1234567890
+stxdw [%r10-8], %r1
+stdw [%r10-16], 0x0abcdef
+mov %r1, %r10
+add %r1, -7
+mov %r2, 7
+mov %r3, %r10
+add %r3, -13
+mov %r4, 5
+mov %r5, 0x1234
+call 28
+exit`},
+		{"csum_diff of 6 bytes, to only", "xdp", ebpf.XDP, frame(60, mac), `
+stdw [%r10-8], 0x0abcdef
+mov %r1, 0
+mov %r2, 0
+mov %r3, %r10
+add %r3, -6
+mov %r4, 6
+mov %r5, 0
+call 28
+exit`},
+		{"csum_diff of 600 bytes", "xdp", ebpf.XDP, frame(700, mac), `
+ldxw %r6, [%r1+0]
+ldxw %r7, [%r1+4]
+mov %r2, %r6
+add %r2, 600
+mov %r0, 99
+jgt %r2, %r7, +6
+mov %r1, %r6
+mov %r2, 600
+mov %r3, 0
+mov %r4, 0
+mov %r5, 0
+call 28
+exit`},
 		{"cgroup_skb", "cgroup_skb/ingress", ebpf.CGroupSKB, frame(60, mac), `
 ldxw %r2, [%r1+0]
 ldxw %r3, [%r1+16]
@@ -343,5 +383,73 @@ func TestRedirectMap(t *testing.T) {
 		if out.Retval != kret {
 			t.Errorf("key %d flags %d: retval %d (kernel) %d (vm)", c.key, c.flags, kret, out.Retval)
 		}
+	}
+}
+
+// TestCsumReplaceArgs checks bpf_l3_csum_replace (10) and
+// bpf_l4_csum_replace (11) against the kernel where their arguments are
+// odd: flags the kernel takes (BPF_F_IPV6, BPF_F_MARK_ENFORCE) or refuses,
+// a diff (size 0) with a from that is not 0, an odd offset, an offset past
+// the packet, a checksum of 0 with BPF_F_MARK_MANGLED_0.
+func TestCsumReplaceArgs(t *testing.T) {
+	testenv.Root(t)
+	mac := []byte{2, 0, 0, 0, 0, 2}
+	zero := frame(60, mac)
+	zero[40], zero[41] = 0, 0 // a UDP checksum of 0: none
+	for _, c := range []struct {
+		name                     string
+		fn, off, from, to, flags int64
+		data                     []byte
+	}{
+		{"l4 BPF_F_IPV6", 11, 40, 0x1111, 0x2222, 0x82, nil},
+		{"l4 BPF_F_IPV6 and pseudo header", 11, 40, 0x1111, 0x2222, 0x92, nil},
+		{"l4 unknown flag", 11, 40, 0x1111, 0x2222, 0x100, nil},
+		{"l4 size 3", 11, 40, 0x1111, 0x2222, 0x3, nil},
+		{"l3 size 3", 10, 24, 0x1111, 0x2222, 0x3, nil},
+		{"l3 diff with from", 10, 24, 1, 0x2222, 0, nil},
+		{"l4 diff with from", 11, 40, 1, 0x2222, 0, nil},
+		{"l3 flag of l4", 10, 24, 0x1111, 0x2222, 0x10, nil},
+		{"l4 diff", 11, 40, 0, 0x12345, 0x40, nil},
+		{"l4 size 8", 11, 40, 0x1111, 0x2222, 0x8, nil},
+		{"l3 odd offset", 10, 25, 0x1111, 0x2222, 2, nil},
+		{"l4 odd offset", 11, 41, 0x1111, 0x2222, 2, nil},
+		{"l3 last bytes", 10, 58, 0x1111, 0x2222, 4, nil},
+		{"l3 past the packet", 10, 60, 0x1111, 0x2222, 2, nil},
+		{"l4 mangled 0 on 0", 11, 40, 0x1111, 0x2222, 0x22, zero},
+		{"l4 mangled 0 enforced on 0", 11, 40, 0x1111, 0x2222, 0x62, zero},
+		{"l4 mangled 0 on 0, diff with from", 11, 40, 1, 0x2222, 0x20, zero},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := fmt.Sprintf("mov %%r2, %d\nmov %%r3, %d\nmov %%r4, %d\nmov %%r5, %d\ncall %d\nexit", c.off, c.from, c.to, c.flags, c.fn)
+			code, err := parseUBPF(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := c.data
+			if data == nil {
+				data = frame(60, mac)
+			}
+			agree(t, ebpf.SchedCLS, "tc", code, data)
+		})
+	}
+}
+
+// TestXdpAdjustMeta checks bpf_xdp_adjust_meta against the kernel: -EINVAL
+// for metadata reaching into the xdp_frame before the headroom's end or
+// past data, -EACCES for a length that is not a multiple of 4 or past 255
+// (Linux 6.18's limit, the size of skb_shared_info.meta_len; it was 32);
+// the output packet starts at data_meta.
+func TestXdpAdjustMeta(t *testing.T) {
+	testenv.Root(t)
+	mac := []byte{2, 0, 0, 0, 0, 2}
+	for _, delta := range []int64{-4, -3, -2, 4, -32, -33, -36, -216, -220, -252} {
+		t.Run(fmt.Sprint(delta), func(t *testing.T) {
+			src := fmt.Sprintf("mov %%r2, %d\ncall 54\nexit", delta)
+			code, err := parseUBPF(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			agree(t, ebpf.XDP, "xdp", code, frame(60, mac))
+		})
 	}
 }

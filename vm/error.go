@@ -30,7 +30,9 @@ var (
 	// refuses to run it.
 	ErrGPL = errors.New("GPL-only helper in a program without a GPL-compatible license")
 	// ErrInput: a packet or context that BPF_PROG_TEST_RUN refuses
-	// (EINVAL), such as an IPv4 frame shorter than its header.
+	// (EINVAL), such as an IPv4 frame shorter than its header, or a run
+	// on a CPU (Env.CPU) that the machine's per-CPU maps have no copy
+	// for.
 	ErrInput = errors.New("input refused")
 )
 

@@ -127,7 +127,7 @@ func helperMapUpdate(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return mp.update(bytes.Clone(key), bytes.Clone(val), a[3]), nil
+	return mp.update(bytes.Clone(key), bytes.Clone(val), a[3], false), nil
 }
 
 func helperMapDelete(m *Machine, a [5]uint64) (uint64, error) {
@@ -162,7 +162,7 @@ func helperMapPush(m *Machine, a [5]uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return mp.update(nil, bytes.Clone(val), a[2]), nil
+	return mp.update(nil, bytes.Clone(val), a[2], false), nil
 }
 
 // popPeek takes (pop) or copies (peek) the next value of a queue (the
@@ -248,13 +248,12 @@ func helperProbeReadStr(m *Machine, a [5]uint64) (uint64, error) {
 	for i := 0; i < n-1; i++ {
 		b, err := m.Read(a[2]+uint64(i), 1)
 		if err != nil {
-			if i == 0 {
-				if err := m.Zero(a[0], n); err != nil {
-					return 0, err
-				}
-				return errno(14), nil
+			// A fault before the NUL, at the start or not: -EFAULT,
+			// the destination cleared.
+			if err := m.Zero(a[0], n); err != nil {
+				return 0, err
 			}
-			break
+			return errno(14), nil
 		}
 		if b[0] == 0 {
 			break
@@ -399,16 +398,26 @@ func (mp *Map) ringUsed() int {
 	return n
 }
 
+// ringFits reports whether a record of n bytes fits: the kernel keeps
+// its producer less than the ring's size ahead of its consumer.
+func (mp *Map) ringFits(n int) bool {
+	return mp.ringUsed()+8+(n+7)&^7 < int(mp.MaxEntries)
+}
+
 func helperRingbufOutput(m *Machine, a [5]uint64) (uint64, error) {
 	mp, err := ringbufMap(m, a[0])
 	if err != nil {
 		return 0, err
 	}
+	const noWakeup, forceWakeup = 1, 2
+	if a[3]&^(noWakeup|forceWakeup) != 0 {
+		return errno(einval), nil
+	}
 	data, err := m.Read(a[1], int(uint32(a[2])))
 	if err != nil {
 		return 0, err
 	}
-	if mp.ringUsed()+8+(len(data)+7)&^7 > int(mp.MaxEntries) {
+	if !mp.ringFits(len(data)) {
 		return errno(11), nil // -EAGAIN
 	}
 	mp.records = append(mp.records, bytes.Clone(data))
@@ -421,8 +430,8 @@ func helperRingbufReserve(m *Machine, a [5]uint64) (uint64, error) {
 		return 0, err
 	}
 	n := int(a[1])
-	if a[1] > uint64(mp.MaxEntries) || mp.ringUsed()+8+(n+7)&^7 > int(mp.MaxEntries) {
-		return 0, nil
+	if a[2] != 0 || a[1] > uint64(mp.MaxEntries) || !mp.ringFits(n) {
+		return 0, nil // NULL: flags, or no room
 	}
 	id := m.allocRegion("ring buffer record of "+mp.Name, n)
 	m.reserved = append(m.reserved, reservation{region: id, mp: mp})
@@ -497,10 +506,9 @@ func fold32(s uint64) uint32 {
 }
 
 func helperCsumDiff(m *Machine, a [5]uint64) (uint64, error) {
+	// Linux 6.12 and later check no sizes (older kernels wanted multiples
+	// of 4, at most 512 bytes in all); the verifier checks the memory.
 	fromSize, toSize := uint32(a[1]), uint32(a[3])
-	if fromSize%4 != 0 || toSize%4 != 0 || fromSize > 512 || toSize > 512 {
-		return errno(einval), nil
-	}
 	from, err := m.Read(a[0], int(fromSize))
 	if err != nil {
 		return 0, err

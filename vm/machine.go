@@ -135,6 +135,9 @@ func (m *Machine) Run(p *Program, args ...uint64) (uint64, error) {
 		return 0, fmt.Errorf("vm: no program to run")
 	}
 	m.init()
+	if err := m.checkCPU(); err != nil {
+		return 0, err
+	}
 	var a [5]uint64
 	copy(a[:], args)
 	m.prog = p

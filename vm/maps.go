@@ -73,6 +73,7 @@ const (
 	ebusy  = 16
 	enomem = 12
 	enospc = 28
+	eacces = 13
 )
 
 func errno(e int) uint64 { return uint64(-int64(e)) }
@@ -97,6 +98,9 @@ type Map struct {
 	// records are a ring buffer's submitted records, or the raw samples
 	// of a perf event array.
 	records [][]byte
+	// ncpu is the number of CPUs a per-CPU map has a copy for: the
+	// machine's when the map was made.
+	ncpu int
 }
 
 type elem struct {
@@ -179,7 +183,7 @@ const maxMapBytes = 1 << 28
 
 // newMap adds the map s to m.
 func (m *Machine) newMap(s MapSpec) (*Map, error) {
-	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1}
+	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1, ncpu: m.cpus()}
 	if _, ok := mapTypeNames[s.Type]; !ok && s.Data == nil {
 		return nil, fmt.Errorf("%w: map %s has type %d, which the interpreter does not model", ErrUnsupported, s.Name, s.Type)
 	}
@@ -196,7 +200,7 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 		}
 		mp.region = m.newRegion(s.Name, bytes.Clone(s.Data), s.ReadOnly)
 	case isArray(s.Type):
-		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(m.cpus())
+		n := uint64(s.ValueSize) * uint64(s.MaxEntries) * uint64(mp.copies())
 		if m.mapBytes += n; n > maxMapBytes || m.mapBytes > limit {
 			return nil, fmt.Errorf("%w: map %s needs %d bytes, past the limit of %d", ErrUnsupported, s.Name, n, min(limit, maxMapBytes))
 		}
@@ -221,7 +225,7 @@ func (m *Machine) newMap(s MapSpec) (*Map, error) {
 		mp.index = map[string]*elem{}
 		for i, inner := range s.Init {
 			if inner >= 0 {
-				mp.update(binary.LittleEndian.AppendUint32(nil, uint32(i)), binary.LittleEndian.AppendUint32(nil, uint32(inner)), 0)
+				mp.update(binary.LittleEndian.AppendUint32(nil, uint32(i)), binary.LittleEndian.AppendUint32(nil, uint32(inner)), 0, true)
 			}
 		}
 	}
@@ -338,6 +342,9 @@ func (mp *Map) lpmMatch(key []byte) *elem {
 		return nil
 	}
 	plen := binary.LittleEndian.Uint32(key)
+	if plen > uint32(8*(len(key)-4)) {
+		return nil // the kernel finds nothing for a prefix past the key
+	}
 	var best *elem
 	var bestLen uint32
 	for _, e := range mp.elems {
@@ -365,10 +372,12 @@ func prefixEqual(a, b []byte, bits uint32) bool {
 	return true
 }
 
-// update sets key to value (each CPU's copy, for a per-CPU map) with the
-// kernel's flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST); it returns 0 or a
-// negative errno.
-func (mp *Map) update(key, value []byte, flags uint64) uint64 {
+// update sets key to value with the kernel's flags (BPF_ANY, BPF_NOEXIST,
+// BPF_EXIST); it returns 0 or a negative errno. For a per-CPU map it sets
+// every CPU's copy (allCPUs: user space's update) or, as a program's
+// bpf_map_update_elem does, the current CPU's only (a new element is zero
+// on the others).
+func (mp *Map) update(key, value []byte, flags uint64, allCPUs bool) uint64 {
 	if flags > 2 {
 		return errno(einval)
 	}
@@ -383,11 +392,17 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 		}
 		r := &mp.m.regions[mp.region]
 		for cpu := 0; cpu < mp.copies(); cpu++ {
+			if mp.perCPU() && !allCPUs && cpu != mp.m.Env.CPU {
+				continue
+			}
 			off := (uint64(cpu)*uint64(mp.MaxEntries) + uint64(i)) * uint64(mp.ValueSize)
 			copy(r.data[off:off+uint64(mp.ValueSize)], value)
 		}
 		return 0
 	case MapQueue, MapStack:
+		if flags == 1 { // BPF_NOEXIST means nothing to a queue: refused
+			return errno(einval)
+		}
 		if len(mp.queue) >= int(mp.MaxEntries) {
 			if flags != 2 {
 				return errno(e2big)
@@ -400,13 +415,18 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 	if mp.index == nil {
 		return errno(einval)
 	}
+	// ikey indexes the element: an LPM trie's key without the bits past
+	// its prefix, which do not count (the element keeps the key of its
+	// last update as given, bits past the prefix included, as the kernel
+	// does).
+	ikey := key
 	if mp.Type == MapLPMTrie {
 		if len(key) < 4 || binary.LittleEndian.Uint32(key) > uint32(8*(len(key)-4)) {
 			return errno(einval)
 		}
-		key = canonicalPrefix(key)
+		ikey = canonicalPrefix(key)
 	}
-	e := mp.index[string(key)]
+	e := mp.index[string(ikey)]
 	switch {
 	case e != nil && flags == 1:
 		return errno(eexist)
@@ -429,11 +449,17 @@ func (mp *Map) update(key, value []byte, flags uint64) uint64 {
 			e.regions = append(e.regions, mp.m.allocRegion(fmt.Sprintf("value of map %s", mp.Name), int(mp.ValueSize)))
 		}
 		mp.elems = append(mp.elems, e)
-		mp.index[string(key)] = e
+		mp.index[string(ikey)] = e
+	}
+	if mp.Type == MapLPMTrie {
+		e.key = bytes.Clone(key)
 	}
 	mp.clock++
 	e.used = mp.clock
-	for _, r := range e.regions {
+	for cpu, r := range e.regions {
+		if mp.perCPU() && !allCPUs && cpu != mp.m.Env.CPU {
+			continue
+		}
 		copy(mp.m.regions[r].data, value)
 	}
 	return 0
@@ -453,9 +479,23 @@ func canonicalPrefix(key []byte) []byte {
 
 func (mp *Map) copies() int {
 	if mp.perCPU() {
-		return mp.m.cpus()
+		return mp.ncpu
 	}
 	return 1
+}
+
+// checkCPU says why a run cannot be on Env.CPU: a negative CPU, or one
+// that a per-CPU map has no copy for (Env changed after it was made).
+func (m *Machine) checkCPU() error {
+	if m.Env.CPU < 0 {
+		return fmt.Errorf("%w: Env.CPU is %d", ErrInput, m.Env.CPU)
+	}
+	for _, mp := range m.maps {
+		if mp.perCPU() && m.Env.CPU >= mp.ncpu {
+			return fmt.Errorf("%w: Env.CPU is %d, but per-CPU map %s has copies for %d CPUs (the machine's when it was made)", ErrInput, m.Env.CPU, mp.Name, mp.ncpu)
+		}
+	}
+	return nil
 }
 
 // evict removes the least recently used element.
@@ -475,7 +515,11 @@ func (mp *Map) remove(i int) {
 	for _, r := range e.regions {
 		mp.m.freeRegion(r)
 	}
-	delete(mp.index, string(e.key))
+	ikey := e.key
+	if mp.Type == MapLPMTrie {
+		ikey = canonicalPrefix(ikey)
+	}
+	delete(mp.index, string(ikey))
 	mp.elems = append(mp.elems[:i], mp.elems[i+1:]...)
 }
 
@@ -485,13 +529,13 @@ func (mp *Map) delete(key []byte) uint64 {
 		return errno(einval)
 	}
 	if mp.Type == MapLPMTrie {
-		if len(key) < 4 {
+		if len(key) < 4 || binary.LittleEndian.Uint32(key) > uint32(8*(len(key)-4)) {
 			return errno(einval)
 		}
 		key = canonicalPrefix(key)
 	}
 	for i, e := range mp.elems {
-		if bytes.Equal(e.key, key) {
+		if bytes.Equal(e.key, key) || mp.Type == MapLPMTrie && bytes.Equal(canonicalPrefix(e.key), key) {
 			mp.remove(i)
 			return 0
 		}
@@ -505,7 +549,7 @@ func (mp *Map) Lookup(key []byte, cpu int) ([]byte, bool) {
 	if mp.m == nil {
 		return nil, false // the zero Map is empty
 	}
-	if cpu < 0 || cpu >= mp.m.cpus() {
+	if cpu < 0 || cpu >= mp.m.cpus() || mp.perCPU() && cpu >= mp.ncpu {
 		return nil, false
 	}
 	saved := mp.m.Env.CPU
@@ -535,7 +579,7 @@ func (mp *Map) Update(key, value []byte) error {
 		copy(mp.m.regions[mp.region].data, value)
 		return nil
 	}
-	if r := mp.update(key, value, 0); r != 0 {
+	if r := mp.update(key, value, 0, true); r != 0 {
 		return fmt.Errorf("map %s: update failed with errno %d", mp.Name, -int64(r))
 	}
 	return nil

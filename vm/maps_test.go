@@ -63,6 +63,7 @@ const (
 	errENOENT = ^uint64(2 - 1)
 	errE2BIG  = ^uint64(7 - 1)
 	errEEXIST = ^uint64(17 - 1)
+	errEINVAL = ^uint64(22 - 1)
 )
 
 func TestHashMap(t *testing.T) {
@@ -365,5 +366,100 @@ func TestPerfEventOutput(t *testing.T) {
 	want := "hello, perf\x00"
 	if len(recs) != 2 || string(recs[0]) != want || string(recs[1]) != want {
 		t.Errorf("records %q, want two of %q", recs, want)
+	}
+}
+
+// TestLPMTrieKeepsKeyBytes: an LPM trie stores the key of the last update
+// as given, bits past the prefix included, as the kernel does (bpftool map
+// dump after updating 10.1.2.3/8 then 10.9.9.9/8 on Linux 6.18 shows one
+// element, key 08 00 00 00 0a 09 09 09); a delete with other bits past the
+// prefix removes it.
+func TestLPMTrieKeepsKeyBytes(t *testing.T) {
+	r := newRig(t)
+	mp := r.addMap(vm.MapSpec{Name: "lpm", Type: vm.MapLPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8})
+	for i, k := range [][]byte{{8, 0, 0, 0, 10, 1, 2, 3}, {8, 0, 0, 0, 10, 9, 9, 9}} {
+		if err := mp.Update(k, u32(uint32(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := mp.Keys()
+	if len(keys) != 1 || !bytes.Equal(keys[0], []byte{8, 0, 0, 0, 10, 9, 9, 9}) {
+		t.Fatalf("keys %x, want [08000000 0a090909]", keys)
+	}
+	r.setKey([]byte{8, 0, 0, 0, 10, 7, 7, 7})
+	if got := r.call(asm.FnMapDeleteElem, mp.Ref(), r.key()); got != 0 {
+		t.Fatalf("delete: %#x", got)
+	}
+	if keys := mp.Keys(); len(keys) != 0 {
+		t.Fatalf("keys %x after the delete", keys)
+	}
+}
+
+// TestLPMTriePrefixPastKey: a lookup key whose prefix length is past the
+// key's bits finds nothing, and a delete with one is -EINVAL, as the
+// kernel does (bpftool on Linux 6.18: lookup of 33/10.1.2.3 in a trie
+// holding 10.0.0.0/8 is not found, 32/10.1.2.3 finds it, delete of
+// 33/10.1.2.3 is EINVAL).
+func TestLPMTriePrefixPastKey(t *testing.T) {
+	r := newRig(t)
+	mp := r.addMap(vm.MapSpec{Name: "lpm", Type: vm.MapLPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8})
+	if err := mp.Update([]byte{8, 0, 0, 0, 10, 1, 2, 3}, u32(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		plen  byte
+		found bool
+	}{{33, false}, {32, true}, {0, false}} {
+		r.setKey([]byte{c.plen, 0, 0, 0, 10, 1, 2, 3})
+		if got := r.call(asm.FnMapLookupElem, mp.Ref(), r.key()); (got != 0) != c.found {
+			t.Errorf("lookup with prefix length %d: %#x", c.plen, got)
+		}
+	}
+	r.setKey([]byte{33, 0, 0, 0, 10, 1, 2, 3})
+	if got := r.call(asm.FnMapDeleteElem, mp.Ref(), r.key()); got != errEINVAL {
+		t.Errorf("delete with prefix length 33: %#x, want -EINVAL", got)
+	}
+}
+
+// TestRingbufLimits: a ring buffer's producer stays less than its size
+// ahead of its consumer, so records of 8-byte header and data rounded to
+// 8 fill at most size-8 bytes; bpf_ringbuf_reserve with flags gives NULL
+// and bpf_ringbuf_output with flags other than BPF_RB_NO_WAKEUP and
+// BPF_RB_FORCE_WAKEUP -EINVAL, as the kernel does (compared with Linux
+// 6.18 under --engine both in cmd/bpfstar/testdata/script/test.txtar).
+func TestRingbufLimits(t *testing.T) {
+	reserve := compileUBPF(t, "call 131\njeq %r0, 0, +4\nmov %r1, %r0\nmov %r2, 0\ncall 133\nmov %r0, 1\nexit")
+	for _, c := range []struct {
+		size, flags uint64
+		ok          bool
+	}{{4080, 0, true}, {4087, 0, false}, {4088, 0, false}, {8, 1, false}} {
+		r := newRig(t)
+		mp := r.addMap(vm.MapSpec{Name: "rb", Type: vm.MapRingbuf, MaxEntries: 4096})
+		got, err := r.m.Run(reserve, mp.Ref(), c.size, c.flags)
+		if err != nil || (got == 1) != c.ok {
+			t.Errorf("reserve of %d bytes, flags %d: %d, %v", c.size, c.flags, got, err)
+		}
+	}
+	for _, c := range []struct{ size, flags, want uint64 }{{8, 3, 0}, {8, 4, errEINVAL}, {4080, 0, 0}, {4088, 0, ^uint64(11 - 1)}} {
+		r := newRig(t)
+		big := make([]byte, 4096)
+		at := r.m.SetMemory("big", big)
+		mp := r.addMap(vm.MapSpec{Name: "rb", Type: vm.MapRingbuf, MaxEntries: 4096})
+		if got := r.call(asm.FnRingbufOutput, mp.Ref(), at, c.size, c.flags); got != c.want {
+			t.Errorf("output of %d bytes, flags %d: %#x, want %#x", c.size, c.flags, got, c.want)
+		}
+	}
+}
+
+// TestQueuePushNoExist: bpf_map_push_elem refuses BPF_NOEXIST (-EINVAL),
+// full or not, as the kernel does (Linux 6.18 under --engine both).
+func TestQueuePushNoExist(t *testing.T) {
+	for _, typ := range []uint32{vm.MapQueue, vm.MapStack} {
+		r := newRig(t)
+		mp := r.addMap(vm.MapSpec{Name: "q", Type: typ, ValueSize: 8, MaxEntries: 2})
+		r.setValue(u64(7))
+		if got := r.call(asm.FnMapPushElem, mp.Ref(), r.value(), 1); got != errEINVAL {
+			t.Errorf("map type %d: push with BPF_NOEXIST: %#x, want -EINVAL", typ, got)
+		}
 	}
 }

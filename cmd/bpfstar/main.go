@@ -6,8 +6,8 @@
 //	bpfstar build [-o OUT] [--depfile FILE] [--max-steps N] FILE.star
 //	bpfstar disasm [--max-steps N] OBJ|LABEL|FILE.star
 //	bpfstar verify [--max-steps N] OBJ|LABEL|FILE.star
-//	bpfstar test [-j N] [--run REGEXP] [-v] [--junit FILE] [FILE.star|DIR ...]
-//	bpfstar run [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star
+//	bpfstar test [-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [--trace] [--coverage FILE] [--max-steps N] [LABEL|FILE.star|DIR ...]
+//	bpfstar run [--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] [--max-steps N] OBJ|LABEL|FILE.star
 //	bpfstar fmt [--check] [FILE|DIR|LABEL ...]
 //	bpfstar gen go [--package P] [--stem S] [-o FILE.go] OBJ|LABEL|FILE.star
 //	bpfstar version

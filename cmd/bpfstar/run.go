@@ -13,19 +13,23 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/bpfstar/bpfstar/progtype"
 	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/testrun"
 	"github.com/bpfstar/bpfstar/verify"
 	"github.com/bpfstar/bpfstar/vm"
 )
 
-const runArgs = "[--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] OBJ|LABEL|FILE.star"
+const runArgs = "[--engine kernel|vm] [--program NAME] [--data FILE] [--repeat N] [--max-steps N] OBJ|LABEL|FILE.star"
 
 const runDoc = `Run loads one program of an object (--program NAME; it may be left out
 when the object has one program) and runs it with BPF_PROG_TEST_RUN on the
-bytes of --data FILE ('-' for stdin). It prints 'retval=N' first, then,
-when the program took data, 'data=HEX', the data it left; with --repeat N
-the program runs N times and 'mean=DURATION' is the mean time of a run. A
+bytes of --data FILE ('-' for stdin): the packet, or, for raw tracepoint
+and syscall programs, the context (their arguments as bytes). It prints
+'retval=N' first, then, when the program took a packet, 'data=HEX', the
+packet it left; with --repeat N the program runs N times and
+'mean=DURATION' is the mean time of a run (the kernel runs raw tracepoint
+and syscall programs once: --repeat does not apply to them). A
 label or FILE.star is built first, as for disasm. --engine names what runs
 the program: 'kernel' (BPF_PROG_TEST_RUN, which needs root or CAP_BPF) or
 'vm' (bpfstar's interpreter, which runs anywhere and also prints
@@ -89,8 +93,16 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the object has no program %q (it has %s)", name, strings.Join(names, ", "))
 	}
 	ps := spec.Programs[name]
+	// Raw tracepoint and syscall programs run on a context, their
+	// arguments as bytes: --data gives it. The kernel runs them once per
+	// BPF_PROG_TEST_RUN.
+	def, _ := progtype.Lookup(ps.SectionName)
+	onCtx := def.Run == progtype.RunContext
+	if onCtx && *repeat > 1 {
+		return fmt.Errorf("the kernel runs a program of section %s once per BPF_PROG_TEST_RUN: --repeat does not apply", ps.SectionName)
+	}
 	if eng == testrun.VM {
-		return runVM(stdout, obj, name, ps.SectionName, data, *repeat)
+		return runVM(stdout, obj, name, ps.SectionName, data, onCtx, *repeat)
 	}
 	if !verify.Privileged() {
 		return verify.ErrPermission
@@ -112,7 +124,13 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	defer coll.Close()
 	prog := coll.Programs[name]
 	opts := &ebpf.RunOptions{Data: data, Repeat: 1}
-	if len(data) > 0 {
+	switch {
+	case onCtx:
+		opts = &ebpf.RunOptions{Context: data}
+		if ps.Type == ebpf.Syscall && len(data) > 0 {
+			opts.ContextOut = make([]byte, len(data)) // cilium/ebpf wants it for a syscall program's context
+		}
+	case len(data) > 0:
 		opts.DataOut = make([]byte, len(data)+4096)
 	}
 	ret, err := prog.Run(opts)
@@ -123,7 +141,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if n := starlib.RetvalName(ps.SectionName, ret); strings.Contains(n, " ") {
 		fmt.Fprintf(stdout, "retval_name=%s\n", strings.Fields(n)[0])
 	}
-	if len(data) > 0 {
+	if len(data) > 0 && !onCtx {
 		fmt.Fprintf(stdout, "data=%s\n", hex.EncodeToString(opts.DataOut))
 	}
 	if *repeat > 1 {
@@ -139,7 +157,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 // runVM runs the program in the interpreter and prints what runCmd does,
 // with the number of instructions the run executed.
-func runVM(stdout io.Writer, obj []byte, name, section string, data []byte, repeat int) error {
+func runVM(stdout io.Writer, obj []byte, name, section string, data []byte, onCtx bool, repeat int) error {
 	o, err := vm.LoadObject(obj)
 	if err != nil {
 		return fmt.Errorf("reading object: %w", err)
@@ -153,6 +171,9 @@ func runVM(stdout io.Writer, obj []byte, name, section string, data []byte, repe
 		return err
 	}
 	in := vm.Input{Data: data}
+	if onCtx {
+		in = vm.Input{Ctx: data, HasCtx: len(data) > 0}
+	}
 	out, err := m.RunProgram(p, in)
 	if err != nil {
 		return fmt.Errorf("running program %s (section %s): %w", name, section, err)
@@ -162,7 +183,7 @@ func runVM(stdout io.Writer, obj []byte, name, section string, data []byte, repe
 	if n := starlib.RetvalName(section, out.Retval); strings.Contains(n, " ") {
 		fmt.Fprintf(stdout, "retval_name=%s\n", strings.Fields(n)[0])
 	}
-	if len(data) > 0 {
+	if len(data) > 0 && !onCtx {
 		fmt.Fprintf(stdout, "data=%s\n", hex.EncodeToString(out.Data))
 	}
 	fmt.Fprintf(stdout, "insns=%d\n", steps)

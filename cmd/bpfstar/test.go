@@ -25,7 +25,7 @@ import (
 	"github.com/bpfstar/bpfstar/workspace"
 )
 
-const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [--trace] [--coverage FILE] [LABEL|FILE.star|DIR ...]"
+const testArgs = "[-j N] [--run REGEXP] [-v] [--junit FILE] [--nocache] [--noskip] [--engine kernel|vm|both] [--trace] [--coverage FILE] [--max-steps N] [LABEL|FILE.star|DIR ...]"
 
 const testDoc = `Test builds each test file (a .star file that calls test(): NAME_test.star,
 which load()s the program file it tests), loads the programs its cases
@@ -46,7 +46,9 @@ loading anything (-v shows '(cached)'); --nocache runs them all the same.
 its .star line, slot, text and the registers that are not zero, then what
 bpf_trace_printk printed. --coverage FILE writes how often each .star line
 ran, over all cases, as an LCOV tracefile to FILE and as a listing people
-read (each line with its count, ##### for none) to FILE.txt. Both need the
+read (each line with its count, ##### for none) to FILE.txt; the lines of
+the standard library (@std//NAME.star), which no coverage tool can open,
+are in the listing only. Both need the
 interpreter: they choose it unless --engine says kernel.
 A directory means every *_test.star file
 below it (default: the current directory; hidden directories and
@@ -176,7 +178,7 @@ func testCmd(args []string, stdout, stderr io.Writer) error {
 	if cover != nil {
 		files := cover.Files()
 		var lcov, text bytes.Buffer
-		if err := vm.WriteLCOV(&lcov, files); err != nil {
+		if err := vm.WriteLCOV(&lcov, filesOnDisk(files)); err != nil {
 			return err
 		}
 		if err := vm.WriteText(&text, files); err != nil {
@@ -440,4 +442,18 @@ func junitReport(out []fileResult) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(xml.Header), append(data, '\n')...), nil
+}
+
+// filesOnDisk leaves out of files those of the standard library
+// (@std//NAME.star), which are built into bpfstar: no coverage tool can
+// open them (genhtml stops at the first file it cannot read), so the LCOV
+// tracefile leaves them to the listing.
+func filesOnDisk(files []vm.FileCoverage) []vm.FileCoverage {
+	var out []vm.FileCoverage
+	for _, f := range files {
+		if !strings.HasPrefix(f.File, "@") {
+			out = append(out, f)
+		}
+	}
+	return out
 }
