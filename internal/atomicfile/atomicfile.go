@@ -61,6 +61,10 @@ func (p *Pending) Commit() error {
 	p.release()
 	if err != nil {
 		os.Remove(tmp)
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err // the temporary name means nothing to the user
+		}
 		return fmt.Errorf("cannot write %s: %v", p.path, err)
 	}
 	return nil

@@ -66,3 +66,23 @@ func TestLongName(t *testing.T) {
 		}
 	}
 }
+
+// A path through a missing directory and back (x/../out.o, which Clean
+// makes ./out.o while the kernel resolves x first) fails at the rename:
+// the error names the path and why, not the temporary file, and nothing
+// is left behind.
+func TestCommitThroughMissingDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	p, err := Prepare("x/../out.o", bytes.NewReader([]byte("new")), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Commit()
+	if want := "cannot write x/../out.o: no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Commit: %v, want %q", err, want)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("files left behind: %v", ents)
+	}
+}
