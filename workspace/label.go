@@ -79,7 +79,7 @@ func checkRelPath(p string) error {
 		case "":
 			return fmt.Errorf("%q has an empty path component (an absolute path or a doubled /)", p)
 		case ".", "..":
-			return fmt.Errorf("%q: a label may not contain %q (labels name files inside the workspace)", p, c)
+			return fmt.Errorf("%q: a label may not contain %q (a label names a file below the workspace root, its package, or in a single-file build the program's directory)", p, c)
 		}
 	}
 	return nil
