@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/cilium/ebpf/asm"
+	"github.com/bpfstar/bpfstar/helper"
 )
 
 // Env is what a program can learn about the world through helpers; the
@@ -33,66 +33,69 @@ type Env struct {
 // DefaultMapMemory is the default of Env.MapMemory.
 const DefaultMapMemory = 1 << 28
 
-// standardHelpers are the helpers every machine of an object has, by id.
+// standardHelpers are the helpers every machine of an object has, by
+// their UAPI name in package helper's table (which gives their numbers).
 // Their behaviour follows the kernel's, with the world replaced by Env.
-var standardHelpers = map[asm.BuiltinFunc]Helper{
-	asm.FnMapLookupElem:        helperMapLookup,
-	asm.FnMapUpdateElem:        helperMapUpdate,
-	asm.FnMapDeleteElem:        helperMapDelete,
-	asm.FnMapPushElem:          helperMapPush,
-	asm.FnMapPopElem:           helperMapPop,
-	asm.FnMapPeekElem:          helperMapPeek,
-	asm.FnKtimeGetNs:           helperKtime,
-	asm.FnKtimeGetBootNs:       helperKtime,
-	asm.FnKtimeGetCoarseNs:     helperKtime,
-	asm.FnGetPrandomU32:        helperPrandom,
-	asm.FnGetSmpProcessorId:    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.CPU), nil },
-	asm.FnGetCurrentPidTgid:    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.TGID)<<32 | uint64(m.Env.PID), nil },
-	asm.FnGetCurrentUidGid:     func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.GID)<<32 | uint64(m.Env.UID), nil },
-	asm.FnGetCurrentComm:       helperComm,
-	asm.FnTracePrintk:          helperTracePrintk,
-	asm.FnProbeRead:            helperProbeRead,
-	asm.FnProbeReadKernel:      helperProbeRead,
-	asm.FnProbeReadKernelStr:   helperProbeReadStr,
-	asm.FnTailCall:             helperTailCall,
-	asm.FnLoop:                 helperLoop,
-	asm.FnForEachMapElem:       helperForEachMapElem,
-	asm.FnSpinLock:             helperSpinLock,
-	asm.FnSpinUnlock:           helperSpinLock,
-	asm.FnRingbufOutput:        helperRingbufOutput,
-	asm.FnRingbufReserve:       helperRingbufReserve,
-	asm.FnRingbufSubmit:        helperRingbufSubmit,
-	asm.FnRingbufDiscard:       helperRingbufDiscard,
-	asm.FnRingbufQuery:         helperRingbufQuery,
-	asm.FnCsumDiff:             helperCsumDiff,
-	asm.FnXdpAdjustHead:        helperXdpAdjustHead,
-	asm.FnXdpAdjustTail:        helperXdpAdjustTail,
-	asm.FnXdpAdjustMeta:        helperXdpAdjustMeta,
-	asm.FnSkbLoadBytes:         helperSkbLoadBytes,
-	asm.FnSkbStoreBytes:        helperSkbStoreBytes,
-	asm.FnL3CsumReplace:        helperL3CsumReplace,
-	asm.FnL4CsumReplace:        helperL4CsumReplace,
-	asm.FnRedirect:             helperRedirect,
-	asm.FnRedirectMap:          helperRedirectMap,
-	asm.FnTimerInit:            helperTimerInit,
-	asm.FnTimerSetCallback:     helperTimerSetCallback,
-	asm.FnTimerStart:           helperTimerStart,
-	asm.FnTimerCancel:          helperTimerCancel,
-	asm.FnGetNumaNodeId:        func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
-	asm.FnKtimeGetTaiNs:        helperKtime,
-	asm.FnJiffies64:            helperKtime,
-	asm.FnSkbLoadBytesRelative: helperSkbLoadBytesRelative,
-	asm.FnPerfEventOutput:      helperPerfEventOutput,
-	asm.FnXdpGetBuffLen:        helperXdpGetBuffLen,
-	asm.FnXdpLoadBytes:         helperXdpLoadBytes,
-	asm.FnXdpStoreBytes:        helperXdpStoreBytes,
+var standardHelpers = map[string]Helper{
+	"bpf_map_lookup_elem":         helperMapLookup,
+	"bpf_map_update_elem":         helperMapUpdate,
+	"bpf_map_delete_elem":         helperMapDelete,
+	"bpf_map_push_elem":           helperMapPush,
+	"bpf_map_pop_elem":            helperMapPop,
+	"bpf_map_peek_elem":           helperMapPeek,
+	"bpf_ktime_get_ns":            helperKtime,
+	"bpf_ktime_get_boot_ns":       helperKtime,
+	"bpf_ktime_get_coarse_ns":     helperKtime,
+	"bpf_get_prandom_u32":         helperPrandom,
+	"bpf_get_smp_processor_id":    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.CPU), nil },
+	"bpf_get_current_pid_tgid":    func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.TGID)<<32 | uint64(m.Env.PID), nil },
+	"bpf_get_current_uid_gid":     func(m *Machine, _ [5]uint64) (uint64, error) { return uint64(m.Env.GID)<<32 | uint64(m.Env.UID), nil },
+	"bpf_get_current_comm":        helperComm,
+	"bpf_trace_printk":            helperTracePrintk,
+	"bpf_probe_read":              helperProbeRead,
+	"bpf_probe_read_kernel":       helperProbeRead,
+	"bpf_probe_read_kernel_str":   helperProbeReadStr,
+	"bpf_tail_call":               helperTailCall,
+	"bpf_loop":                    helperLoop,
+	"bpf_for_each_map_elem":       helperForEachMapElem,
+	"bpf_spin_lock":               helperSpinLock,
+	"bpf_spin_unlock":             helperSpinLock,
+	"bpf_ringbuf_output":          helperRingbufOutput,
+	"bpf_ringbuf_reserve":         helperRingbufReserve,
+	"bpf_ringbuf_submit":          helperRingbufSubmit,
+	"bpf_ringbuf_discard":         helperRingbufDiscard,
+	"bpf_ringbuf_query":           helperRingbufQuery,
+	"bpf_csum_diff":               helperCsumDiff,
+	"bpf_xdp_adjust_head":         helperXdpAdjustHead,
+	"bpf_xdp_adjust_tail":         helperXdpAdjustTail,
+	"bpf_xdp_adjust_meta":         helperXdpAdjustMeta,
+	"bpf_skb_load_bytes":          helperSkbLoadBytes,
+	"bpf_skb_store_bytes":         helperSkbStoreBytes,
+	"bpf_l3_csum_replace":         helperL3CsumReplace,
+	"bpf_l4_csum_replace":         helperL4CsumReplace,
+	"bpf_redirect":                helperRedirect,
+	"bpf_redirect_map":            helperRedirectMap,
+	"bpf_timer_init":              helperTimerInit,
+	"bpf_timer_set_callback":      helperTimerSetCallback,
+	"bpf_timer_start":             helperTimerStart,
+	"bpf_timer_cancel":            helperTimerCancel,
+	"bpf_get_numa_node_id":        func(*Machine, [5]uint64) (uint64, error) { return 0, nil },
+	"bpf_ktime_get_tai_ns":        helperKtime,
+	"bpf_jiffies64":               helperKtime,
+	"bpf_skb_load_bytes_relative": helperSkbLoadBytesRelative,
+	"bpf_perf_event_output":       helperPerfEventOutput,
+	"bpf_xdp_get_buff_len":        helperXdpGetBuffLen,
+	"bpf_xdp_load_bytes":          helperXdpLoadBytes,
+	"bpf_xdp_store_bytes":         helperXdpStoreBytes,
 }
 
 // UseStandardHelpers gives m the helpers the interpreter models (see the
 // package documentation and README's list).
 func (m *Machine) UseStandardHelpers() {
-	for id, h := range standardHelpers {
-		m.SetHelper(int32(id), h)
+	for name, h := range standardHelpers {
+		if d, ok := helper.Lookup(name); ok {
+			m.SetHelper(d.ID, h)
+		}
 	}
 }
 
