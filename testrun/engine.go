@@ -194,22 +194,21 @@ func (o *outcome) differs(p *outcome) string {
 }
 
 // vmMaps reads the machine's maps that kernelMaps reads from the kernel
-// (of a per-CPU map, the values of the machine's CPU), and the records
+// (those of a comparable type; of a per-CPU map, the values of the machine's CPU), and the records
 // left in its ring buffers, queues and stacks.
 func vmMaps(m *vm.Machine) (map[string]map[string][]byte, map[string][][]byte) {
 	out := map[string]map[string][]byte{}
 	streams := map[string][][]byte{}
 	for _, mp := range m.Maps() {
 		switch mp.Type {
-		case vm.MapArray, vm.MapHash, vm.MapLRUHash, vm.MapLPMTrie,
-			vm.MapPerCPUArray, vm.MapPerCPUHash, vm.MapLRUPerCPU:
 		case vm.MapRingbuf, vm.MapPerfEvents:
 			streams[mp.Name] = mp.Records()
 			continue
 		case vm.MapQueue, vm.MapStack:
 			streams[mp.Name] = mp.Queued()
 			continue
-		default:
+		}
+		if !comparable(ebpf.MapType(mp.Type)) {
 			continue
 		}
 		entries := map[string][]byte{}
