@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -12,32 +11,13 @@ import (
 	"github.com/bpfstar/bpfstar/asm"
 	"github.com/bpfstar/bpfstar/isa"
 	"github.com/bpfstar/bpfstar/link"
+	"github.com/bpfstar/bpfstar/maptype"
 )
 
 // MapTypeNames returns the kernel's map type names that bpf_map() knows
-// (enum bpf_map_type without the BPF_MAP_TYPE_ prefix, lower case), sorted.
-func MapTypeNames() []string {
-	names := make([]string, 0, len(mapTypes))
-	for n := range mapTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// mapTypes maps the kernel's map type names to their numbers. It is only
-// read.
-var mapTypes = map[string]uint32{
-	"hash": 1, "array": 2, "prog_array": 3, "perf_event_array": 4,
-	"percpu_hash": 5, "percpu_array": 6, "stack_trace": 7, "cgroup_array": 8,
-	"lru_hash": 9, "lru_percpu_hash": 10, "lpm_trie": 11, "array_of_maps": 12,
-	"hash_of_maps": 13, "devmap": 14, "sockmap": 15, "cpumap": 16, "xskmap": 17,
-	"sockhash": 18, "cgroup_storage": 19, "reuseport_sockarray": 20,
-	"percpu_cgroup_storage": 21, "queue": 22, "stack": 23, "sk_storage": 24,
-	"devmap_hash": 25, "struct_ops": 26, "ringbuf": 27, "inode_storage": 28,
-	"task_storage": 29, "bloom_filter": 30, "user_ringbuf": 31, "cgrp_storage": 32,
-	"arena": 33,
-}
+// (enum bpf_map_type without the BPF_MAP_TYPE_ prefix, lower case), sorted:
+// those of package maptype's table.
+func MapTypeNames() []string { return maptype.Names() }
 
 // Map flags the rules below refer to.
 const (
@@ -293,7 +273,7 @@ func (u *unit) bpfMap(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		}
 		*p.size = optSize{intArg{v: int64(size), u: uint64(size)}, true}
 	}
-	id, ok := mapTypes[typ]
+	id, ok := maptype.Lookup(typ)
 	if !ok {
 		return nil, errorf(b, "unknown map type %q (want one of %s)", typ, strings.Join(MapTypeNames(), " "))
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/bpfstar/bpfstar/maptype"
 )
 
 // Map types (BPF_MAP_TYPE_*) the interpreter models.
@@ -28,12 +30,16 @@ const (
 	MapRingbuf     = 27
 )
 
-var mapTypeNames = map[uint32]string{
-	MapHash: "hash", MapArray: "array", MapProgArray: "prog_array", MapPerCPUHash: "percpu_hash",
-	MapPerCPUArray: "percpu_array", MapLRUHash: "lru_hash", MapLRUPerCPU: "lru_percpu_hash",
-	MapLPMTrie: "lpm_trie", MapArrayOfMaps: "array_of_maps", MapHashOfMaps: "hash_of_maps",
-	MapQueue: "queue", MapStack: "stack", MapRingbuf: "ringbuf", MapPerfEvents: "perf_event_array",
-	MapDevmap: "devmap", MapDevmapHash: "devmap_hash", MapCPUMap: "cpumap", MapXSKMap: "xskmap",
+// modeled reports whether the interpreter models maps of type t (one of
+// the constants above).
+func modeled(t uint32) bool {
+	switch t {
+	case MapHash, MapArray, MapProgArray, MapPerfEvents, MapPerCPUHash, MapPerCPUArray,
+		MapLRUHash, MapLRUPerCPU, MapLPMTrie, MapArrayOfMaps, MapHashOfMaps, MapDevmap,
+		MapCPUMap, MapXSKMap, MapQueue, MapStack, MapDevmapHash, MapRingbuf:
+		return true
+	}
+	return false
 }
 
 // isArray reports whether maps of type t keep their values in one array
@@ -109,9 +115,10 @@ type elem struct {
 	used    uint64
 }
 
-// TypeName returns the map type's name ("hash").
+// TypeName returns the map type's name ("hash"), as package maptype
+// names it, for the types the interpreter models.
 func (s *MapSpec) TypeName() string {
-	if n, ok := mapTypeNames[s.Type]; ok {
+	if n, ok := maptype.Name(s.Type); ok && modeled(s.Type) {
 		return n
 	}
 	return fmt.Sprintf("type %d", s.Type)
@@ -184,7 +191,7 @@ const maxMapBytes = 1 << 28
 // newMap adds the map s to m.
 func (m *Machine) newMap(s MapSpec) (*Map, error) {
 	mp := &Map{MapSpec: s, m: m, idx: len(m.maps), region: -1, ncpu: m.cpus()}
-	if _, ok := mapTypeNames[s.Type]; !ok && s.Data == nil {
+	if !modeled(s.Type) && s.Data == nil {
 		return nil, fmt.Errorf("%w: map %s has type %d, which the interpreter does not model", ErrUnsupported, s.Name, s.Type)
 	}
 	if s.Data == nil {
