@@ -2,6 +2,8 @@ package vm
 
 import (
 	"math/bits"
+
+	"github.com/bpfstar/bpfstar/isa"
 )
 
 // frame is a BPF-to-BPF call in progress: where to return, and the
@@ -599,18 +601,18 @@ func (m *Machine) atomic(r *[11]uint64, in *insn, n uint32) error {
 	}
 	src := r[in.src&15]
 	var nv uint64
-	switch in.imm &^ 1 {
-	case 0x00:
+	switch isa.AtomicOp(in.imm) &^ isa.AtomicFetch {
+	case isa.AtomicAdd:
 		nv = old + src
-	case 0x40:
+	case isa.AtomicOr:
 		nv = old | src
-	case 0x50:
+	case isa.AtomicAnd:
 		nv = old & src
-	case 0xa0:
+	case isa.AtomicXor:
 		nv = old ^ src
-	case 0xe0: // xchg
+	case isa.AtomicXchg &^ isa.AtomicFetch:
 		nv = src
-	case 0xf0: // cmpxchg
+	case isa.AtomicCmpXchg &^ isa.AtomicFetch:
 		want := r[0]
 		if n == 4 {
 			want = uint64(uint32(want))
@@ -629,7 +631,7 @@ func (m *Machine) atomic(r *[11]uint64, in *insn, n uint32) error {
 	if err := m.store(a, n, nv); err != nil {
 		return err
 	}
-	if in.imm&1 != 0 {
+	if isa.AtomicOp(in.imm)&isa.AtomicFetch != 0 {
 		r[in.src&15] = old
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bpfstar/bpfstar/helper"
+	"github.com/bpfstar/bpfstar/isa"
 )
 
 // DefaultBudget is the number of instructions a run may execute unless
@@ -164,17 +165,12 @@ func (m *Machine) legacyLoad(in *insn, r *[11]uint64) (uint64, bool, error) {
 	if p.data == nil {
 		return 0, false, faultf(ErrMemory, "legacy packet load without a packet")
 	}
+	op := isa.Opcode(in.op)
 	off := int64(int32(in.imm))
-	if in.op&0xe0 == 0x40 {
+	if op.Mode() == isa.ModeIND {
 		off += int64(int32(r[in.src]))
 	}
-	n := int64(4)
-	switch in.op & 0x18 {
-	case 0x08:
-		n = 2
-	case 0x10:
-		n = 1
-	}
+	n := int64(op.Size().Bytes())
 	if off < 0 || off+n > int64(p.hi-p.lo) {
 		return 0, false, nil
 	}
