@@ -328,7 +328,7 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 			if in.off == 0 {
 				r[in.dst&15] /= uint64(in.imm)
 			} else {
-				r[in.dst&15] = uint64(sdiv64(int64(r[in.dst&15]), in.imm))
+				r[in.dst&15] = uint64(sdiv(int64(r[in.dst&15]), in.imm))
 			}
 		case 0x3f: // div64 X
 			if in.off == 0 {
@@ -338,13 +338,13 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					r[in.dst&15] /= s
 				}
 			} else {
-				r[in.dst&15] = uint64(sdiv64(int64(r[in.dst&15]), int64(r[in.src&15])))
+				r[in.dst&15] = uint64(sdiv(int64(r[in.dst&15]), int64(r[in.src&15])))
 			}
 		case 0x97: // mod64 K
 			if in.off == 0 {
 				r[in.dst&15] %= uint64(in.imm)
 			} else {
-				r[in.dst&15] = uint64(smod64(int64(r[in.dst&15]), in.imm))
+				r[in.dst&15] = uint64(smod(int64(r[in.dst&15]), in.imm))
 			}
 		case 0x9f: // mod64 X
 			if in.off == 0 {
@@ -352,13 +352,13 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					r[in.dst&15] %= s
 				}
 			} else {
-				r[in.dst&15] = uint64(smod64(int64(r[in.dst&15]), int64(r[in.src&15])))
+				r[in.dst&15] = uint64(smod(int64(r[in.dst&15]), int64(r[in.src&15])))
 			}
 		case 0x34: // div32 K
 			if in.off == 0 {
 				r[in.dst&15] = uint64(uint32(r[in.dst&15]) / uint32(in.imm))
 			} else {
-				r[in.dst&15] = uint64(uint32(sdiv32(int32(r[in.dst&15]), int32(in.imm))))
+				r[in.dst&15] = uint64(uint32(sdiv(int32(r[in.dst&15]), int32(in.imm))))
 			}
 		case 0x3c: // div32 X
 			if in.off == 0 {
@@ -368,13 +368,13 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					r[in.dst&15] = uint64(uint32(r[in.dst&15]) / s)
 				}
 			} else {
-				r[in.dst&15] = uint64(uint32(sdiv32(int32(r[in.dst&15]), int32(r[in.src&15]))))
+				r[in.dst&15] = uint64(uint32(sdiv(int32(r[in.dst&15]), int32(r[in.src&15]))))
 			}
 		case 0x94: // mod32 K
 			if in.off == 0 {
 				r[in.dst&15] = uint64(uint32(r[in.dst&15]) % uint32(in.imm))
 			} else {
-				r[in.dst&15] = uint64(uint32(smod32(int32(r[in.dst&15]), int32(in.imm))))
+				r[in.dst&15] = uint64(uint32(smod(int32(r[in.dst&15]), int32(in.imm))))
 			}
 		case 0x9c: // mod32 X
 			if in.off == 0 {
@@ -384,7 +384,7 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 					r[in.dst&15] = uint64(uint32(r[in.dst&15]))
 				}
 			} else {
-				r[in.dst&15] = uint64(uint32(smod32(int32(r[in.dst&15]), int32(r[in.src&15]))))
+				r[in.dst&15] = uint64(uint32(smod(int32(r[in.dst&15]), int32(r[in.src&15]))))
 			}
 		case 0x87: // neg64
 			r[in.dst&15] = -r[in.dst&15]
@@ -555,31 +555,19 @@ func (m *Machine) exec(pc int, args *[5]uint64) (uint64, error) {
 	}
 }
 
-// sdiv64 is signed division as the kernel defines it: by zero gives 0,
-// and the most negative number divided by -1 is itself (Go agrees).
-func sdiv64(a, b int64) int64 {
+// sdiv is signed division as the kernel defines it (sdiv64, sdiv32): by
+// zero gives 0, and the most negative number divided by -1 is itself (Go
+// agrees).
+func sdiv[T int32 | int64](a, b T) T {
 	if b == 0 {
 		return 0
 	}
 	return a / b
 }
 
-// smod64 is signed modulo: by zero leaves a; the sign follows a.
-func smod64(a, b int64) int64 {
-	if b == 0 {
-		return a
-	}
-	return a % b
-}
-
-func sdiv32(a, b int32) int32 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func smod32(a, b int32) int32 {
+// smod is signed modulo (smod64, smod32): by zero leaves a; the sign
+// follows a.
+func smod[T int32 | int64](a, b T) T {
 	if b == 0 {
 		return a
 	}
