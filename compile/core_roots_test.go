@@ -261,24 +261,7 @@ func TestCoreReadTypedefPointer(t *testing.T) {
 		var prog *ebpf.Program
 		var out *ebpf.Map
 		if libbpf {
-			pins := testenv.PinDir(t)
-			progs, maps := filepath.Join(pins, "progs"), filepath.Join(pins, "maps")
-			if msg, err := exec.Command(bpftool, "prog", "loadall", obj, progs, "pinmaps", maps).CombinedOutput(); err != nil {
-				t.Fatalf("bpftool prog loadall: %v\n%s", err, msg)
-			}
-			var err error
-			if prog, err = ebpf.LoadPinnedProgram(filepath.Join(progs, "pgd"), nil); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { prog.Close() })
-			pinned, _ := filepath.Glob(filepath.Join(maps, "*bss"))
-			if len(pinned) != 1 {
-				t.Fatalf("pinned .bss: %v", pinned)
-			}
-			if out, err = ebpf.LoadPinnedMap(pinned[0], nil); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { out.Close() })
+			prog, out = bpftoolBSS(t, bpftool, obj, testenv.PinDir(t), "pgd")
 		} else {
 			spec, err := ebpf.LoadCollectionSpec(obj)
 			if err != nil {

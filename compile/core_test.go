@@ -116,6 +116,33 @@ func bpftoolPrograms(t *testing.T, bpftool, path string, names []string) map[str
 	return progs
 }
 
+// bpftoolBSS loads the object at path with bpftool prog loadall (libbpf),
+// pinning its programs in dir/progs and its maps in dir/maps (dir on
+// bpffs, from testenv.PinDir), and opens the program name and the one
+// .bss map. Both are closed when t ends.
+func bpftoolBSS(t *testing.T, bpftool, path, dir, name string) (*ebpf.Program, *ebpf.Map) {
+	t.Helper()
+	progs, maps := filepath.Join(dir, "progs"), filepath.Join(dir, "maps")
+	if out, err := exec.Command(bpftool, "prog", "loadall", path, progs, "pinmaps", maps).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+	}
+	prog, err := ebpf.LoadPinnedProgram(filepath.Join(progs, name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	pinned, err := filepath.Glob(filepath.Join(maps, "*bss"))
+	if err != nil || len(pinned) != 1 {
+		t.Fatalf("pinned .bss: %v %v", pinned, err)
+	}
+	out, err := ebpf.LoadPinnedMap(pinned[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	return prog, out
+}
+
 // TestCoreSyntheticLayouts: one object, built against layout 0 of the
 // synthetic task_struct, is relocated by cilium/ebpf against layout 0 and
 // against layout 1 (ProgramOptions.KernelTypes), and its programs, run by
