@@ -15,7 +15,6 @@ type Encoder struct {
 	b      *Builder
 	byType map[Type]TypeID
 	byKey  map[string]TypeID
-	index  TypeID // the index type of arrays
 }
 
 // NewEncoder returns an Encoder that adds types to b.

@@ -346,28 +346,8 @@ func (f *File) convert(id uint32, depth int) (btf.Type, error) {
 		out, err = f.enum(r)
 	case kindFwd:
 		out = &btf.Fwd{Name: r.name, Union: r.kindFlag}
-	case kindTypedef:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Typedef{Name: r.name, Target: t}
-		}
-	case kindConst:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Const{Target: t}
-		}
-	case kindVolatile:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Volatile{Target: t}
-		}
-	case kindRestrict:
-		out, err = target()
-	case kindTypeTag:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.TypeTag{Value: r.name, Target: t}
-		}
+	case kindTypedef, kindConst, kindVolatile, kindRestrict, kindTypeTag:
+		out, err = wrap(r, target)
 	case kindFuncProto:
 		return f.convertPtrTarget(id, depth)
 	default:
@@ -392,6 +372,27 @@ func kindName(k uint32) string {
 		return "declaration tag"
 	}
 	return fmt.Sprintf("kind %d", k)
+}
+
+// wrap converts a typedef, const, volatile, restrict or type tag r whose
+// target target converts: a restrict is dropped (btf has no Restrict), the
+// others wrap the converted target.
+func wrap(r raw, target func() (btf.Type, error)) (btf.Type, error) {
+	t, err := target()
+	if err != nil {
+		return nil, err
+	}
+	switch r.kind {
+	case kindTypedef:
+		return &btf.Typedef{Name: r.name, Target: t}, nil
+	case kindConst:
+		return &btf.Const{Target: t}, nil
+	case kindVolatile:
+		return &btf.Volatile{Target: t}, nil
+	case kindTypeTag:
+		return &btf.TypeTag{Value: r.name, Target: t}, nil
+	}
+	return t, nil // kindRestrict
 }
 
 // convertPtrTarget converts what a pointer points at: a named struct or
@@ -431,28 +432,8 @@ func (f *File) convertPtrTarget(id uint32, depth int) (btf.Type, error) {
 		fwd := &btf.Fwd{Name: r.name, Union: r.kind == kindUnion}
 		f.defs[fwd] = id
 		out = fwd
-	case kindTypedef:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Typedef{Name: r.name, Target: t}
-		}
-	case kindConst:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Const{Target: t}
-		}
-	case kindVolatile:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.Volatile{Target: t}
-		}
-	case kindRestrict:
-		out, err = target()
-	case kindTypeTag:
-		var t btf.Type
-		if t, err = target(); err == nil {
-			out = &btf.TypeTag{Value: r.name, Target: t}
-		}
+	case kindTypedef, kindConst, kindVolatile, kindRestrict, kindTypeTag:
+		out, err = wrap(r, target)
 	case kindFuncProto:
 		fp := &btf.FuncProto{}
 		if fp.Return, err = f.convertPtrTarget(r.sizeType, depth+1); err != nil {

@@ -2,6 +2,7 @@ package compile_test
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +78,21 @@ func objdumpRelos(t *testing.T, obj string) []string {
 	return relos
 }
 
+// checkReturns runs each program of want (a socket filter) with
+// BPF_PROG_TEST_RUN on 64 bytes of packet and checks it returns its value.
+func checkReturns(t *testing.T, progs map[string]*ebpf.Program, want map[string]uint32) {
+	t.Helper()
+	for name, w := range want {
+		got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != w {
+			t.Errorf("%s returned %d, want %d", name, got, w)
+		}
+	}
+}
+
 // TestCoreTypedefRoots: a relocation's root type is recorded as clang
 // records it, without const and volatile but with its typedef: atomic_t
 // and socket_state, typedefs of an anonymous struct and enum, are roots
@@ -138,39 +154,11 @@ func TestCoreTypedefRoots(t *testing.T) {
 		"atomic_off": 0, "atomic_size": 4, "state": 2, "state_exists": 1,
 		"const_size": task.Size, "kuid_size": 4, "const_tgid": tgid,
 	}
-	check := func(t *testing.T, progs map[string]*ebpf.Program) {
-		for name, w := range values {
-			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if got != w {
-				t.Errorf("%s returned %d, want %d", name, got, w)
-			}
-		}
-	}
 	t.Run("cilium", func(t *testing.T) {
-		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, testenv.Collection(t, spec).Programs)
+		checkReturns(t, ciliumPrograms(t, obj), values)
 	})
 	t.Run("libbpf", func(t *testing.T) {
-		pins := filepath.Join(testenv.PinDir(t), "progs")
-		if out, err := exec.Command(bpftool, "prog", "loadall", ours, pins).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		progs := map[string]*ebpf.Program{}
-		for name := range values {
-			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			progs[name] = p
-		}
-		check(t, progs)
+		checkReturns(t, bpftoolPrograms(t, bpftool, ours, slices.Collect(maps.Keys(values))), values)
 	})
 }
 
@@ -188,43 +176,12 @@ section("socket", "anon", [core.type_matches(r0, anon), exit()])
 section("socket", "named", [core.type_matches(r0, named), exit()])
 license("GPL")
 `, nil)
-	run := func(t *testing.T, progs map[string]*ebpf.Program, want map[string]uint32) {
-		for name, w := range want {
-			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if got != w {
-				t.Errorf("%s returned %d, want %d", name, got, w)
-			}
-		}
-	}
 	t.Run("cilium", func(t *testing.T) {
-		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run(t, testenv.Collection(t, spec).Programs, map[string]uint32{"anon": 0, "named": 1})
+		checkReturns(t, ciliumPrograms(t, obj), map[string]uint32{"anon": 0, "named": 1})
 	})
 	t.Run("libbpf", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "matches.o")
-		if err := os.WriteFile(path, obj, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		pins := filepath.Join(testenv.PinDir(t), "progs")
-		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		progs := map[string]*ebpf.Program{}
-		for _, name := range []string{"anon", "named"} {
-			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			progs[name] = p
-		}
-		run(t, progs, map[string]uint32{"anon": 1, "named": 1})
+		progs := bpftoolPrograms(t, bpftool, tempObject(t, "matches.o", obj), []string{"anon", "named"})
+		checkReturns(t, progs, map[string]uint32{"anon": 1, "named": 1})
 	})
 }
 
@@ -304,24 +261,7 @@ func TestCoreReadTypedefPointer(t *testing.T) {
 		var prog *ebpf.Program
 		var out *ebpf.Map
 		if libbpf {
-			pins := testenv.PinDir(t)
-			progs, maps := filepath.Join(pins, "progs"), filepath.Join(pins, "maps")
-			if msg, err := exec.Command(bpftool, "prog", "loadall", obj, progs, "pinmaps", maps).CombinedOutput(); err != nil {
-				t.Fatalf("bpftool prog loadall: %v\n%s", err, msg)
-			}
-			var err error
-			if prog, err = ebpf.LoadPinnedProgram(filepath.Join(progs, "pgd"), nil); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { prog.Close() })
-			pinned, _ := filepath.Glob(filepath.Join(maps, "*bss"))
-			if len(pinned) != 1 {
-				t.Fatalf("pinned .bss: %v", pinned)
-			}
-			if out, err = ebpf.LoadPinnedMap(pinned[0], nil); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { out.Close() })
+			prog, out = bpftoolBSS(t, bpftool, obj, testenv.PinDir(t), "pgd")
 		} else {
 			spec, err := ebpf.LoadCollectionSpec(obj)
 			if err != nil {
@@ -378,43 +318,11 @@ section("socket", "pid", [core.field_exists(r0, task_t, "pid"), exit()])
 license("GPL")
 `, nil)
 	want := map[string]uint32{"tgid": tgid, "pid": 1}
-	run := func(t *testing.T, progs map[string]*ebpf.Program) {
-		for name, w := range want {
-			got, err := progs[name].Run(&ebpf.RunOptions{Data: make([]byte, 64)})
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			if got != w {
-				t.Errorf("%s returned %d, want %d", name, got, w)
-			}
-		}
-	}
 	t.Run("cilium", func(t *testing.T) {
-		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run(t, testenv.Collection(t, spec).Programs)
+		checkReturns(t, ciliumPrograms(t, obj), want)
 	})
 	t.Run("libbpf", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "typedef.o")
-		if err := os.WriteFile(path, obj, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		pins := filepath.Join(testenv.PinDir(t), "progs")
-		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		progs := map[string]*ebpf.Program{}
-		for name := range want {
-			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			progs[name] = p
-		}
-		run(t, progs)
+		checkReturns(t, bpftoolPrograms(t, bpftool, tempObject(t, "typedef.o", obj), slices.Collect(maps.Keys(want))), want)
 	})
 }
 
@@ -433,7 +341,7 @@ func TestCoreEnum64(t *testing.T) {
 	}
 	var e *cbtf.Enum
 	if err := kernel.TypeByName("perf_callchain_context", &e); err != nil {
-		t.Skipf("no enum perf_callchain_context in this kernel: %v", err)
+		testenv.Missing(t, "no enum perf_callchain_context in this kernel: "+err.Error())
 	}
 	var val uint64
 	for _, v := range e.Values {
@@ -464,31 +372,10 @@ license("GPL")
 		}
 	}
 	t.Run("cilium", func(t *testing.T) {
-		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run(t, testenv.Collection(t, spec).Programs)
+		run(t, ciliumPrograms(t, obj))
 	})
 	t.Run("libbpf", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "enum64.o")
-		if err := os.WriteFile(path, obj, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		pins := filepath.Join(testenv.PinDir(t), "progs")
-		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		progs := map[string]*ebpf.Program{}
-		for name := range want {
-			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			progs[name] = p
-		}
-		run(t, progs)
+		run(t, bpftoolPrograms(t, bpftool, tempObject(t, "enum64.o", obj), slices.Collect(maps.Keys(want))))
 	})
 }
 
@@ -509,11 +396,7 @@ section("raw_tp/sys_enter", "tgid", [
 license("GPL")
 `, nil)
 	t.Run("cilium", func(t *testing.T) {
-		spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := testenv.Collection(t, spec).Programs["tgid"].Run(&ebpf.RunOptions{Context: make([]byte, 8)})
+		got, err := ciliumPrograms(t, obj)["tgid"].Run(&ebpf.RunOptions{Context: make([]byte, 8)})
 		if err != nil {
 			t.Fatal(err)
 		}

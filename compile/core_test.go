@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +70,77 @@ func buildCore(t *testing.T, src string, files map[string][]byte) []byte {
 		t.Fatal(err)
 	}
 	return obj
+}
+
+// ciliumPrograms loads obj into the kernel with cilium/ebpf
+// (testenv.Collection, closed when t ends) and returns its programs.
+func ciliumPrograms(t *testing.T, obj []byte) map[string]*ebpf.Program {
+	t.Helper()
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Collection(t, spec).Programs
+}
+
+// tempObject writes obj to a file named name in t's temporary directory
+// and returns its path.
+func tempObject(t *testing.T, name string, obj []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, obj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// bpftoolPrograms loads the object at path into the kernel with bpftool
+// prog loadall (libbpf), pinning its programs in a fresh testenv.PinDir,
+// and opens the named ones from their pins. The programs are closed and
+// the pins removed when t ends.
+func bpftoolPrograms(t *testing.T, bpftool, path string, names []string) map[string]*ebpf.Program {
+	t.Helper()
+	pins := filepath.Join(testenv.PinDir(t), "progs")
+	if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+	}
+	progs := map[string]*ebpf.Program{}
+	for _, name := range names {
+		p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		progs[name] = p
+	}
+	return progs
+}
+
+// bpftoolBSS loads the object at path with bpftool prog loadall (libbpf),
+// pinning its programs in dir/progs and its maps in dir/maps (dir on
+// bpffs, from testenv.PinDir), and opens the program name and the one
+// .bss map. Both are closed when t ends.
+func bpftoolBSS(t *testing.T, bpftool, path, dir, name string) (*ebpf.Program, *ebpf.Map) {
+	t.Helper()
+	progs, maps := filepath.Join(dir, "progs"), filepath.Join(dir, "maps")
+	if out, err := exec.Command(bpftool, "prog", "loadall", path, progs, "pinmaps", maps).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
+	}
+	prog, err := ebpf.LoadPinnedProgram(filepath.Join(progs, name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { prog.Close() })
+	pinned, err := filepath.Glob(filepath.Join(maps, "*bss"))
+	if err != nil || len(pinned) != 1 {
+		t.Fatalf("pinned .bss: %v %v", pinned, err)
+	}
+	out, err := ebpf.LoadPinnedMap(pinned[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	return prog, out
 }
 
 // TestCoreSyntheticLayouts: one object, built against layout 0 of the
@@ -288,23 +361,7 @@ license("GPL")
 		check(t, coll.Programs, true)
 	})
 	t.Run("libbpf", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "kinds.o")
-		if err := os.WriteFile(path, obj, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		pins := filepath.Join(testenv.PinDir(t), "progs")
-		if out, err := exec.Command(bpftool, "prog", "loadall", path, pins).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		progs := map[string]*ebpf.Program{}
-		for name := range want {
-			p, err := ebpf.LoadPinnedProgram(filepath.Join(pins, name), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			progs[name] = p
-		}
-		check(t, progs, false)
+		path := tempObject(t, "kinds.o", obj)
+		check(t, bpftoolPrograms(t, bpftool, path, slices.Collect(maps.Keys(want))), false)
 	})
 }

@@ -179,25 +179,7 @@ func TestKfuncsBpftool(t *testing.T) {
 	if err := os.WriteFile(path, obj, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := testenv.PinDir(t)
-	progs, maps := filepath.Join(dir, "progs"), filepath.Join(dir, "maps")
-	if out, err := exec.Command(bpftool, "prog", "loadall", path, progs, "pinmaps", maps).CombinedOutput(); err != nil {
-		t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-	}
-	prog, err := ebpf.LoadPinnedProgram(filepath.Join(progs, "kfuncs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prog.Close()
-	pinned, err := filepath.Glob(filepath.Join(maps, "*bss"))
-	if err != nil || len(pinned) != 1 {
-		t.Fatalf("pinned .bss: %v %v", pinned, err)
-	}
-	out, err := ebpf.LoadPinnedMap(pinned[0], nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
+	prog, out := bpftoolBSS(t, bpftool, path, testenv.PinDir(t), "kfuncs")
 	checkKfuncs(t, prog, out, false)
 }
 

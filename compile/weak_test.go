@@ -84,24 +84,7 @@ func TestWeakAndStrongExterns(t *testing.T) {
 	})
 	t.Run("libbpf", func(t *testing.T) {
 		dir := testenv.PinDir(t)
-		progs, maps := filepath.Join(dir, "progs"), filepath.Join(dir, "maps")
-		if out, err := exec.Command(bpftool, "prog", "loadall", weak, progs, "pinmaps", maps).CombinedOutput(); err != nil {
-			t.Fatalf("bpftool prog loadall: %v\n%s", err, out)
-		}
-		prog, err := ebpf.LoadPinnedProgram(filepath.Join(progs, "weak"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer prog.Close()
-		pinned, err := filepath.Glob(filepath.Join(maps, "*bss"))
-		if err != nil || len(pinned) != 1 {
-			t.Fatalf("pinned .bss: %v %v", pinned, err)
-		}
-		out, err := ebpf.LoadPinnedMap(pinned[0], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer out.Close()
+		prog, out := bpftoolBSS(t, bpftool, weak, dir, "weak")
 		check(t, prog, out)
 
 		msg, err := exec.Command(bpftool, "prog", "loadall", strong, filepath.Join(dir, "strong")).CombinedOutput()

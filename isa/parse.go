@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/bpfstar/bpfstar/internal/spell"
 )
 
 // This file reads instructions in the syntax [Instruction.String] prints.
@@ -529,31 +531,11 @@ func (t *formTable) unknownStart(toks []token) error {
 func nearestWord(w string, words []string) string {
 	best, bestD := "", len(w)/3+1
 	for _, c := range words {
-		if d := editDistance(w, c); d < bestD {
+		if d := spell.Distance(w, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func describe(t token) string {

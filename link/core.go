@@ -94,7 +94,6 @@ type coreSite struct {
 func (l *linker) coreRelos(sections [][]int, addType func(btf.Type) (btf.TypeID, error)) ([][]btf.CoreRelo, error) {
 	var sites []coreSite
 	roots := map[btf.Type]*coreRoot{}
-	var order []btf.Type
 	for i, placed := range sections {
 		for _, k := range placed {
 			pc := &l.placed[k]
@@ -111,7 +110,6 @@ func (l *linker) coreRelos(sections [][]int, addType func(btf.Type) (btf.TypeID,
 					if cr == nil {
 						cr = &coreRoot{tree: newCoreNode(), enums: map[int]bool{}, typ: root}
 						roots[root] = cr
-						order = append(order, root)
 					}
 					switch {
 					case isFieldKind(r.Kind):

@@ -466,7 +466,7 @@ func labelLine(line string) (string, bool) {
 // was replaced, the offset in the original line of each byte of the
 // result (a value's bytes map to its opening brace).
 func (a *asmReader) substitute(line string) (string, []int, error) {
-	if strings.IndexAny(line, "{}") < 0 {
+	if !strings.ContainsAny(line, "{}") {
 		return line, nil, nil
 	}
 	var b strings.Builder

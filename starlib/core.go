@@ -222,6 +222,18 @@ func coreRoot(b *starlark.Builtin, t *CType) error {
 	return nil
 }
 
+// coreMember checks that t is a struct or union and resolves path in it.
+func coreMember(b *starlark.Builtin, t *CType, path string) (*coreField, error) {
+	if err := coreRoot(b, t); err != nil {
+		return nil, err
+	}
+	f, err := resolveField(t.BTF(), path)
+	if err != nil {
+		return nil, errorf(b, "%v", err)
+	}
+	return f, nil
+}
+
 // coreLdx is core.ldx(dst, src, t, path): dst = the member at path of the
 // t that src points at, loaded with its size, at an offset the loaders
 // relocate (FIELD_BYTE_OFFSET).
@@ -232,12 +244,9 @@ func (u *unit) coreLdx(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "src", &src, "t", &t, "path", &path); err != nil {
 		return nil, err
 	}
-	if err := coreRoot(b, t); err != nil {
-		return nil, err
-	}
-	f, err := resolveField(t.BTF(), path)
+	f, err := coreMember(b, t, path)
 	if err != nil {
-		return nil, errorf(b, "%v", err)
+		return nil, err
 	}
 	size, err := loadSize(f, path)
 	if err != nil {
@@ -284,12 +293,9 @@ func (u *unit) coreField(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dst", &dst, "t", &t, "path", &path); err != nil {
 		return nil, err
 	}
-	if err := coreRoot(b, t); err != nil {
-		return nil, err
-	}
-	f, err := resolveField(t.BTF(), path)
+	f, err := coreMember(b, t, path)
 	if err != nil {
-		return nil, errorf(b, "%v", err)
+		return nil, err
 	}
 	if (kind == btf.CoreFieldLShiftU64 || kind == btf.CoreFieldRShiftU64) && f.byteSize > 8 {
 		// libbpf's shift would be negative: both loaders refuse it, and

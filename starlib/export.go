@@ -2,8 +2,6 @@ package starlib
 
 import (
 	"go.starlark.net/starlark"
-
-	"github.com/bpfstar/bpfstar/btf"
 )
 
 // exportType is export_type(t): it puts the named struct, union, enum or
@@ -19,20 +17,12 @@ func (u *unit) exportType(_ *starlark.Thread, b *starlark.Builtin, args starlark
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "t", &t); err != nil {
 		return nil, err
 	}
-	name := ""
-	switch bt := t.BTF().(type) {
-	case *btf.Struct:
-		name = bt.Name
-	case *btf.Union:
-		name = bt.Name
-	case *btf.Enum:
-		name = bt.Name
-	case *btf.Typedef:
-		name = bt.Name
+	switch typeKind(t.BTF()) {
+	case "struct", "union", "enum", "typedef":
 	default:
 		return nil, errorf(b, "%s is not a struct, union, enum or typedef: only those are found by name", t)
 	}
-	if name == "" {
+	if typeName(t.BTF()) == "" {
 		return nil, errorf(b, "an anonymous %s has no name, by which user space would find it", typeKind(t.BTF()))
 	}
 	for _, e := range u.Exported {

@@ -5,9 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/internal/testenv"
-	"github.com/bpfstar/bpfstar/starlib"
 	"github.com/bpfstar/bpfstar/testrun"
 )
 
@@ -94,18 +92,8 @@ test("mark clock", "mark_clock", data = udp4(), ctx = {"mark": 1})
 
 func runStreams(t *testing.T, e testrun.Engine) map[string]testrun.Result {
 	t.Helper()
-	u, err := starlib.Exec("s_test.star", []byte(streamSrc), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("s_test.star", []byte(streamSrc), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e})
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, tests := buildUnit(t, "s_test.star", streamSrc)
+	rs := runWith(t, obj, tests, testrun.Options{Engine: e})
 	out := map[string]testrun.Result{}
 	for _, r := range rs {
 		out[r.Case.Name] = r
@@ -178,26 +166,13 @@ section("xdp", "uninit", [
 license("GPL")
 test("reads uninitialised stack", "uninit", data = udp4(), want_retval = "XDP_PASS")
 `
-	u, err := starlib.Exec("u_test.star", []byte(src), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("u_test.star", []byte(src), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.VM})
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, tests := buildUnit(t, "u_test.star", src)
+	rs := runWith(t, obj, tests, testrun.Options{Engine: testrun.VM})
 	if r := rs[0]; r.Status != testrun.Fail || !regexp.MustCompile(`^u_test.star:3:.*read of uninitialised stack`).MatchString(r.Msg) {
 		t.Errorf("vm: %v %q", r.Status, r.Msg)
 	}
 	testenv.Root(t)
-	rs, err = testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.Both})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs = runWith(t, obj, tests, testrun.Options{Engine: testrun.Both})
 	if r := rs[0]; r.Status != testrun.Pass || r.Engine != testrun.Both {
 		t.Errorf("both: %v %v %q", r.Engine, r.Status, r.Msg)
 	}
@@ -285,23 +260,13 @@ test("relative cgroup_skb", "rel_cgroup", data = udp4(), want_maps = REL)
 // bpf_skb_load_bytes_relative's bytes and errors are the kernel's, in each
 // engine, and under both the samples are compared.
 func TestHelpersAgree(t *testing.T) {
-	u, err := starlib.Exec("h_test.star", []byte(helperSrc), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("h_test.star", []byte(helperSrc), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, tests := buildUnit(t, "h_test.star", helperSrc)
 	for _, e := range []testrun.Engine{testrun.VM, testrun.Both} {
 		t.Run(string(e), func(t *testing.T) {
 			if e == testrun.Both {
 				testenv.Root(t)
 			}
-			rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs := runWith(t, obj, tests, testrun.Options{Engine: e})
 			for _, r := range rs {
 				want := "^$"
 				if r.Case.Name == "perf clock" && e == testrun.Both {
@@ -371,18 +336,8 @@ test("iterators", "iter", ctx = b"\0" * 8, want_retval = 0)
 // ints, INT_MIN after the wrap of start-1).
 func TestIterNumAgrees(t *testing.T) {
 	testenv.Root(t)
-	u, err := starlib.Exec("i_test.star", []byte(iterSrc), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("i_test.star", []byte(iterSrc), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: testrun.Both})
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, tests := buildUnit(t, "i_test.star", iterSrc)
+	rs := runWith(t, obj, tests, testrun.Options{Engine: testrun.Both})
 	if r := rs[0]; r.Status != testrun.Pass || r.Engine != testrun.Both {
 		t.Errorf("%v %v %s", r.Engine, r.Status, r.Msg)
 	}
@@ -414,14 +369,7 @@ test("want_ctx alone", "len", data = udp4(), want_ctx = {"data_end": 0, "ingress
 // does, and both engines agree on every case of TestRun's file too.
 func TestXDPLinear(t *testing.T) {
 	for _, s := range []struct{ name, src string }{{"xdp", xdpLinearSrc}, {"run", src}} {
-		u, err := starlib.Exec("x_test.star", []byte(s.src), starlib.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		obj, err := compile.Source("x_test.star", []byte(s.src), compile.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		obj, tests := buildUnit(t, "x_test.star", s.src)
 		engines := []testrun.Engine{testrun.VM}
 		if s.name == "run" {
 			engines = nil // its cases are TestRun's, for the kernel
@@ -430,10 +378,7 @@ func TestXDPLinear(t *testing.T) {
 			if e == testrun.Both {
 				testenv.Root(t)
 			}
-			rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs := runWith(t, obj, tests, testrun.Options{Engine: e})
 			for _, r := range rs {
 				if s.name == "xdp" && r.Status != testrun.Pass || strings.Contains(r.Msg, "disagree") {
 					t.Errorf("%s, %s: %s: %v %s", s.name, e, r.Case.Name, r.Status, r.Msg)
@@ -499,22 +444,12 @@ test("bytes", "bytes", data = PKT, ctx = {"data_end": 20},
 // _store_bytes reach a packet's fragments as the kernel's do (both
 // compares res and the output packet).
 func TestXDPBytes(t *testing.T) {
-	u, err := starlib.Exec("b_test.star", []byte(xdpBytesSrc), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("b_test.star", []byte(xdpBytesSrc), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	obj, tests := buildUnit(t, "b_test.star", xdpBytesSrc)
 	for _, e := range []testrun.Engine{testrun.VM, testrun.Both} {
 		if e == testrun.Both {
 			testenv.Root(t)
 		}
-		rs, err := testrun.RunWith(obj, u.Tests, testrun.Options{Engine: e, Trace: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := runWith(t, obj, tests, testrun.Options{Engine: e, Trace: true})
 		if r := rs[0]; r.Status != testrun.Pass {
 			t.Errorf("%s: %v %s", e, r.Status, r.Msg)
 		}

@@ -3,10 +3,10 @@ package testrun_test
 import (
 	"fmt"
 	"regexp"
-
-	"github.com/cilium/ebpf"
 	"strings"
 	"testing"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/bpfstar/bpfstar/compile"
 	"github.com/bpfstar/bpfstar/internal/testenv"
@@ -110,17 +110,35 @@ test("ipv4 checksum, df", "ip_csum", data = eth(payload = ipv4(df = True, tos = 
 test("bad checksum", "ip_csum", data = eth(payload = b"\x45" + b"\x00" * 19), want_retval = 0xffff)
 `
 
+// buildUnit compiles the Starlark file src (named file in errors) into an
+// object and returns it with the file's test() cases.
+func buildUnit(t *testing.T, file, src string) ([]byte, []starlib.TestCase) {
+	t.Helper()
+	u, err := starlib.Exec(file, []byte(src), starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := compile.Source(file, []byte(src), compile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj, u.Tests
+}
+
+// runWith runs tests against obj with testrun.RunWith and opts.
+func runWith(t *testing.T, obj []byte, tests []starlib.TestCase, opts testrun.Options) []testrun.Result {
+	t.Helper()
+	rs, err := testrun.RunWith(obj, tests, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 func TestRun(t *testing.T) {
 	testenv.Root(t)
-	u, err := starlib.Exec("t_test.star", []byte(src), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("t_test.star", []byte(src), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := testrun.Run(obj, u.Tests)
+	obj, tests := buildUnit(t, "t_test.star", src)
+	rs, err := testrun.Run(obj, tests)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,15 +235,8 @@ license("GPL")
 	src += `test("per-cpu preset", "per_cpu", data = udp4(), maps = {pc: {0: 41}}, want_retval = 42, want_maps = {pc: {0: 42}})
 test("per-cpu wrong", "per_cpu", data = udp4(), want_maps = {pc: {0: 2}})
 `
-	u, err := starlib.Exec("p_test.star", []byte(src), starlib.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := compile.Source("p_test.star", []byte(src), compile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := testrun.Run(obj, u.Tests)
+	obj, tests := buildUnit(t, "p_test.star", src)
+	rs, err := testrun.Run(obj, tests)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,6 +212,3 @@ func (m *Machine) newRegion(name string, data []byte, ro bool) int {
 	m.regions = append(m.regions, region{data: data, hi: uint32(len(data)), name: name, ro: ro})
 	return len(m.regions) - 1
 }
-
-// setRegion replaces the fixed region id.
-func (m *Machine) setRegion(id int, r region) { m.regions[id] = r }

@@ -16,7 +16,6 @@ import (
 type ubpfLine struct {
 	n      int // line number in the file
 	fields []string
-	label  string // a jump target or call local name to resolve
 }
 
 // parseUBPF assembles src into instruction bytes.

@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -306,11 +305,3 @@ func (w *Workspace) displayPath(rel string) string {
 	return abs
 }
 
-// pkgOf returns the directory part of a root-relative file path.
-func pkgOf(rel string) string {
-	d := path.Dir(rel)
-	if d == "." {
-		return ""
-	}
-	return d
-}
