@@ -304,4 +304,3 @@ func (w *Workspace) displayPath(rel string) string {
 	}
 	return abs
 }
-
